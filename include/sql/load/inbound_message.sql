@@ -1,0 +1,9 @@
+-- Merge the staged inbound messages; one already stored (same provider id or same content) is kept once.
+INSERT INTO sms_tracking.inbound_message (
+    inbound_key, provider, provider_message_id, phone_raw, phone_e164, recipient, text, received_at, object_id,
+    position)
+SELECT inbound_key, provider, provider_message_id, phone_raw, phone_e164, recipient, text, received_at, object_id,
+       position
+  FROM stage_inbound_message
+ ORDER BY position
+ON CONFLICT DO NOTHING;

@@ -1,0 +1,24 @@
+-- Merge the staged send log: the latest file's row for a message wins; its delivery is rebuilt.
+UPDATE sms_tracking.source_object
+   SET status = 'superseded'
+ WHERE source = %(source)s AND uri = %(uri)s AND object_id <> %(object_id)s AND status = 'loaded';
+
+INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
+SELECT DISTINCT provider, provider_message_id FROM stage_message
+ON CONFLICT DO NOTHING;
+
+INSERT INTO sms_tracking.message (
+    provider, provider_message_id, delivery_id, recipient_id, phone_raw, phone_e164, submitted_at, segments,
+    object_id)
+SELECT DISTINCT ON (provider, provider_message_id)
+       provider, provider_message_id, delivery_id, recipient_id, phone_raw, phone_e164, submitted_at, segments,
+       object_id
+  FROM stage_message
+ ORDER BY provider, provider_message_id, submitted_at DESC
+ON CONFLICT (provider, provider_message_id) DO UPDATE
+   SET delivery_id = excluded.delivery_id, recipient_id = excluded.recipient_id,
+       phone_raw = excluded.phone_raw, phone_e164 = excluded.phone_e164,
+       submitted_at = excluded.submitted_at, segments = excluded.segments, object_id = excluded.object_id
+ WHERE (message.delivery_id, message.recipient_id, message.phone_raw, message.submitted_at, message.segments)
+       IS DISTINCT FROM
+       (excluded.delivery_id, excluded.recipient_id, excluded.phone_raw, excluded.submitted_at, excluded.segments);

@@ -1,0 +1,221 @@
+"""Readers for the sending system's landing files (docs/input-contract.md).
+
+Deliveries, target lists, the send log, clicks and inbound messages arrive as CSV with a header.
+Each reader yields one typed record per good row and a :class:`Reject` naming the column for a bad one.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sms_tracking.phone import to_e164
+from sms_tracking.reports.base import Inbound, ParseContext, Reject, as_utc
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    delivery_id: str
+    name: str
+    sender: str | None
+    content: str
+    provider: str
+    created_at: datetime
+    scheduled_at: datetime | None
+    is_proof: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    delivery_id: str
+    recipient_id: str
+    phone_raw: str | None
+    phone_e164: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    provider: str
+    provider_message_id: str
+    delivery_id: str
+    recipient_id: str
+    phone_raw: str | None
+    phone_e164: str | None
+    submitted_at: datetime
+    segments: int
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    click_key: str
+    delivery_id: str
+    recipient_id: str | None
+    tracking_token: str | None
+    url: str
+    clicked_at: datetime
+    user_agent: str | None
+    method: str
+    position: int
+
+
+class BadValue(ValueError):
+    """A cell that does not hold what its column needs."""
+
+
+def _timestamp(row: dict[str, str], column: str, ctx: ParseContext, required: bool = True) -> datetime | None:
+    value = (row.get(column) or "").strip()
+    if not value:
+        if required:
+            raise BadValue(f"{column} is empty")
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value.replace(" UTC", "+00:00")), ctx.tz)
+    except ValueError:
+        raise BadValue(f"{column} {value!r} is not an ISO-8601 timestamp") from None
+
+
+def _text(row: dict[str, str], column: str, required: bool = True) -> str | None:
+    value = (row.get(column) or "").strip()
+    if not value and required:
+        raise BadValue(f"{column} is empty")
+    return value or None
+
+
+def _bool(row: dict[str, str], column: str) -> bool:
+    value = (row.get(column) or "").strip().lower()
+    if value in ("", "false", "0", "no", "f"):
+        return False
+    if value in ("true", "1", "yes", "t"):
+        return True
+    raise BadValue(f"{column} {value!r} is not true/false")
+
+
+def _rows(
+    lines: Iterable[tuple[int, str]], required: tuple[str, ...]
+) -> Iterator[tuple[int, str, dict[str, str]] | Reject]:
+    """CSV rows with their line number and raw text; a header without a required column rejects the file."""
+    buffer: dict[int, str] = {}
+
+    def feed() -> Iterator[str]:
+        for position, line in lines:
+            buffer[position] = line
+            yield line
+
+    reader = csv.reader(feed())
+    header: list[str] | None = None
+    for fields in reader:
+        position = reader.line_num
+        raw = buffer.pop(position, ",".join(fields))
+        buffer.clear()
+        if header is None:
+            header = [name.strip().lower() for name in fields]
+            missing = [name for name in required if name not in header]
+            if missing:
+                yield Reject(position, raw, f"header lacks column(s) {', '.join(missing)}; found {', '.join(header)}")
+                return
+            continue
+        if not any(field.strip() for field in fields):
+            continue
+        if len(fields) != len(header):
+            yield Reject(position, raw, f"{len(fields)} fields where the header has {len(header)}")
+            continue
+        yield position, raw, dict(zip(header, fields, strict=True))
+
+
+def _read(
+    required: tuple[str, ...], build: Callable[[int, dict[str, str], ParseContext], object]
+) -> Callable[[Iterable[tuple[int, str]], ParseContext], Iterator[object]]:
+    def parse(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[object]:
+        for item in _rows(lines, required):
+            if isinstance(item, Reject):
+                yield item
+                continue
+            position, raw, row = item
+            try:
+                yield build(position, row, ctx)
+            except BadValue as exc:
+                yield Reject(position, raw, str(exc))
+
+    return parse
+
+
+def _delivery(position: int, row: dict[str, str], ctx: ParseContext) -> Delivery:
+    return Delivery(
+        delivery_id=str(_text(row, "delivery_id")),
+        name=str(_text(row, "name")),
+        sender=_text(row, "sender", required=False),
+        content=row.get("content") or "",
+        provider=str(_text(row, "provider")).lower(),
+        created_at=_timestamp(row, "created_at", ctx),  # type: ignore[arg-type]
+        scheduled_at=_timestamp(row, "scheduled_at", ctx, required=False),
+        is_proof=_bool(row, "is_proof"),
+    )
+
+
+def _target(position: int, row: dict[str, str], ctx: ParseContext) -> Target:
+    phone = _text(row, "phone", required=False)
+    return Target(
+        delivery_id=str(_text(row, "delivery_id")),
+        recipient_id=str(_text(row, "recipient_id")),
+        phone_raw=phone,
+        phone_e164=to_e164(phone, ctx.options.get("default_region")),
+    )
+
+
+def _send(position: int, row: dict[str, str], ctx: ParseContext) -> Send:
+    phone = _text(row, "phone", required=False)
+    segments = (row.get("segments") or "1").strip() or "1"
+    if not segments.isdigit() or int(segments) < 1:
+        raise BadValue(f"segments {segments!r} is not a positive integer")
+    return Send(
+        provider=str(_text(row, "provider")).lower(),
+        provider_message_id=str(_text(row, "provider_message_id")),
+        delivery_id=str(_text(row, "delivery_id")),
+        recipient_id=str(_text(row, "recipient_id")),
+        phone_raw=phone,
+        phone_e164=to_e164(phone, ctx.options.get("default_region")),
+        submitted_at=_timestamp(row, "submitted_at", ctx),  # type: ignore[arg-type]
+        segments=int(segments),
+    )
+
+
+def _click(position: int, row: dict[str, str], ctx: ParseContext) -> Click:
+    method = (_text(row, "method", required=False) or "GET").upper()
+    fields = [row.get(c, "") for c in ("delivery_id", "recipient_id", "tracking_token", "url", "clicked_at",
+                                        "user_agent", "method")]
+    return Click(
+        click_key=hashlib.sha256("\x1f".join(fields).encode()).hexdigest(),
+        delivery_id=str(_text(row, "delivery_id")),
+        recipient_id=_text(row, "recipient_id", required=False),
+        tracking_token=_text(row, "tracking_token", required=False),
+        url=str(_text(row, "url")),
+        clicked_at=_timestamp(row, "clicked_at", ctx),  # type: ignore[arg-type]
+        user_agent=_text(row, "user_agent", required=False),
+        method=method,
+        position=position,
+    )
+
+
+def _inbound(position: int, row: dict[str, str], ctx: ParseContext) -> Inbound:
+    return Inbound(
+        provider=str(_text(row, "provider")).lower(),
+        provider_message_id=_text(row, "provider_message_id", required=False),
+        phone=str(_text(row, "phone")),
+        recipient=_text(row, "recipient", required=False),
+        text=row.get("text") or "",
+        received_at=_timestamp(row, "received_at", ctx),
+        position=position,
+    )
+
+
+PARSERS = {
+    "deliveries": _read(("delivery_id", "name", "content", "provider", "created_at"), _delivery),
+    "targets": _read(("delivery_id", "recipient_id", "phone"), _target),
+    "sends": _read(("delivery_id", "recipient_id", "phone", "provider", "provider_message_id", "submitted_at"), _send),
+    "clicks": _read(("delivery_id", "url", "clicked_at"), _click),
+    "inbound": _read(("provider", "phone", "text", "received_at"), _inbound),
+}
+"""Reader of each landing kind of the sending system, by folder name."""

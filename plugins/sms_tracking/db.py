@@ -1,0 +1,121 @@
+"""Postgres access: connections, migrations and SQL files from ``include/sql``.
+
+Every task, the demo and the test harness go through these functions, so the schema is created
+the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger(__name__)
+
+CONN_ID = "sms_tracking_postgres"
+SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+_MIGRATION_LOCK = 0x5D5_0001
+BUILD_LOCK = 0x5D5_0002
+
+
+def connect(dsn: str | None = None) -> psycopg.Connection[Any]:
+    """A psycopg 3 connection: ``dsn``, else ``SMS_TRACKING_DSN``, else the Airflow connection."""
+    import psycopg
+
+    dsn = dsn or os.environ.get("SMS_TRACKING_DSN")
+    if dsn:
+        return psycopg.connect(dsn)
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    conn = PostgresHook(postgres_conn_id=CONN_ID).get_conn()
+    return conn  # type: ignore[no-any-return]
+
+
+def sql_text(relative: str) -> str:
+    """The text of a file under ``include/sql``."""
+    return (SQL_DIR / relative).read_text(encoding="utf-8")
+
+
+def run_sql_file(
+    conn: psycopg.Connection[Any], relative: str, params: Mapping[str, Any] | None = None
+) -> int:
+    """Run a multi-statement SQL file in the current transaction; returns the last statement's rowcount.
+
+    Statements are separated by a line holding only ``;`` or ending in ``;``, and take
+    ``%(name)s`` parameters.
+    """
+    rowcount = -1
+    with conn.cursor() as cur:
+        for statement in split_statements(sql_text(relative)):
+            cur.execute(statement, params if params and "%(" in statement else None)  # type: ignore[arg-type]
+            rowcount = cur.rowcount
+    return rowcount
+
+
+def split_statements(text: str) -> list[str]:
+    """Split on semicolons that end a line, outside dollar-quoted blocks (enough for our own files)."""
+    statements: list[str] = []
+    current: list[str] = []
+    in_dollar = False
+    for line in text.splitlines():
+        if line.count("$$") % 2 == 1:
+            in_dollar = not in_dollar
+        current.append(line)
+        if not in_dollar and line.rstrip().endswith(";"):
+            statement = "\n".join(current).strip()
+            current = []
+            if _has_code(statement):
+                statements.append(statement)
+    tail = "\n".join(current).strip()
+    if _has_code(tail):
+        statements.append(tail)
+    return statements
+
+
+def _has_code(statement: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in statement.splitlines())
+
+
+def migrate(conn: psycopg.Connection[Any]) -> list[str]:
+    """Apply the migrations not applied yet, in order, in one transaction; idempotent.
+
+    An advisory lock serialises concurrent callers; a changed, already-applied file is an error
+    (migrations are append-only).
+    """
+    applied: list[str] = []
+    conn.commit()
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute("CREATE SCHEMA IF NOT EXISTS sms_tracking")
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS sms_tracking.schema_migration (
+                   version text PRIMARY KEY, checksum text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        done = dict(conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration").fetchall())
+        for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+            checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+            if path.stem in done:
+                if done[path.stem] != checksum:
+                    raise RuntimeError(
+                        f"migration {path.name} was changed after it was applied "
+                        f"(applied {done[path.stem][:12]}, file {checksum[:12]}): add a new migration instead"
+                    )
+                continue
+            with conn.cursor() as cur:
+                for statement in split_statements(path.read_text(encoding="utf-8")):
+                    cur.execute(statement)  # type: ignore[arg-type]
+            conn.execute(
+                "INSERT INTO sms_tracking.schema_migration (version, checksum) VALUES (%s, %s)",
+                (path.stem, checksum),
+            )
+            applied.append(path.stem)
+            log.info("Applied migration %s", path.name)
+    return applied

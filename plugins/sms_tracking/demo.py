@@ -1,0 +1,196 @@
+"""``./dev demo``: run the pipeline end to end on the bundled sample data, then serve the Airflow UI.
+
+Uses ``SMS_TRACKING_DSN`` (or ``AIRFLOW_CONN_SMS_TRACKING_POSTGRES``) when set, else starts a local
+Postgres cluster kept in ``.demo/postgres``. Airflow's own metadata lives in ``.demo/airflow`` (SQLite).
+``--no-ui`` (or ``SMS_TRACKING_DEMO_NO_UI=1``) stops after the pipeline, for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import closing
+from pathlib import Path
+
+from sms_tracking.config import PROJECT_DIR, load_sources
+
+DEMO_DIR = PROJECT_DIR / ".demo"
+LOGIN = ("admin", "admin")
+AIRFLOW = [sys.executable, "-m", "airflow"]
+
+
+def airflow_env(home: Path, dsn: str) -> dict[str, str]:
+    """The environment that points Airflow at this project and the tracking database."""
+    home.mkdir(parents=True, exist_ok=True)
+    passwords = home / "passwords.json"
+    passwords.write_text(json.dumps({LOGIN[0]: LOGIN[1]}))
+    env = dict(os.environ)
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_DIR / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOGIN[0]}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API_AUTH__JWT_SECRET": "sms-tracking-demo-secret",
+        "AIRFLOW__API__SECRET_KEY": "sms-tracking-demo-secret",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
+        "SMS_TRACKING_DSN": dsn,
+        "GX_ANALYTICS_ENABLED": "false",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_DIR / "plugins"), env.get("PYTHONPATH")) if p),
+    })
+    return env
+
+
+def pipeline_dag_ids() -> list[str]:
+    """The DAGs in the order a first run needs: campaign files, each report source, the build."""
+    return [
+        "sms_tracking_ingest_campaign",
+        *(f"sms_tracking_ingest_{source.name}" for source in load_sources()),
+        "sms_tracking_build",
+    ]
+
+
+def run_pipeline(env: dict[str, str]) -> None:
+    """``airflow db migrate`` then ``airflow dags test`` of every DAG, in order; stops at the first failure."""
+    _step("Migrating Airflow's metadata database", [*AIRFLOW, "db", "migrate"], env)
+    for dag_id in pipeline_dag_ids():
+        _step(f"Running {dag_id}", [*AIRFLOW, "dags", "test", dag_id], env)
+
+
+def _step(title: str, argv: list[str], env: dict[str, str]) -> None:
+    print(f"==> {title}", flush=True)
+    started = time.monotonic()
+    log_file = Path(env["AIRFLOW_HOME"]) / "demo-steps.log"
+    with log_file.open("a") as log:
+        log.write(f"\n===== {' '.join(argv)}\n")
+        log.flush()
+        result = subprocess.run(argv, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        tail = log_file.read_text(errors="replace").splitlines()[-40:]
+        raise SystemExit(f"{' '.join(argv)} failed (exit {result.returncode}); last lines of {log_file}:\n"
+                         + "\n".join(tail))
+    print(f"    done in {time.monotonic() - started:.1f}s", flush=True)
+
+
+def summary_table(dsn: str) -> str:
+    """The per-delivery summary as a text table."""
+    from sms_tracking import db
+
+    with closing(db.connect(dsn)) as conn:
+        rows = conn.execute(
+            """SELECT s.delivery_id, left(coalesce(d.name, '?'), 28), coalesce(d.provider, '?'),
+                      CASE WHEN s.is_proof THEN 'proof' ELSE '' END,
+                      s.sent, s.delivered, s.failed, s.pending, s.hard, s.soft, s.ignored,
+                      CASE WHEN s.sent > 0 THEN round(100.0 * s.success / s.sent, 1) END
+                 FROM sms_tracking.delivery_summary s
+                 LEFT JOIN sms_tracking.delivery d USING (delivery_id)
+                ORDER BY d.created_at NULLS LAST, s.delivery_id"""
+        ).fetchall()
+        totals = conn.execute(
+            """SELECT (SELECT count(*) FROM sms_tracking.report), (SELECT count(*) FROM sms_tracking.reject),
+                      (SELECT count(*) FROM sms_tracking.qualification WHERE state = 'to_qualify')"""
+        ).fetchone()
+    header = ("delivery", "name", "provider", "", "sent", "delivered", "failed", "pending", "hard", "soft",
+              "ignored", "success %")
+    table = [header, *[tuple("" if v is None else str(v) for v in row) for row in rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    assert totals is not None
+    lines.append(f"\n{totals[0]} reports stored, {totals[1]} lines rejected, {totals[2]} codes to qualify.")
+    return "\n".join(lines)
+
+
+def serve_ui(env: dict[str, str]) -> None:
+    """Run ``airflow api-server`` on 127.0.0.1 until Ctrl-C."""
+    port = int(os.environ.get("SMS_TRACKING_DEMO_PORT", "0")) or _free_port()
+    log_path = Path(env["AIRFLOW_HOME"]) / "api-server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [*AIRFLOW, "api-server", "-H", "127.0.0.1", "-p", str(port)],
+            env={**env, "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}"},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}/api/v2/monitor/health", server, log_path)
+            print(f"\nAirflow UI: http://127.0.0.1:{port}/  (login {LOGIN[0]} / {LOGIN[1]})")
+            print(f"SMS Tracking view: Browse > SMS Tracking, or http://127.0.0.1:{port}/plugin/sms-tracking")
+            print("Press Ctrl-C to stop.", flush=True)
+            server.wait()
+        except KeyboardInterrupt:
+            print("\nStopping the API server ...")
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+
+
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], log_path: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"airflow api-server exited ({server.returncode}); see {log_path}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"airflow api-server not healthy after {timeout:.0f}s; see {log_path}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev demo", description=__doc__)
+    parser.add_argument("--no-ui", action="store_true", default=os.environ.get("SMS_TRACKING_DEMO_NO_UI") == "1",
+                        help="run the pipeline, print the summary and exit (also SMS_TRACKING_DEMO_NO_UI=1)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="    %(message)s")
+    started = time.monotonic()
+
+    from sms_tracking.local_postgres import LocalPostgres, wait_until_ready
+
+    dsn = os.environ.get("SMS_TRACKING_DSN") or os.environ.get("AIRFLOW_CONN_SMS_TRACKING_POSTGRES")
+    cluster = None
+    if dsn:
+        print("==> Using the configured Postgres (SMS_TRACKING_DSN / AIRFLOW_CONN_SMS_TRACKING_POSTGRES)")
+    else:
+        print(f"==> Starting the embedded Postgres in {DEMO_DIR / 'postgres'}")
+        cluster = LocalPostgres(DEMO_DIR / "postgres")
+        dsn = cluster.start()
+        wait_until_ready(dsn)
+    try:
+        env = airflow_env(DEMO_DIR / "airflow", dsn)
+        run_pipeline(env)
+        print("\nPer-delivery summary (sms_tracking.delivery_summary):\n")
+        print(summary_table(dsn))
+        print(f"\nPipeline finished in {time.monotonic() - started:.0f}s.", flush=True)
+        if not args.no_ui:
+            serve_ui(env)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+"""Loading landing objects into Postgres: decode, parse, COPY into staging, merge with SQL.
+
+One object is loaded in one transaction, so a failure leaves nothing half-written and a retry
+starts clean. An object already loaded with the same checksum is skipped; bad lines go to the
+``reject`` table; a batch whose reject rate passes the threshold is refused as a whole.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import io
+import logging
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, astuple, dataclass, fields
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any
+
+from sms_tracking import contract
+from sms_tracking.phone import to_e164
+from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
+
+if TYPE_CHECKING:
+    import psycopg
+    from airflow.sdk import ObjectStoragePath
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 20_000
+READ_BLOCK = 1 << 20
+MAX_LINE_BYTES = 1 << 20
+"""A longer line is rejected without being decoded, so one bad line cannot exhaust memory."""
+
+
+class BatchRejected(Exception):
+    """The share of bad lines in an object says the batch is unusable."""
+
+
+@dataclass
+class LoadResult:
+    """What happened to one object; small enough for an XCom."""
+
+    source: str
+    uri: str
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_rejected: int = 0
+    object_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The Airflow run that loads an object, written to the pipeline audit."""
+
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+
+
+# Staging of each record type: (table, columns). Merge SQL lives in include/sql/load/<table>.sql.
+_REPORT_COLUMNS = (
+    "provider", "provider_message_id", "raw_status", "raw_error", "error_code", "event_at", "received_at",
+    "submitted_at", "phone_raw", "sender", "segments", "price", "price_unit", "raw_text", "object_id", "position",
+)
+_INBOUND_COLUMNS = (
+    "inbound_key", "provider", "provider_message_id", "phone_raw", "phone_e164", "recipient", "text",
+    "received_at", "object_id", "position",
+)
+_REJECT_COLUMNS = ("object_id", "source", "uri", "position", "raw_text", "reason")
+_TABLES: dict[type, tuple[str, tuple[str, ...]]] = {
+    Report: ("report", _REPORT_COLUMNS),
+    Inbound: ("inbound_message", _INBOUND_COLUMNS),
+    contract.Delivery: ("delivery", (*(f.name for f in fields(contract.Delivery)), "object_id")),
+    contract.Target: ("target", (*(f.name for f in fields(contract.Target)), "object_id")),
+    contract.Send: ("message", (*(f.name for f in fields(contract.Send)), "object_id")),
+    contract.Click: ("click", (*(f.name for f in fields(contract.Click)), "object_id")),
+}
+
+
+def landing_path(landing: str, relative: str = "") -> ObjectStoragePath:
+    """The landing root (a folder or a URL) joined with a relative part, as an ObjectStoragePath."""
+    from airflow.sdk import ObjectStoragePath
+
+    if "://" not in landing:
+        from pathlib import Path
+
+        landing = Path(landing).resolve().as_uri()
+    root = ObjectStoragePath(landing.rstrip("/") + "/")
+    return root / relative if relative else root
+
+
+def list_objects(folder: ObjectStoragePath) -> list[str]:
+    """URIs of the files under ``folder`` (recursively), sorted so loads happen in a stable order."""
+    if not folder.exists():
+        return []
+    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def checksum(path: ObjectStoragePath) -> tuple[str, int]:
+    """SHA-256 and size of an object, read in blocks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while block := stream.read(READ_BLOCK):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def decode_lines(stream: IO[bytes], gzipped: bool = False) -> Iterator[tuple[int, str] | Reject]:
+    """Numbered text lines of a byte stream; undecodable or oversized lines become rejects.
+
+    UTF-8 (with or without BOM) is read line by line; a UTF-16 BOM switches the whole object to
+    UTF-16. A truncated gzip ends the object with a reject at the line where it broke.
+    """
+    source: IO[bytes] = gzip.GzipFile(fileobj=stream) if gzipped else stream  # type: ignore[assignment]
+    position = 0
+    try:
+        head = source.read(2)
+        if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            text = io.TextIOWrapper(_Prefixed(head, source), encoding="utf-16", errors="strict", newline=None)
+            try:
+                for position, line in enumerate(text, start=1):  # noqa: B007 - position is used after the loop
+                    yield position, line.rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield Reject(position + 1, "", f"invalid UTF-16: {exc.reason}")
+            return
+        reader = io.BufferedReader(_Prefixed(head, source), buffer_size=READ_BLOCK)  # type: ignore[arg-type]
+        while True:
+            raw = reader.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                break
+            position += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (rest := reader.readline(READ_BLOCK)) and not rest.endswith(b"\n"):
+                    pass
+                yield Reject(position, raw[:200].decode("utf-8", "replace"), f"line longer than {MAX_LINE_BYTES} bytes")
+                continue
+            if position == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            try:
+                yield position, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield Reject(position, raw.decode("latin-1").rstrip("\r\n"), f"not UTF-8 (byte {exc.start}: {exc.reason})")
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        yield Reject(position + 1, "", f"compressed data is truncated or corrupt: {exc}")
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream with bytes already read put back in front."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head, self._rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _clean(value: Any) -> Any:
+    """Postgres text cannot hold NUL; keep the rest of the value visible."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def _row(record: Any, object_id: int, ctx: ParseContext, received_at: datetime) -> tuple[Any, ...]:
+    if isinstance(record, Report):
+        return (
+            record.provider, record.provider_message_id, _clean(record.raw_status), _clean(record.raw_error),
+            record.error_code, record.event_at, received_at, record.submitted_at, _clean(record.phone),
+            _clean(record.sender), record.segments, record.price, record.price_unit, _clean(record.raw_text),
+            object_id, record.position,
+        )
+    if isinstance(record, Inbound):
+        key_parts = [record.provider, record.provider_message_id or "", record.phone, record.text,
+                     record.received_at.isoformat() if record.received_at else f"{object_id}:{record.position}"]
+        key = record.provider_message_id or hashlib.sha256("\x1f".join(key_parts).encode()).hexdigest()
+        return (
+            f"{record.provider}:{key}", record.provider, record.provider_message_id, _clean(record.phone),
+            to_e164(record.phone, ctx.options.get("default_region")), _clean(record.recipient),
+            _clean(record.text), record.received_at, object_id, record.position,
+        )
+    return tuple(_clean(v) for v in (*astuple(record), object_id))
+
+
+class _Stager:
+    """Buffers parsed records per staging table and flushes them with COPY in chunks."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.buffers: dict[str, list[tuple[Any, ...]]] = {}
+        self.columns: dict[str, tuple[str, ...]] = {"reject": _REJECT_COLUMNS}
+        self.counts: dict[str, int] = {}
+
+    def add(self, table: str, columns: tuple[str, ...], row: tuple[Any, ...]) -> None:
+        if table not in self.counts:
+            self.columns[table] = columns
+            self.conn.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS stage_{table} ON COMMIT DROP AS "
+                f"SELECT {', '.join(columns)} FROM sms_tracking.{table} WITH NO DATA"
+            )
+            self.counts[table] = 0
+        buffer = self.buffers.setdefault(table, [])
+        buffer.append(row)
+        self.counts[table] += 1
+        if len(buffer) >= CHUNK_ROWS:
+            self.flush(table)
+
+    def flush(self, table: str | None = None) -> None:
+        for name in [table] if table else list(self.buffers):
+            rows = self.buffers.get(name) or []
+            if not rows:
+                continue
+            with self.conn.cursor() as cur, cur.copy(
+                f"COPY stage_{name} ({', '.join(self.columns[name])}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            rows.clear()
+
+
+def load_object(
+    conn: psycopg.Connection[Any],
+    *,
+    source: str,
+    kind: str,
+    path: ObjectStoragePath,
+    parser: Callable[[Iterable[tuple[int, str]], ParseContext], Iterator[Any]],
+    ctx: ParseContext,
+    max_reject_rate: float,
+    run: RunInfo = RunInfo(),
+) -> LoadResult:
+    """Load one object in one transaction; skip it when this exact content was loaded before."""
+    from sms_tracking import db
+
+    uri = str(path)
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    digest, size = checksum(path)
+    conn.commit()
+    with conn.transaction():
+        previous = conn.execute(
+            "SELECT object_id, status FROM sms_tracking.source_object WHERE source = %s AND uri = %s AND checksum = %s",
+            (source, uri, digest),
+        ).fetchone()
+        if previous and previous[1] != "rejected":
+            log.info("Skipping %s: already loaded as object %s with the same checksum", uri, previous[0])
+            return LoadResult(source, uri, "skipped", object_id=previous[0])
+        if previous:
+            conn.execute("DELETE FROM sms_tracking.source_object WHERE object_id = %s", (previous[0],))
+        object_id = conn.execute(
+            """INSERT INTO sms_tracking.source_object
+                   (source, kind, uri, checksum, size_bytes, status, started_at, finished_at, dag_id, run_id, task_id)
+               VALUES (%s, %s, %s, %s, %s, 'loaded', %s, %s, %s, %s, %s) RETURNING object_id""",
+            (source, kind, uri, digest, size, started, started, run.dag_id, run.run_id, run.task_id),
+        ).fetchone()[0]  # type: ignore[index]
+        received_at = _modified_at(path) or started
+        stager = _Stager(conn)
+        read = rejected = 0
+        first_rejects: list[Reject] = []
+
+        def lines() -> Iterator[tuple[int, str]]:
+            nonlocal read, rejected
+            with path.open("rb") as stream:
+                for item in decode_lines(stream, gzipped=uri.endswith(".gz")):
+                    if isinstance(item, Reject):
+                        read += 1
+                        reject(item)
+                    elif item[1].strip():
+                        read += 1
+                        yield item
+
+        def reject(item: Reject) -> None:
+            nonlocal rejected
+            rejected += 1
+            if len(first_rejects) < 3:
+                first_rejects.append(item)
+            stager.add("reject", _REJECT_COLUMNS, (object_id, source, uri, item.position, _clean(item.raw_text),
+                                                    item.reason))
+
+        for record in parser(lines(), ctx):
+            if isinstance(record, Reject):
+                reject(record)
+                continue
+            table, columns = _TABLES[type(record)]
+            stager.add(table, columns, _row(record, object_id, ctx, received_at))
+        stager.flush()
+
+        rate = rejected / read if read else 0.0
+        loaded = duplicate = 0
+        status = "loaded"
+        if rate > max_reject_rate:
+            status = "rejected"
+        else:
+            for table, staged in stager.counts.items():
+                if table == "reject":
+                    continue
+                inserted = db.run_sql_file(conn, f"load/{table}.sql",
+                                           {"object_id": object_id, "source": source, "uri": uri})
+                loaded += inserted
+                duplicate += staged - inserted
+        if "reject" in stager.counts:
+            conn.execute("INSERT INTO sms_tracking.reject SELECT * FROM stage_reject ON CONFLICT DO NOTHING")
+        conn.execute(
+            """UPDATE sms_tracking.source_object SET status = %s, rows_read = %s, rows_loaded = %s,
+                   rows_duplicate = %s, rows_rejected = %s, finished_at = %s WHERE object_id = %s""",
+            (status, read, loaded, duplicate, rejected, datetime.now(UTC), object_id),
+        )
+    result = LoadResult(source, uri, status, read, loaded, duplicate, rejected, object_id)
+    log.info(
+        "%s %s: %d read, %d loaded, %d duplicate, %d rejected in %.2fs",
+        status.capitalize(), uri, read, loaded, duplicate, rejected, time.monotonic() - clock,
+    )
+    if status == "rejected":
+        examples = "; ".join(f"line {r.position}: {r.reason} ({r.raw_text[:80]!r})" for r in first_rejects)
+        raise BatchRejected(
+            f"{uri}: {rejected} of {read} lines rejected ({rate:.1%} > SMS_TRACKING_MAX_REJECT_RATE "
+            f"{max_reject_rate:.1%}); nothing from it was loaded. First bad lines: {examples}"
+        )
+    return result
+
+
+def _modified_at(path: ObjectStoragePath) -> datetime | None:
+    """The object's modification time: the received time of reports that carry none."""
+    try:
+        info = path.stat()
+    except (OSError, NotImplementedError):
+        return None
+    mtime = info.get("mtime") or info.get("LastModified") or info.get("created")
+    if isinstance(mtime, datetime):
+        return mtime.astimezone(UTC)
+    if isinstance(mtime, int | float):
+        return datetime.fromtimestamp(mtime, UTC)
+    return None

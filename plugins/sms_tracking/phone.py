@@ -1,0 +1,38 @@
+"""Phone numbers to E.164, the key of quarantine and the denylist."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+_PREFIX = re.compile(r"^(whatsapp|tel|sms|sip):", re.IGNORECASE)
+
+
+def to_e164(raw: str | None, default_region: str | None = None) -> str | None:
+    """E.164 form of ``raw``, or None when it is not a possible phone number.
+
+    Channel prefixes (``whatsapp:``) are dropped. A number without ``+`` or ``00`` is read as
+    national in ``default_region`` when one is set, else as international without its ``+``
+    (providers such as Vonage and Infobip write ``447700900000``).
+    """
+    if raw is None:
+        return None
+    text = _PREFIX.sub("", raw.strip())
+    if not text or re.search(r"[A-Za-z]", text):
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    candidates = [(text, None)] if text.startswith("+") else []
+    if not candidates:
+        if default_region:
+            candidates.append((text, default_region))
+        candidates.append(("+" + text, None))
+    for number, region in candidates:
+        try:
+            parsed = phonenumbers.parse(number, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return None

@@ -1,0 +1,35 @@
+"""Provider report adapters, one module per provider, registered by format name.
+
+Adding a provider: write ``reports/<provider>.py`` with functions of the :data:`~.base.Adapter`
+signature and register each format here. Modules are imported only when a format is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sms_tracking.reports.base import Adapter
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """Where the adapter of a format lives and which provider's reports it reads."""
+
+    provider: str
+    module: str
+    function: str
+
+    def adapter(self) -> Adapter:
+        module = importlib.import_module(f"sms_tracking.reports.{self.module}")
+        return getattr(module, self.function)  # type: ignore[no-any-return]
+
+
+FORMATS: dict[str, FormatSpec] = {
+    "smpp": FormatSpec("smpp", "smpp", "parse"),
+    "twilio_json": FormatSpec("twilio", "twilio", "parse_json"),
+    "twilio_callback": FormatSpec("twilio", "twilio", "parse_callback"),
+    "twilio_csv": FormatSpec("twilio", "twilio", "parse_csv"),
+}

@@ -1,0 +1,120 @@
+"""The provider-agnostic records every report adapter yields.
+
+An adapter turns one landing object in a provider's native format into a stream of
+:class:`Report` (a delivery report about a message we sent), :class:`Inbound` (a
+mobile-originated message, e.g. a STOP reply) and :class:`Reject` (input it could not
+read, with the reason). Nothing is dropped: every input line ends up as one of the three.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """What an adapter needs to know about the source it reads."""
+
+    source: str
+    provider: str
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One provider event about one outbound message, in the provider's own words."""
+
+    provider: str
+    provider_message_id: str
+    raw_status: str
+    raw_error: str | None
+    event_at: datetime | None
+    position: int
+    raw_text: str
+    submitted_at: datetime | None = None
+    phone: str | None = None
+    sender: str | None = None
+    segments: int | None = None
+    price: Decimal | None = None
+    price_unit: str | None = None
+
+    @property
+    def error_code(self) -> str | None:
+        """The error code as the qualification table keys it (see :func:`normalise_error_code`)."""
+        return normalise_error_code(self.raw_error)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A mobile-originated message (reply, keyword) received from a handset."""
+
+    provider: str
+    provider_message_id: str | None
+    phone: str
+    recipient: str | None
+    text: str
+    received_at: datetime | None
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Input that could not be read: where it was and why."""
+
+    position: int
+    raw_text: str
+    reason: str
+
+
+Record = Report | Inbound | Reject
+Adapter = Callable[[Iterable[tuple[int, str]], ParseContext], Iterator[Record]]
+"""An adapter reads ``(position, line)`` pairs (1-based line numbers, text decoded) of one object."""
+
+
+def normalise_error_code(raw: str | None) -> str | None:
+    """Numeric codes lose their leading zeros ("000", "0000" and "0" are the same code)."""
+    if raw is None:
+        return None
+    code = raw.strip()
+    if not code:
+        return None
+    if code.isdigit():
+        return str(int(code))
+    return code.upper()
+
+
+_COMPACT_DATE = re.compile(r"^\d{10}(\d{2})?(\d{2})?$")
+
+
+def parse_compact_date(value: str | None, tz: ZoneInfo) -> datetime | None:
+    """Read the zone-less ``YYMMDDhhmm[ss]`` (10, 12 digits) or ``YYYYMMDDhhmmss`` (14) dates of SMPP receipts.
+
+    The source's time zone gives the offset; the result is in UTC. ``None`` when absent.
+    Raises ValueError for anything else, so the caller can reject the record with the reason.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not _COMPACT_DATE.match(text):
+        raise ValueError(f"date {text!r} is not YYMMDDhhmm, YYMMDDhhmmss or YYYYMMDDhhmmss")
+    if len(text) == 14:
+        naive = datetime.strptime(text, "%Y%m%d%H%M%S")
+    elif len(text) == 12:
+        naive = datetime.strptime(text, "%y%m%d%H%M%S")
+    else:
+        naive = datetime.strptime(text, "%y%m%d%H%M")
+    return naive.replace(tzinfo=tz).astimezone(UTC)
+
+
+def as_utc(value: datetime, tz: ZoneInfo) -> datetime:
+    """A naive datetime is read in the source's zone; an aware one keeps its offset."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+

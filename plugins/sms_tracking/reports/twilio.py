@@ -1,0 +1,385 @@
+"""Adapters for Twilio's three landing formats: Message JSON, status callbacks and the Fivetran table export.
+
+All three describe the same Message resource, so they share one mapping to :class:`Report`
+(outbound) or :class:`Inbound` (``direction=inbound`` or status ``received``/``receiving``).
+Input that cannot be read becomes a :class:`Reject` naming the field and value: an adapter never
+raises on bad input, and every non-blank line yields at least one record.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+from sms_tracking.reports.base import (
+    Inbound,
+    ParseContext,
+    Record,
+    Reject,
+    Report,
+    as_utc,
+    parse_compact_date,
+)
+
+_INBOUND_STATUSES = frozenset({"received", "receiving"})
+
+_CSV_RENAMES = {"id": "sid", "updated_at": "date_updated", "created_at": "date_created"}
+"""Fivetran's column names that differ from the REST API's field names."""
+
+_CSV_REQUIRED = ("id", "status")
+
+_MAX_ROW_LINES = 50
+"""A CSV row may span lines (a quoted body with newlines); a stray quote must not swallow the file."""
+
+
+class _FieldError(ValueError):
+    """A field whose value cannot be read; the message names the field and the value."""
+
+
+def parse_json(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
+    """Read one JSON value per line (format ``twilio_json``).
+
+    A line is a Message resource as the REST API returns it, a list page ``{"messages": [...]}``
+    (one record per message, all at the line's position), an Airbyte record envelope
+    ``{"stream": "messages", "data": {...}}`` (also inside an Airbyte protocol message
+    ``{"type": "RECORD", "record": {...}}``), or the test-fixture form ``{"message": {...}}``
+    in which the Twilio API examples of ``tests/samples`` are stored.
+    """
+    for position, line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            yield Reject(position, line, f"invalid JSON: {exc}")
+            continue
+        yield from _json_line(value, position, line, ctx)
+
+
+def parse_callback(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
+    """Read one form-encoded status callback per line (format ``twilio_callback``).
+
+    Twilio adds callback parameters without notice, so unknown keys are ignored. ``MessageSid`` and
+    ``MessageStatus`` fall back to their legacy ``SmsSid`` and ``SmsStatus``; ``RawDlrDoneDate`` is
+    the carrier's zone-less ``YYMMDDhhmm`` done date, read in the source's time zone.
+    """
+    for position, line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        fields: dict[str, str] = {}
+        for key, value in parse_qsl(text.removeprefix("?"), keep_blank_values=True):
+            if value.strip():
+                fields.setdefault(key.strip(), value.strip())
+        yield _callback_record(fields, position, line, ctx)
+
+
+def parse_csv(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
+    """Read Fivetran's Twilio ``message`` table export (format ``twilio_csv``).
+
+    The first non-blank line is the header: columns are mapped by name, so extra or missing optional
+    columns do not matter; ``id`` and ``status`` are required. A quoted field may span lines; a row
+    that spans lines but does not parse is retried line by line, so one stray quote costs one line.
+    """
+    feed = _LineFeed(iter(lines))
+    header: list[str] | None = None
+    header_problem: str | None = None
+    while (row := feed.next_row()) is not None:
+        taken, fields, error = row
+        position, raw = taken[0][0], "\n".join(text for _, text in taken)
+        if len(taken) == 1 and not raw.strip():
+            continue
+        expected = len(fields) if header is None else len(header)
+        if len(taken) > 1 and (error is not None or feed.capped or len(fields) != expected):
+            feed.retry_singly(taken)
+        elif error is not None:
+            yield Reject(position, raw, f"unreadable CSV row: {error}")
+        elif header is None:
+            header = [name.removeprefix("\ufeff").strip().lower() for name in fields]
+            missing = [name for name in _CSV_REQUIRED if name not in header]
+            if missing:
+                header_problem = f"header has no {', '.join(missing)} column"
+                yield Reject(position, raw, header_problem)
+        elif header_problem is not None:
+            yield Reject(position, raw, header_problem)
+        elif len(fields) != expected:
+            yield Reject(position, raw, f"row has {len(fields)} fields, header has {expected}")
+        else:
+            yield _csv_record(dict(zip(header, fields, strict=True)), position, raw, ctx)
+
+
+class _LineFeed:
+    """Feeds ``(position, text)`` lines to the csv module, remembering which lines each row took."""
+
+    def __init__(self, source: Iterator[tuple[int, str]]) -> None:
+        self._source = source
+        self._replay: deque[tuple[int, str]] = deque()
+        self._single = False
+        self._taken: list[tuple[int, str]] = []
+        self.capped = False
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        if self._taken and (self._single or len(self._taken) >= _MAX_ROW_LINES):
+            self.capped = not self._single
+            raise StopIteration
+        item = self._replay.popleft() if self._replay else next(self._source)
+        self._taken.append(item)
+        return item[1] + "\n"
+
+    def next_row(self) -> tuple[list[tuple[int, str]], list[str], str | None] | None:
+        """The next row, the lines it took and the csv module's complaint if any; None at the end."""
+        self._taken, self.capped = [], False
+        fields: list[str] | None = None
+        error: str | None = None
+        try:
+            fields = next(csv.reader(self), None)
+        except csv.Error as exc:
+            error = str(exc)
+        self._single = False
+        if not self._taken:
+            return None
+        return self._taken, fields or [], error
+
+    def retry_singly(self, taken: list[tuple[int, str]]) -> None:
+        """Re-read a multi-line row's first line on its own, then the others from the start."""
+        self._replay.extendleft(reversed(taken))
+        self._single = True
+
+
+def _json_line(value: Any, position: int, line: str, ctx: ParseContext) -> Iterator[Record]:
+    """Unwrap the list page, Airbyte and fixture forms down to Message resources."""
+    if not isinstance(value, dict):
+        yield Reject(position, line, f"expected a JSON object, got {type(value).__name__}")
+        return
+    if value.get("type") == "RECORD" and isinstance(value.get("record"), dict):
+        value = value["record"]
+    if "messages" in value:
+        messages = value["messages"]
+        if not isinstance(messages, list):
+            yield Reject(position, line, f"messages is a {type(messages).__name__}, not a list")
+        elif not messages:
+            yield Reject(position, line, "list page holds no messages")
+        for item in messages if isinstance(messages, list) else ():
+            raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+            yield _object_record(item, position, raw, ctx)
+    elif "stream" in value and "data" in value:
+        if value["stream"] != "messages":
+            yield Reject(position, line, f"Airbyte record of stream {value['stream']!r}, not 'messages'")
+        else:
+            yield _object_record(value["data"], position, line, ctx)
+    elif isinstance(value.get("message"), dict) and "sid" not in value:
+        yield _object_record(value["message"], position, line, ctx)
+    else:
+        yield _object_record(value, position, line, ctx)
+
+
+def _object_record(message: Any, position: int, raw: str, ctx: ParseContext) -> Record:
+    """Map one Message resource, rejecting anything that is not an object."""
+    if not isinstance(message, dict):
+        return Reject(position, raw, f"expected a Message object, got {type(message).__name__}")
+    return _message_record(message, position, raw, ctx)
+
+
+def _csv_record(row: dict[str, str], position: int, raw: str, ctx: ParseContext) -> Record:
+    """Rename Fivetran's columns to the API's field names; an empty cell is an absent value."""
+    message = {_CSV_RENAMES.get(name, name): value if value.strip() else None for name, value in row.items()}
+    for name in _CSV_REQUIRED:
+        if message[_CSV_RENAMES.get(name, name)] is None:
+            return Reject(position, raw, f"missing {name}")
+    return _message_record(message, position, raw, ctx)
+
+
+def _message_record(message: Mapping[str, Any], position: int, raw: str, ctx: ParseContext) -> Record:
+    """Map a Message resource (API field names) to a Report, or an Inbound for a received message."""
+    try:
+        sid = _required_text(message, "sid")
+        status = _required_text(message, "status").lower()
+        direction = _optional_text(message, "direction")
+        if status in _INBOUND_STATUSES or (direction or "").lower() == "inbound":
+            phone = _optional_text(message, "from")
+            if phone is None:
+                return Reject(position, raw, f"inbound message {sid} has no from")
+            received_at = _date(message, "date_sent", ctx.tz) or _date(message, "date_created", ctx.tz)
+            return Inbound(
+                provider=ctx.provider,
+                provider_message_id=sid,
+                phone=phone,
+                recipient=_optional_text(message, "to"),
+                text=_body(message),
+                received_at=received_at,
+                position=position,
+            )
+        return Report(
+            provider=ctx.provider,
+            provider_message_id=sid,
+            raw_status=status,
+            raw_error=_error_code(message.get("error_code")),
+            event_at=_date(message, "date_updated", ctx.tz),
+            position=position,
+            raw_text=raw,
+            submitted_at=_date(message, "date_sent", ctx.tz) or _date(message, "date_created", ctx.tz),
+            phone=_optional_text(message, "to"),
+            sender=_optional_text(message, "from"),
+            segments=_segments(message),
+            price=_price(message),
+            price_unit=_optional_text(message, "price_unit"),
+        )
+    except _FieldError as exc:
+        return Reject(position, raw, str(exc))
+
+
+def _callback_record(fields: Mapping[str, str], position: int, raw: str, ctx: ParseContext) -> Record:
+    """Map a status callback's parameters to a Report (or an Inbound for an incoming-message webhook)."""
+    sid = fields.get("MessageSid") or fields.get("SmsSid")
+    status = fields.get("MessageStatus") or fields.get("SmsStatus")
+    if sid is None:
+        return Reject(position, raw, "missing MessageSid (and SmsSid)")
+    if status is None:
+        return Reject(position, raw, "missing MessageStatus (and SmsStatus)")
+    status = status.lower()
+    if status in _INBOUND_STATUSES:
+        if "From" not in fields:
+            return Reject(position, raw, f"inbound message {sid} has no From")
+        return Inbound(
+            provider=ctx.provider,
+            provider_message_id=sid,
+            phone=fields["From"],
+            recipient=fields.get("To"),
+            text=fields.get("Body", ""),
+            received_at=None,
+            position=position,
+        )
+    done = fields.get("RawDlrDoneDate")
+    try:
+        event_at = parse_compact_date(done, ctx.tz)
+    except ValueError as exc:
+        return Reject(position, raw, f"RawDlrDoneDate: {exc}")
+    return Report(
+        provider=ctx.provider,
+        provider_message_id=sid,
+        raw_status=status,
+        raw_error=fields.get("ErrorCode"),
+        event_at=event_at,
+        position=position,
+        raw_text=raw,
+        phone=fields.get("To"),
+        sender=fields.get("From"),
+    )
+
+
+def _required_text(message: Mapping[str, Any], name: str) -> str:
+    """A field the record cannot do without."""
+    text = _optional_text(message, name)
+    if text is None:
+        raise _FieldError(f"missing {name}")
+    return text
+
+
+def _optional_text(message: Mapping[str, Any], name: str) -> str | None:
+    """A string field, stripped; absent, null and empty are None; an integer (a stored number) is text."""
+    value = message.get(name)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise _FieldError(f"{name} {value!r} is not a string")
+    return value.strip() or None
+
+
+def _body(message: Mapping[str, Any]) -> str:
+    """The message text exactly as sent (not stripped: whitespace can matter in a reply)."""
+    value = message.get("body")
+    return value if isinstance(value, str) else ""
+
+
+def _error_code(value: Any) -> str | None:
+    """Twilio's error code as text: an integer in the API, a string in exports, null when none."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip() or None
+
+
+def _segments(message: Mapping[str, Any]) -> int | None:
+    """``num_segments``: a string in the REST API, a number in Airbyte and Fivetran."""
+    value = message.get("num_segments")
+    number = _decimal(value, "num_segments")
+    if number is None:
+        return None
+    if number != number.to_integral_value() or number < 0:
+        raise _FieldError(f"num_segments {value!r} is not a whole number")
+    return int(number)
+
+
+def _price(message: Mapping[str, Any]) -> Decimal | None:
+    """``price``: Twilio reports a cost as a negative amount; we store its absolute value."""
+    number = _decimal(message.get("price"), "price")
+    return None if number is None else abs(number)
+
+
+def _decimal(value: Any, name: str) -> Decimal | None:
+    """A number given as a string, an int or a float (read through its repr, so -0.02 stays exact)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _FieldError(f"{name} {value!r} is not a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _FieldError(f"{name} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise _FieldError(f"{name} {value!r} is not a number")
+    return number
+
+
+def _date(message: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime | None:
+    """A date field in UTC; None when absent. Naive values are read in the source's zone."""
+    value = message.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise _FieldError(f"{name} {value!r} is not a date string")
+    parsed = _parse_date_text(value, tz)
+    if parsed is None:
+        raise _FieldError(f"{name} {value!r} is not an RFC 2822 or ISO-8601 date")
+    return parsed
+
+
+def _parse_date_text(value: str, tz: ZoneInfo) -> datetime | None:
+    """Read the date forms Twilio data comes in, in UTC; None when the text is not a date.
+
+    RFC 2822 from the REST API (``Thu, 30 Jul 2015 20:12:33 +0000``), ISO-8601 with ``Z`` or an
+    offset from Airbyte, and Fivetran's ``2023-05-09 23:17:40.768000 UTC``.
+    """
+    text = value.strip()
+    explicit_utc = text.endswith(" UTC")
+    if explicit_utc:
+        text = text.removesuffix(" UTC").rstrip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        if explicit_utc:
+            return None
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if explicit_utc:
+        if parsed.tzinfo is not None:
+            return None
+        return parsed.replace(tzinfo=UTC)
+    return as_utc(parsed, tz)

@@ -1,0 +1,172 @@
+"""Load and build on a real Postgres: precedence, dedup, rejects, idempotent re-runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+from sms_tracking import pipeline
+from sms_tracking.ingest import BatchRejected
+
+pytestmark = pytest.mark.integration
+
+DELIVERIES = """delivery_id,name,sender,content,provider,created_at,scheduled_at,is_proof
+D1,Spring sale,SHOP,Sale today https://shop.example.com/s,smpp,2026-05-04T08:00:00Z,2026-05-04T08:00:00Z,false
+D2,Twilio promo,+15550100,Hello,twilio,2026-05-04T09:00:00Z,,false
+"""
+SENDS = """delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at,segments
+D1,r1,+33612345678,smpp,A1,2026-05-04T08:00:00Z,1
+D1,r2,+33612345679,smpp,A2,2026-05-04T08:00:01Z,1
+D1,r3,+33612345680,smpp,A3,2026-05-04T08:00:02Z,2
+D1,r4,+33612345681,smpp,A4,2026-05-04T08:00:03Z,1
+D2,r5,+15550199,twilio,SM1,2026-05-04T09:00:00Z,1
+D2,r6,+15550198,twilio,SM2,2026-05-04T09:00:00Z,1
+"""
+# Times are Europe/Paris wall time (the source's tz): 1012 = 08:12 UTC in May.
+SMPP = """id:A1 sub:001 dlvrd:001 submit date:2605041000 done date:2605041012 stat:DELIVRD err:000 text:Sale today
+id:A1 sub:001 dlvrd:000 submit date:2605041000 done date:2605041001 stat:ACCEPTD err:000 text:Sale today
+id:A2 sub:001 dlvrd:000 submit date:2605041000 done date:2605041005 stat:UNDELIV err:005 text:Sale today
+id:A3 sub:001 dlvrd:000 submit date:2605041000 done date:2605041002 stat:ENROUTE err:000 text:Sale today
+id:A4 sub:001 dlvrd:000 submit date:2605041000 done date:2605041003 stat:UNDELIV err:077 text:Sale today
+id:A4 sub:001 dlvrd:001 submit date:2605041000 done date:2605041103 stat:DELIVRD err:000 text:Sale today
+id:ZZ9 sub:001 dlvrd:001 submit date:2605041000 done date:2605041003 stat:DELIVRD err:000 text:orphan
+"""
+TWILIO = """MessageSid=SM1&MessageStatus=sent&To=%2B15550199&RawDlrDoneDate=2605040901
+MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30005&To=%2B15550199&RawDlrDoneDate=2605040905
+MessageSid=SM2&MessageStatus=delivered&To=%2B15550198&RawDlrDoneDate=2605040903
+MessageSid=SM2&MessageStatus=sent&To=%2B15550198&RawDlrDoneDate=2605040904
+"""
+
+
+def write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "landing"
+    write(root, "deliveries/deliveries.csv", DELIVERIES)
+    write(root, "sends/sends.csv", SENDS)
+    write(root, "reports/smpp_main/r1.txt", SMPP)
+    write(root, "reports/twilio_callbacks/c1.txt", TWILIO)
+    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
+    return root
+
+
+def run_all(dsn: str) -> list[dict]:
+    results = []
+    for source in ("campaign", "smpp_main", "twilio_callbacks", "twilio_api"):
+        for uri in pipeline.pending_objects(source, dsn=dsn):
+            results.append(pipeline.load(source, uri, dsn=dsn))
+    for step in pipeline.BUILD_STEPS:
+        pipeline.build_step(step, run_id="test", dsn=dsn)
+    return results
+
+
+def snapshot(dsn: str) -> dict[str, list[tuple]]:
+    tables = {
+        "delivery_log": "SELECT * FROM sms_tracking.delivery_log ORDER BY provider, provider_message_id",
+        "summary": "SELECT delivery_id, sent, delivered, failed, pending, success, hard, soft, ignored, segments "
+        "FROM sms_tracking.delivery_summary ORDER BY delivery_id",
+        "report": "SELECT provider, provider_message_id, raw_status, error_code, event_at FROM sms_tracking.report "
+        "ORDER BY 1, 2, 3, 4, 5",
+        "qualification": "SELECT provider, raw_status, error_code, state, occurrences FROM sms_tracking.qualification "
+        "ORDER BY 1, 2, 3",
+        "reject": "SELECT source, position, reason FROM sms_tracking.reject ORDER BY 1, 2",
+    }
+    with psycopg.connect(dsn) as conn:
+        return {name: conn.execute(sql).fetchall() for name, sql in tables.items()}
+
+
+def log_rows(dsn: str) -> dict[str, tuple]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT provider_message_id, status, failure_type, failure_reason, raw_status, error_code, done_at::text "
+            "FROM sms_tracking.delivery_log"
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_final_status_precedence_and_qualification(dsn: str, landing: Path) -> None:
+    run_all(dsn)
+    log = log_rows(dsn)
+    # An intermediate report read after the final one does not replace it.
+    assert log["A1"][:2] == ("delivered", None)
+    assert log["A1"][5] == "2026-05-04 08:12:00+00"
+    assert log["A2"][:3] == ("failed", "Hard", "User unknown")
+    assert log["A3"][:1] == ("pending",) and log["A3"][5] is None
+    # Between two finals the later one wins.
+    assert log["A4"][0] == "delivered"
+    assert log["SM1"][:3] == ("failed", "Hard", "User unknown")
+    assert log["SM2"][0] == "delivered"
+
+
+def test_unknown_code_is_flagged_to_qualify_and_counted(dsn: str, landing: Path) -> None:
+    run_all(dsn)
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT outcome, failure_type, failure_reason, state, origin, occurrences, first_text "
+            "FROM sms_tracking.qualification WHERE provider = 'smpp' AND raw_status = 'UNDELIV' AND error_code = '77'"
+        ).fetchone()
+    assert row is not None
+    assert row[:6] == ("failed", "Soft", "Not defined", "to_qualify", "auto", 1)
+    assert "err:077" in row[6]
+
+
+def test_summary_counts_each_delivery(dsn: str, landing: Path) -> None:
+    run_all(dsn)
+    summary = {row[0]: row[1:] for row in snapshot(dsn)["summary"]}
+    # sent, delivered, failed, pending, success, hard, soft, ignored, segments
+    assert summary["D1"] == (4, 2, 1, 1, 3, 1, 0, 0, 5)
+    assert summary["D2"] == (2, 1, 1, 0, 1, 1, 0, 0, 2)
+
+
+def test_orphan_report_is_stored_but_not_in_the_log(dsn: str, landing: Path) -> None:
+    run_all(dsn)
+    tables = snapshot(dsn)
+    assert any(r[1] == "ZZ9" for r in tables["report"])
+    assert "ZZ9" not in log_rows(dsn)
+
+
+def test_rerun_and_same_file_under_another_name_change_nothing(dsn: str, landing: Path) -> None:
+    run_all(dsn)
+    before = snapshot(dsn)
+    assert run_all(dsn) == []  # nothing pending: every object was loaded with this content
+    write(landing, "reports/smpp_main/r1-copy.txt", SMPP)
+    results = run_all(dsn)
+    assert [(r["rows_loaded"], r["rows_duplicate"]) for r in results] == [(0, 7)]
+    after = snapshot(dsn)
+    assert after["delivery_log"] == before["delivery_log"]
+    assert after["report"] == before["report"]
+    assert after["summary"] == before["summary"]
+
+
+def test_reports_before_the_send_log_are_joined_when_it_arrives(dsn: str, landing: Path) -> None:
+    (landing / "sends" / "sends.csv").unlink()
+    run_all(dsn)
+    assert log_rows(dsn) == {}
+    write(landing, "sends/sends.csv", SENDS)
+    run_all(dsn)
+    assert log_rows(dsn)["A2"][:3] == ("failed", "Hard", "User unknown")
+
+
+def test_bad_lines_are_rejected_with_position_and_reason(dsn: str, landing: Path) -> None:
+    write(landing, "reports/smpp_main/r2.txt", SMPP + "id:A9 stat:\n")
+    with pytest.raises(BatchRejected, match=r"r2\.txt: 1 of 8 lines rejected"):
+        run_all(dsn)
+    rejects = snapshot(dsn)["reject"]
+    assert len(rejects) == 1 and rejects[0][:2] == ("smpp_main", 8)
+
+
+def test_reject_rate_under_the_threshold_loads_the_good_lines(
+    dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMS_TRACKING_MAX_REJECT_RATE", "0.2")
+    write(landing, "reports/smpp_main/r2.txt", SMPP.replace("id:A2", "id:A22") + "garbage line\n")
+    results = {Path(r["uri"]).name: r for r in run_all(dsn)}
+    assert results["r2.txt"]["rows_rejected"] == 1
+    assert results["r2.txt"]["status"] == "loaded"
+    assert snapshot(dsn)["reject"][0][1:] != ()
