@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, chain, get_current_context, task
 from sms_tracking.assets import CAMPAIGN, DELIVERY_LOG, REPORTS
+from sms_tracking.pipeline import BUILD_STEPS
 
 with DAG(
     dag_id="sms_tracking_build",
@@ -39,7 +40,5 @@ with DAG(
 
     chain(
         prepare_database(),
-        build_step("qualify"),
-        build_step("delivery_log"),
-        build_step("summary", outlets=[DELIVERY_LOG]),
+        *(build_step(step, outlets=[DELIVERY_LOG] if step == BUILD_STEPS[-1] else None) for step in BUILD_STEPS),
     )

@@ -55,11 +55,12 @@ def postgres_server() -> Iterator[str]:
 
 
 def _with_database(dsn: str, name: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    """The same server and role, another database, as a URI (the form Airflow connections take)."""
+    from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(dsn)
-    params["dbname"] = name
-    return make_conninfo(**params)
+    return (f"postgresql://{params.get('user', 'postgres')}:{params.get('password', '')}"
+            f"@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{name}")
 
 
 def _admin(dsn: str, statement: str) -> None:
@@ -86,7 +87,7 @@ def template_dsn(postgres_server: str) -> str:
 def dsn(postgres_server: str, template_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh migrated database for one test, also exported as SMS_TRACKING_DSN."""
     name = f"sms_test_{os.getpid()}_{next(_counter)}"
-    template = template_dsn.rsplit("dbname=", 1)[-1].split()[0]
+    template = template_dsn.rsplit("/", 1)[-1]
     _admin(postgres_server, f"CREATE DATABASE {name} TEMPLATE {template}")
     test_dsn = _with_database(postgres_server, name)
     monkeypatch.setenv("SMS_TRACKING_DSN", test_dsn)
