@@ -2,6 +2,8 @@
 
 Adding a provider: write ``reports/<provider>.py`` with functions of the :data:`~.base.Adapter`
 signature and register each format here. Modules are imported only when a format is used.
+A format whose provider is ``*`` (``generic_csv``) reads the reports of whichever provider the source
+names.
 """
 
 from __future__ import annotations
@@ -32,4 +34,10 @@ FORMATS: dict[str, FormatSpec] = {
     "twilio_json": FormatSpec("twilio", "twilio", "parse_json"),
     "twilio_callback": FormatSpec("twilio", "twilio", "parse_callback"),
     "twilio_csv": FormatSpec("twilio", "twilio", "parse_csv"),
+    "vonage_json": FormatSpec("vonage", "vonage", "parse_json"),
+    "vonage_query": FormatSpec("vonage", "vonage", "parse_query"),
+    "infobip_json": FormatSpec("infobip", "infobip", "parse_json"),
+    "aws_sms_events": FormatSpec("aws", "aws", "parse_json"),
+    "sinch_json": FormatSpec("sinch", "sinch", "parse_json"),
+    "generic_csv": FormatSpec("*", "generic_csv", "parse"),
 }

@@ -1,0 +1,242 @@
+"""Adapter for Infobip SMS delivery reports (format ``infobip_json``).
+
+A line is a webhook body ``{"results": [...]}`` as Infobip POSTs it (one record per result, all at
+the line's position, each with its own result as ``raw_text``) or a single result object, as a
+report-pulling job may write them.
+
+Mapping of a delivery report result: ``messageId`` is the id, ``status.name`` the raw status
+(``DELIVERED_TO_HANDSET``, ...), ``error.name`` the raw error (``EC_ABSENT_SUBSCRIBER``, ...; None
+for ``NO_ERROR``, error id 0), ``doneAt`` the event time, ``sentAt`` the submit time (ISO-8601 with
+an offset such as ``+05:30`` or ``+0000``; read in the source's zone when it has none),
+``to`` the handset, ``sender`` (or ``from``) our sender id, ``smsCount`` (or ``messageCount``) the
+segments and ``price.pricePerMessage`` / ``price.currency`` the price.
+
+The error's ``permanent`` flag is not read: qualification goes by the error name, and a name the seed
+does not list falls back to the ``(status, *)`` row (see docs/qualification.md). The flag stays in
+``raw_text`` as the hint for whoever qualifies the new name.
+
+A result with ``text``/``cleanText``/``receivedAt`` and no ``status`` is an inbound SMS and becomes
+an :class:`Inbound`. A result without ``messageId``, such as a number-context (HLR) lookup result,
+is a :class:`Reject` naming what is missing: an adapter never raises on bad input, and every
+non-blank line yields at least one record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report, as_utc
+
+NO_ERROR = "NO_ERROR"
+"""Infobip's error name for "no error" (group 0 OK, id 0): stored as no error at all."""
+
+_PRICE_LIMIT = Decimal(10) ** 7
+"""Prices are stored as numeric(12, 5): a larger one is a broken line, not a price."""
+_COUNT_LIMIT = 2**31 - 1
+"""Segments are stored as a Postgres integer."""
+_INBOUND_KEYS = ("text", "cleanText", "receivedAt")
+_LOOKUP_KEYS = ("mccMnc", "originalNetwork", "ported", "roaming")
+"""Keys of a number-context (HLR) lookup result, which shares the status/error objects of a report."""
+
+
+class _Invalid(ValueError):
+    """A field whose value cannot be read; the message names the field and the value."""
+
+
+def parse_json(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
+    """Read one webhook body or one result object per line."""
+    for position, line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            yield Reject(position, line, f"invalid JSON: {exc}")
+            continue
+        yield from _json_line(value, position, line, ctx)
+
+
+def _json_line(value: Any, position: int, line: str, ctx: ParseContext) -> Iterator[Record]:
+    """Unwrap a webhook body into its results."""
+    if not isinstance(value, dict):
+        yield Reject(position, line, f"expected a JSON object, got {type(value).__name__}")
+        return
+    if "results" not in value:
+        yield _result(value, position, line, ctx)
+        return
+    results = value["results"]
+    if not isinstance(results, list):
+        yield Reject(position, line, f"results is a {type(results).__name__}, not a list")
+    elif not results:
+        yield Reject(position, line, "webhook body holds no results")
+    else:
+        for item in results:
+            raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+            yield _result(item, position, raw, ctx)
+
+
+def _result(item: Any, position: int, raw: str, ctx: ParseContext) -> Record:
+    """Map one result to a Report (delivery report) or an Inbound (inbound SMS)."""
+    if not isinstance(item, dict):
+        return Reject(position, raw, f"expected a result object, got {type(item).__name__}")
+    try:
+        if item.get("status") is None and any(key in item for key in _INBOUND_KEYS):
+            return _inbound(item, position, ctx)
+        message_id = _text(item, "messageId")
+        if message_id is None:
+            if any(key in item for key in _LOOKUP_KEYS):
+                raise _Invalid(
+                    "missing messageId: a number-context (HLR) lookup result, not an SMS delivery report"
+                )
+            raise _Invalid("missing messageId")
+        status = _name(item, "status")
+        if status is None:
+            raise _Invalid(f"missing status.name (messageId {message_id!r})")
+        price, currency = _price(item)
+        return Report(
+            provider=ctx.provider,
+            provider_message_id=message_id,
+            raw_status=status,
+            raw_error=_error(item),
+            event_at=_date(item, "doneAt", ctx.tz),
+            position=position,
+            raw_text=raw,
+            submitted_at=_date(item, "sentAt", ctx.tz),
+            phone=_text(item, "to"),
+            sender=_text(item, "sender") or _text(item, "from"),
+            segments=_segments(item),
+            price=price,
+            price_unit=currency,
+        )
+    except _Invalid as exc:
+        return Reject(position, raw, str(exc))
+
+
+def _inbound(item: Mapping[str, Any], position: int, ctx: ParseContext) -> Inbound:
+    """An inbound SMS: ``from`` (the handset) wrote ``text`` (keyword included) to ``to`` (our number)."""
+    phone = _text(item, "from")
+    if phone is None:
+        raise _Invalid("inbound message has no from")
+    body = item.get("text")
+    if not isinstance(body, str):
+        body = item.get("cleanText")
+    return Inbound(
+        provider=ctx.provider,
+        provider_message_id=_text(item, "messageId"),
+        phone=phone,
+        recipient=_text(item, "to"),
+        text=body if isinstance(body, str) else "",
+        received_at=_date(item, "receivedAt", ctx.tz),
+        position=position,
+    )
+
+
+def _text(item: Mapping[str, Any], name: str) -> str | None:
+    """A string field, stripped; absent, null and empty are None; an integer (a numeric id) is text."""
+    value = item.get(name)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise _Invalid(f"{name} {value!r} is not a string")
+    return value.strip() or None
+
+
+def _name(item: Mapping[str, Any], name: str) -> str | None:
+    """``status.name`` / ``error.name`` in upper case, as the seed keys them; a bare string is the name."""
+    value = item.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip().upper() or None
+    if not isinstance(value, dict):
+        raise _Invalid(f"{name} {value!r} is not an object")
+    text = value.get("name")
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise _Invalid(f"{name}.name {text!r} is not a string")
+    return text.strip().upper() or None
+
+
+def _error(item: Mapping[str, Any]) -> str | None:
+    """``error.name``; None for no error (``NO_ERROR`` or id 0); the id when the name is missing."""
+    name = _name(item, "error")
+    error = item.get("error")
+    error_id = error.get("id") if isinstance(error, dict) else None
+    if isinstance(error_id, bool) or not isinstance(error_id, int | str):
+        error_id = None
+    error_id = None if error_id is None else str(error_id).strip() or None
+    if name == NO_ERROR or error_id == "0":
+        return None
+    return name or error_id
+
+
+def _date(item: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime | None:
+    """An ISO-8601 date (``2023-08-01T16:10:00+05:30``, ``...000+0000``) in UTC; None when absent."""
+    value = _text(item, name)
+    if value is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value), tz)
+    except ValueError:
+        raise _Invalid(f"{name} {value!r} is not an ISO-8601 date") from None
+
+
+def _count(item: Mapping[str, Any], name: str) -> int | None:
+    """A whole, non-negative count given as a number or a string."""
+    value = item.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = _decimal(value, name)
+    if number != number.to_integral_value() or number < 0:
+        raise _Invalid(f"{name} {value!r} is not a whole number")
+    if number > _COUNT_LIMIT:
+        raise _Invalid(f"{name} {value!r} is out of range")
+    return int(number)
+
+
+def _segments(item: Mapping[str, Any]) -> int | None:
+    """``smsCount`` (SMS API v2), else ``messageCount`` (v3 and the messages API)."""
+    if item.get("smsCount") is not None:
+        return _count(item, "smsCount")
+    return _count(item, "messageCount")
+
+
+def _price(item: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
+    """``price.pricePerMessage`` and ``price.currency``; the currency only comes with a price."""
+    price = item.get("price")
+    if price is None:
+        return None, None
+    if not isinstance(price, dict):
+        raise _Invalid(f"price {price!r} is not an object")
+    value = price.get("pricePerMessage")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    currency = price.get("currency")
+    if currency is not None and not isinstance(currency, str):
+        raise _Invalid(f"price.currency {currency!r} is not a string")
+    number = _decimal(value, "price.pricePerMessage")
+    if abs(number) >= _PRICE_LIMIT:
+        raise _Invalid(f"price.pricePerMessage {value!r} is out of range")
+    return number, (currency or "").strip().upper() or None
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    """A number given as a string, an int or a float (read through its repr, so 0.01 stays exact)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _Invalid(f"{name} {value!r} is not a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _Invalid(f"{name} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise _Invalid(f"{name} {value!r} is not a number")
+    return number

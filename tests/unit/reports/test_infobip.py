@@ -1,0 +1,400 @@
+"""Tests of the Infobip adapter against the bodies of Infobip's own API clients.
+
+``report_examples.jsonl`` holds, each under ``payload`` beside its provenance, a delivery-report
+webhook body, an inbound-SMS webhook body and a number-context (HLR) result that shares the
+status/error objects of a report but is not one. The tests hand the adapter the payload itself, as
+the webhook delivers it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sms_tracking.reports import FORMATS
+from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report
+from sms_tracking.reports.infobip import parse_json
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "infobip_reports"
+SEED = Path(__file__).resolve().parents[3] / "include" / "seeds" / "qualification.csv"
+
+CTX = ParseContext(source="infobip_test", provider="infobip")
+PARIS = ParseContext(source="infobip_test", provider="infobip", tz=ZoneInfo("Europe/Paris"))
+
+
+def _numbered(*texts: str) -> list[tuple[int, str]]:
+    """Number lines built in a test from 1."""
+    return list(enumerate(texts, start=1))
+
+
+def _payloads() -> list[dict[str, Any]]:
+    """The sample webhook bodies (the ``payload`` member of each sample line)."""
+    lines = (SAMPLES / "report_examples.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["payload"] for line in lines if line.strip()]
+
+
+def _sample_lines() -> list[tuple[int, str]]:
+    return _numbered(*(json.dumps(payload) for payload in _payloads()))
+
+
+def _reports(records: list[Record]) -> list[Report]:
+    """Only the reports, asserting nothing else came out."""
+    assert all(isinstance(record, Report) for record in records), records
+    return [record for record in records if isinstance(record, Report)]
+
+
+def _seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | None:
+    """The seed row that qualifies a report, by the lookup of docs/qualification.md; None if none does.
+
+    The status decides the outcome: (status, code), (status, *), then (*, *). A failure takes its type
+    and reason from (status, code), (*, code), (status, *), then (*, *).
+    """
+    with SEED.open(encoding="utf-8", newline="") as handle:
+        rows = {
+            (row["raw_status"], row["error_code"]): row
+            for row in csv.DictReader(handle)
+            if row["provider"] == provider
+        }
+    exact = [(status, code)] if code else []
+    outcome = next((rows[key] for key in [*exact, (status, "*"), ("*", "*")] if key in rows), None)
+    if outcome is None or outcome["outcome"] != "failed":
+        return outcome
+    code_row = [("*", code)] if code else []
+    return next(rows[key] for key in [*exact, *code_row, (status, "*"), ("*", "*")] if key in rows)
+
+
+def _result(**fields: Any) -> dict[str, Any]:
+    """A delivery-report result shaped like the sample's, overridden by ``fields`` (None removes)."""
+    result: dict[str, Any] = json.loads(json.dumps(_payloads()[0]["results"][0]))
+    result.update(fields)
+    return {key: value for key, value in result.items() if value is not None}
+
+
+def _status(name: str, group: int = 2, status_id: int = 9) -> dict[str, Any]:
+    return {
+        "groupId": group,
+        "groupName": name.split("_")[0],
+        "id": status_id,
+        "name": name,
+        "description": "",
+    }
+
+
+def _error(name: str, error_id: int, permanent: bool = False) -> dict[str, Any]:
+    return {"groupId": 1, "groupName": "HANDSET_ERRORS", "id": error_id, "name": name, "permanent": permanent}
+
+
+def test_format_is_registered_for_infobip() -> None:
+    assert FORMATS["infobip_json"].provider == "infobip"
+    assert FORMATS["infobip_json"].adapter() is parse_json
+
+
+# --- the samples ----------------------------------------------------------------------------------
+
+
+def test_samples_yield_a_report_an_inbound_and_a_reject() -> None:
+    report, inbound, reject = parse_json(_sample_lines(), CTX)
+
+    assert isinstance(report, Report)
+    assert report.position == 1
+    assert isinstance(inbound, Inbound)
+    assert inbound.position == 2
+    assert isinstance(reject, Reject)
+    assert reject.position == 3
+
+
+def test_sample_delivery_report_maps_every_field() -> None:
+    report = next(parse_json(_sample_lines(), CTX))
+
+    assert report == Report(
+        provider="infobip",
+        provider_message_id="MESSAGE-ID-123-xyz",
+        raw_status="DELIVERED_TO_HANDSET",
+        raw_error=None,
+        event_at=datetime(2023, 8, 1, 10, 40, tzinfo=UTC),
+        position=1,
+        raw_text=report.raw_text,
+        submitted_at=datetime(2023, 8, 1, 10, 40, tzinfo=UTC),
+        phone="41793026727",
+        sender="InfoSMS",
+        segments=1,
+        price=Decimal("0.01"),
+        price_unit="EUR",
+    )
+    assert json.loads(report.raw_text)["error"]["permanent"] is False
+
+
+def test_sample_offset_dates_stay_exact_whatever_the_source_zone() -> None:
+    report = next(parse_json(_sample_lines(), PARIS))
+
+    assert report.event_at == datetime(2023, 8, 1, 10, 40, tzinfo=UTC)
+
+
+def test_sample_inbound_keeps_the_keyword_in_the_text() -> None:
+    inbound = list(parse_json(_sample_lines(), CTX))[1]
+
+    assert inbound == Inbound(
+        provider="infobip",
+        provider_message_id="817790313235066447",
+        phone="385916242493",
+        recipient="385921004026",
+        text="QUIZ Correct answer is Paris",
+        received_at=datetime(2023, 8, 1, 10, 40, tzinfo=UTC),
+        position=2,
+    )
+
+
+def test_sample_number_context_result_is_rejected_for_its_missing_message_id() -> None:
+    reject = list(parse_json(_sample_lines(), CTX))[2]
+
+    assert isinstance(reject, Reject)
+    assert (
+        reject.reason == "missing messageId: a number-context (HLR) lookup result, not an SMS delivery report"
+    )
+    assert json.loads(reject.raw_text)["mccMnc"] == "22801"
+
+
+def test_sample_failure_objects_qualify_as_absent_subscriber_once_given_a_message_id() -> None:
+    lookup = _payloads()[2]["results"][0]
+    line = json.dumps({**lookup, "messageId": "MESSAGE-ID-456"})
+
+    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+
+    assert (report.raw_status, report.raw_error) == ("UNDELIVERABLE_NOT_DELIVERED", "EC_ABSENT_SUBSCRIBER")
+    row = _seed_row("infobip", report.raw_status, report.error_code)
+    assert row is not None
+    assert (row["error_code"], row["failure_type"], row["failure_reason"]) == (
+        "EC_ABSENT_SUBSCRIBER",
+        "Ignored",
+        "Not connected",
+    )
+
+
+def test_sample_reports_have_seed_rows() -> None:
+    report = next(parse_json(_sample_lines(), CTX))
+
+    assert isinstance(report, Report)
+    row = _seed_row("infobip", report.raw_status, report.error_code)
+    assert row is not None
+    assert row["outcome"] == "delivered"
+
+
+# --- shapes ---------------------------------------------------------------------------------------
+
+
+def test_webhook_body_with_several_results_yields_one_record_each_at_the_line_position() -> None:
+    body = {
+        "results": [
+            _result(messageId="M1"),
+            _result(
+                messageId="M2",
+                status=_status("UNDELIVERABLE_NOT_DELIVERED"),
+                error=_error("EC_CALL_BARRED", 13),
+            ),
+        ]
+    }
+
+    first, second = _reports(list(parse_json(_numbered("", json.dumps(body)), CTX)))
+
+    assert (first.provider_message_id, second.provider_message_id) == ("M1", "M2")
+    assert {first.position, second.position} == {2}
+    assert json.loads(second.raw_text)["messageId"] == "M2"
+    assert second.raw_error == "EC_CALL_BARRED"
+
+
+def test_a_single_result_object_per_line_is_read() -> None:
+    (report,) = _reports(list(parse_json(_numbered(json.dumps(_result(messageId="M3"))), CTX)))
+
+    assert report.provider_message_id == "M3"
+    assert report.raw_text == json.dumps(_result(messageId="M3"))
+
+
+def test_result_that_is_not_an_object_is_rejected_alone() -> None:
+    body = {"results": [_result(), "M4"]}
+
+    report, reject = parse_json(_numbered(json.dumps(body)), CTX)
+
+    assert isinstance(report, Report)
+    assert isinstance(reject, Reject)
+    assert reject.reason == "expected a result object, got str"
+
+
+def test_empty_or_malformed_results_are_rejected_so_no_line_is_lost() -> None:
+    lines = _numbered('{"results": []}', '{"results": {"messageId": "M5"}}')
+
+    empty, malformed = parse_json(lines, CTX)
+
+    assert isinstance(empty, Reject)
+    assert empty.reason == "webhook body holds no results"
+    assert isinstance(malformed, Reject)
+    assert malformed.reason == "results is a dict, not a list"
+
+
+# --- mapping --------------------------------------------------------------------------------------
+
+
+def test_error_name_is_upper_cased_as_the_seed_keys_it() -> None:
+    line = json.dumps(
+        _result(
+            status=_status("UNDELIVERABLE_NOT_DELIVERED"),
+            error=_error("EC_SM_DF_memoryCapacityExceeded", 256),
+        )
+    )
+
+    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+
+    assert report.raw_error == "EC_SM_DF_MEMORYCAPACITYEXCEEDED"
+    row = _seed_row("infobip", report.raw_status, report.error_code)
+    assert row is not None
+    assert row["failure_reason"] == "Mailbox full"
+
+
+def test_error_id_zero_is_no_error_whatever_its_name() -> None:
+    line = json.dumps(_result(error={"groupId": 0, "id": 0, "name": "OK"}))
+
+    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+
+    assert report.raw_error is None
+
+
+def test_error_without_a_name_falls_back_to_its_id() -> None:
+    line = json.dumps(_result(status=_status("UNDELIVERABLE_NOT_DELIVERED"), error={"groupId": 1, "id": 27}))
+
+    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+
+    assert report.raw_error == "27"
+
+
+def test_unknown_error_name_falls_back_to_the_status_row() -> None:
+    line = json.dumps(
+        _result(status=_status("UNDELIVERABLE_NOT_SENT"), error=_error("EC_SOMETHING_NEW", 999, True))
+    )
+
+    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+
+    row = _seed_row("infobip", report.raw_status, report.error_code)
+    assert row is not None
+    assert (row["raw_status"], row["error_code"], row["failure_type"]) == (
+        "UNDELIVERABLE_NOT_SENT",
+        "*",
+        "Soft",
+    )
+
+
+def test_pending_and_rejected_statuses_have_seed_rows() -> None:
+    names = ["PENDING_ENROUTE", "DELIVERED_TO_OPERATOR", "EXPIRED_EXPIRED", "REJECTED_NETWORK", "MISSING_TO"]
+    lines = _numbered(
+        *(json.dumps(_result(messageId=f"M{i}", status=_status(name))) for i, name in enumerate(names))
+    )
+
+    for report in _reports(list(parse_json(lines, CTX))):
+        row = _seed_row("infobip", report.raw_status, report.error_code)
+        assert row is not None
+        assert row["raw_status"] == report.raw_status
+
+
+def test_sms_count_wins_over_message_count_and_from_stands_for_sender() -> None:
+    line = json.dumps(_result(smsCount=2, messageCount=1, sender=None, **{"from": "InfoSMS2"}))
+
+    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+
+    assert (report.segments, report.sender) == (2, "InfoSMS2")
+
+
+def test_dates_with_compact_offset_or_without_zone() -> None:
+    line = json.dumps(_result(doneAt="2019-11-09T16:00:00.000+0000", sentAt="2019-11-09T16:59:00"))
+
+    (report,) = _reports(list(parse_json(_numbered(line), PARIS)))
+
+    assert report.event_at == datetime(2019, 11, 9, 16, 0, tzinfo=UTC)
+    assert report.submitted_at == datetime(2019, 11, 9, 15, 59, tzinfo=UTC)
+
+
+def test_without_price_there_is_no_price_unit() -> None:
+    line = json.dumps(_result(price=None, doneAt=None, sentAt=None))
+
+    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+
+    assert (report.price, report.price_unit, report.event_at, report.submitted_at) == (None, None, None, None)
+
+
+# --- inbound --------------------------------------------------------------------------------------
+
+
+def test_inbound_text_falls_back_to_clean_text_and_needs_a_sender() -> None:
+    lines = _numbered(
+        json.dumps({"messageId": "I1", "from": "385916242493", "cleanText": "STOP", "receivedAt": None}),
+        json.dumps({"messageId": "I2", "text": "STOP", "to": "385921004026"}),
+    )
+
+    inbound, reject = parse_json(lines, CTX)
+
+    assert isinstance(inbound, Inbound)
+    assert (inbound.text, inbound.received_at) == ("STOP", None)
+    assert isinstance(reject, Reject)
+    assert reject.reason == "inbound message has no from"
+
+
+# --- rejects and robustness -----------------------------------------------------------------------
+
+
+def test_unreadable_results_are_rejected_naming_field_and_value() -> None:
+    lines = _numbered(
+        json.dumps(_result(status=None)),
+        json.dumps(_result(status="")),
+        json.dumps(_result(status=["DELIVERED"])),
+        json.dumps(_result(status={"name": 5})),
+        json.dumps(_result(doneAt="01/08/2023 16:10")),
+        json.dumps(_result(price={"pricePerMessage": "cheap", "currency": "EUR"})),
+        json.dumps(_result(price=0.01)),
+        json.dumps(_result(smsCount=1.5)),
+        json.dumps(_result(messageId=None)),
+        json.dumps(_result(messageId={"id": 1})),
+        "[]",
+        "{",
+    )
+
+    records = list(parse_json(lines, CTX))
+
+    assert [type(r) for r in records] == [Reject] * 12
+    reasons = [r.reason for r in records if isinstance(r, Reject)]
+    assert reasons[0] == "missing status.name (messageId 'MESSAGE-ID-123-xyz')"
+    assert reasons[1] == "missing status.name (messageId 'MESSAGE-ID-123-xyz')"
+    assert reasons[2] == "status ['DELIVERED'] is not an object"
+    assert reasons[3] == "status.name 5 is not a string"
+    assert reasons[4] == "doneAt '01/08/2023 16:10' is not an ISO-8601 date"
+    assert reasons[5] == "price.pricePerMessage 'cheap' is not a number"
+    assert reasons[6] == "price 0.01 is not an object"
+    assert reasons[7] == "smsCount 1.5 is not a whole number"
+    assert reasons[8] == "missing messageId"
+    assert reasons[9] == "messageId {'id': 1} is not a string"
+    assert reasons[10] == "expected a JSON object, got list"
+    assert reasons[11].startswith("invalid JSON")
+
+
+def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
+    garbage = ["", "  ", "{", "null", '{"results": null}', '{"results": [null]}', "\x00", "{}", '"x"']
+    lines = _numbered(*garbage)
+
+    positions = [record.position for record in parse_json(lines, CTX)]
+
+    assert positions == [position for position, text in lines if text.strip()]
+
+
+def test_numbers_too_large_for_the_report_table_are_rejected() -> None:
+    lines = _numbered(
+        json.dumps(_result(smsCount=10**12)),
+        json.dumps(_result(price={"pricePerMessage": 1e9, "currency": "EUR"})),
+    )
+
+    segments, price = parse_json(lines, CTX)
+
+    assert isinstance(segments, Reject)
+    assert segments.reason == f"smsCount {10**12} is out of range"
+    assert isinstance(price, Reject)
+    assert price.reason == "price.pricePerMessage 1000000000.0 is out of range"

@@ -1,0 +1,265 @@
+"""Tests of the Sinch adapter.
+
+No sample file is provided for Sinch: the callbacks below are CONSTRUCTED from the recipient
+delivery report fields of the Sinch SMS REST API reference (reference sms-domain.md 2.6) and the
+outputs shown in Sinch's SDK tutorials (``code`` 401 with ``Dispatched``, 0 with ``Delivered``).
+Batch ids, numbers and times are made up.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sms_tracking.reports import FORMATS
+from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report
+from sms_tracking.reports.sinch import message_id, parse_json
+
+SEED = Path(__file__).resolve().parents[3] / "include" / "seeds" / "qualification.csv"
+CTX = ParseContext(source="sinch_test", provider="sinch")
+STATUSES = [
+    "Queued",
+    "Dispatched",
+    "Aborted",
+    "Cancelled",
+    "Rejected",
+    "Deleted",
+    "Delivered",
+    "Failed",
+    "Expired",
+]
+STATUSES.append("Unknown")
+"""The ten statuses of Sinch's delivery-report reference."""
+
+BATCH = "01JB1J1M5BM5XQ8Q0ZWBM44E14"
+
+
+def _numbered(*texts: str) -> list[tuple[int, str]]:
+    """Number lines built in a test from 1."""
+    return list(enumerate(texts, start=1))
+
+
+def _reports(records: list[Record]) -> list[Report]:
+    """Only the reports, asserting nothing else came out."""
+    assert all(isinstance(record, Report) for record in records), records
+    return [record for record in records if isinstance(record, Report)]
+
+
+def _seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | None:
+    """The seed row that qualifies a report, by the lookup of docs/qualification.md; None if none does.
+
+    The status decides the outcome: (status, code), (status, *), then (*, *). A failure takes its type
+    and reason from (status, code), (*, code), (status, *), then (*, *).
+    """
+    with SEED.open(encoding="utf-8", newline="") as handle:
+        rows = {
+            (row["raw_status"], row["error_code"]): row
+            for row in csv.DictReader(handle)
+            if row["provider"] == provider
+        }
+    exact = [(status, code)] if code else []
+    outcome = next((rows[key] for key in [*exact, (status, "*"), ("*", "*")] if key in rows), None)
+    if outcome is None or outcome["outcome"] != "failed":
+        return outcome
+    code_row = [("*", code)] if code else []
+    return next(rows[key] for key in [*exact, *code_row, (status, "*"), ("*", "*")] if key in rows)
+
+
+def _callback(**fields: Any) -> str:
+    """A constructed recipient delivery report, overridden by ``fields`` (None removes)."""
+    body: dict[str, Any] = {
+        "type": "recipient_delivery_report_sms",
+        "batch_id": BATCH,
+        "recipient": "447700900123",
+        "code": 0,
+        "status": "Delivered",
+        "at": "2026-05-04T10:02:42.148Z",
+        "operator_status_at": "2026-05-04T10:02:00Z",
+        "operator": "23410",
+        "client_reference": "delivery-42",
+        "applied_originator": "AcmeInc",
+        "number_of_message_parts": 2,
+        "encoding": "GSM",
+    }
+    body.update(fields)
+    return json.dumps({key: value for key, value in body.items() if value is not None})
+
+
+# Constructed callback log: one message dispatched then delivered, another failing.
+CALLBACKS = [
+    _callback(status="Dispatched", code=401, at="2026-05-04T10:01:58.512Z", operator_status_at=None),
+    _callback(),
+    _callback(recipient="447700900456", status="Failed", code=402, operator_status_at=None),
+]
+
+
+def test_format_is_registered_for_sinch() -> None:
+    assert FORMATS["sinch_json"].provider == "sinch"
+    assert FORMATS["sinch_json"].adapter() is parse_json
+
+
+def test_constructed_callbacks_map_batch_and_recipient_to_one_message_id() -> None:
+    dispatched, delivered, failed = _reports(list(parse_json(_numbered(*CALLBACKS), CTX)))
+
+    assert dispatched.provider_message_id == delivered.provider_message_id == f"{BATCH}:447700900123"
+    assert failed.provider_message_id == message_id(BATCH, "447700900456")
+    assert [(r.raw_status, r.raw_error) for r in (dispatched, delivered, failed)] == [
+        ("Dispatched", "401"),
+        ("Delivered", "0"),
+        ("Failed", "402"),
+    ]
+    assert [r.position for r in (dispatched, delivered, failed)] == [1, 2, 3]
+    assert delivered.raw_text == CALLBACKS[1]
+
+
+def test_delivered_callback_maps_every_field() -> None:
+    (report,) = _reports(list(parse_json(_numbered(_callback()), CTX)))
+
+    assert report.event_at == datetime(2026, 5, 4, 10, 2, tzinfo=UTC)
+    assert (report.phone, report.sender, report.segments) == ("447700900123", "AcmeInc", 2)
+    assert (report.submitted_at, report.price, report.price_unit) == (None, None, None)
+
+
+def test_event_time_falls_back_to_at_without_operator_status_at() -> None:
+    dispatched = next(parse_json(_numbered(CALLBACKS[0]), CTX))
+
+    assert isinstance(dispatched, Report)
+    assert dispatched.event_at == datetime(2026, 5, 4, 10, 1, 58, 512000, tzinfo=UTC)
+
+
+def test_zone_less_dates_are_read_in_the_source_zone() -> None:
+    ctx = ParseContext(source="sinch_test", provider="sinch", tz=ZoneInfo("Europe/Stockholm"))
+
+    (report,) = _reports(
+        list(parse_json(_numbered(_callback(operator_status_at="2026-05-04T12:02:00")), ctx))
+    )
+
+    assert report.event_at == datetime(2026, 5, 4, 10, 2, tzinfo=UTC)
+
+
+def test_constructed_callbacks_have_seed_rows() -> None:
+    for report in _reports(list(parse_json(_numbered(*CALLBACKS), CTX))):
+        row = _seed_row("sinch", report.raw_status, report.error_code)
+        assert row is not None
+        assert row["raw_status"] == report.raw_status
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_every_status_in_any_case_is_read_with_sinch_capitalisation(status: str) -> None:
+    (report,) = _reports(list(parse_json(_numbered(_callback(status=status.upper())), CTX)))
+
+    assert report.raw_status == status
+    row = _seed_row("sinch", report.raw_status, report.error_code)
+    assert row is not None
+    assert row["raw_status"] == status
+
+
+def test_code_given_as_text_or_absent() -> None:
+    lines = _numbered(_callback(code="0402", status="Failed"), _callback(code=None))
+
+    text, absent = _reports(list(parse_json(lines, CTX)))
+
+    assert (text.raw_error, text.error_code) == ("0402", "402")
+    assert absent.raw_error is None
+
+
+def test_report_without_type_is_read_as_a_recipient_report() -> None:
+    (report,) = _reports(list(parse_json(_numbered(_callback(type=None)), CTX)))
+
+    assert report.raw_status == "Delivered"
+
+
+def test_mms_recipient_report_is_read_too() -> None:
+    (report,) = _reports(list(parse_json(_numbered(_callback(type="recipient_delivery_report_mms")), CTX)))
+
+    assert report.provider_message_id == f"{BATCH}:447700900123"
+
+
+def test_inbound_text_message_becomes_inbound() -> None:
+    line = json.dumps(
+        {
+            "type": "mo_text",
+            "id": "01JB1K0000000000000000MO01",
+            "from": "447700900123",
+            "to": "447700900999",
+            "body": "STOP",
+            "received_at": "2026-05-04T10:05:00.000Z",
+            "operator_id": "23410",
+        }
+    )
+
+    (record,) = parse_json(_numbered(line), CTX)
+
+    assert record == Inbound(
+        "sinch",
+        "01JB1K0000000000000000MO01",
+        "447700900123",
+        "447700900999",
+        "STOP",
+        datetime(2026, 5, 4, 10, 5, tzinfo=UTC),
+        1,
+    )
+
+
+def test_unreadable_callbacks_are_rejected_naming_field_and_value() -> None:
+    batch_report = {
+        "type": "delivery_report_sms",
+        "batch_id": BATCH,
+        "statuses": [],
+        "total_message_count": 1,
+    }
+    lines = _numbered(
+        json.dumps(batch_report),
+        _callback(type="mt_text"),
+        _callback(batch_id=None),
+        _callback(recipient=""),
+        _callback(status=None),
+        _callback(at="yesterday", operator_status_at=None),
+        _callback(code=True),
+        _callback(number_of_message_parts="two"),
+        json.dumps({"type": "mo_text", "body": "STOP"}),
+        "[]",
+        "{",
+    )
+
+    records = list(parse_json(lines, CTX))
+
+    assert [type(r) for r in records] == [Reject] * 11
+    reasons = [r.reason for r in records if isinstance(r, Reject)]
+    assert (
+        reasons[0]
+        == "type 'delivery_report_sms' is a batch summary, not a per-recipient report (use per_recipient)"
+    )
+    assert reasons[1] == "type 'mt_text' is not a recipient delivery report"
+    assert reasons[2] == "missing batch_id"
+    assert reasons[3] == f"missing recipient (batch_id {BATCH!r})"
+    assert reasons[4] == f"missing status (batch_id {BATCH!r}, recipient '447700900123')"
+    assert reasons[5] == "at 'yesterday' is not an ISO-8601 date"
+    assert reasons[6] == "code True is not a number"
+    assert reasons[7] == "number_of_message_parts 'two' is not a whole number"
+    assert reasons[8] == "inbound message has no from"
+    assert reasons[9] == "expected a JSON object, got list"
+    assert reasons[10].startswith("invalid JSON")
+    assert records[2].raw_text == lines[2][1]
+
+
+def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
+    garbage = ["", "  ", "{", "null", "{}", '{"type": 5}', "\x00", '"x"', '{"batch_id": "B"}']
+    lines = _numbered(*garbage)
+
+    positions = [record.position for record in parse_json(lines, CTX)]
+
+    assert positions == [position for position, text in lines if text.strip()]
+
+
+def test_parts_too_many_for_the_report_table_are_rejected() -> None:
+    (record,) = parse_json(_numbered(_callback(number_of_message_parts=2**40)), CTX)
+
+    assert isinstance(record, Reject)
+    assert record.reason == f"number_of_message_parts {2**40} is out of range"
