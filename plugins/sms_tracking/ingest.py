@@ -128,7 +128,7 @@ def decode_lines(stream: IO[bytes], gzipped: bool = False) -> Iterator[tuple[int
         if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             text = io.TextIOWrapper(_Prefixed(head, source), encoding="utf-16", errors="strict", newline=None)
             try:
-                for position, line in enumerate(text, start=1):  # noqa: B007 - position is used after the loop
+                for position, line in enumerate(text, start=1):
                     yield position, line.rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 yield Reject(position + 1, "", f"invalid UTF-16: {exc.reason}")
@@ -149,7 +149,8 @@ def decode_lines(stream: IO[bytes], gzipped: bool = False) -> Iterator[tuple[int
             try:
                 yield position, raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
-                yield Reject(position, raw.decode("latin-1").rstrip("\r\n"), f"not UTF-8 (byte {exc.start}: {exc.reason})")
+                text = raw.decode("latin-1").rstrip("\r\n")
+                yield Reject(position, text, f"not UTF-8 (byte {exc.start}: {exc.reason})")
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         yield Reject(position + 1, "", f"compressed data is truncated or corrupt: {exc}")
 

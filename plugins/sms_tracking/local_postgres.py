@@ -22,7 +22,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-PASSWORD = "sms_tracking"
+PASSWORD = "sms_tracking"  # noqa: S105 - trust auth on 127.0.0.1; some clients need a password in the DSN
 
 
 def find_bin_dir() -> Path:

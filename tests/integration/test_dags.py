@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from sms_tracking.demo import pipeline_dag_ids
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]

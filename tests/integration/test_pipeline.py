@@ -6,6 +6,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from sms_tracking import pipeline
 from sms_tracking.ingest import BatchRejected
 

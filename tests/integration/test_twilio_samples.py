@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from sms_tracking import pipeline
 
 pytestmark = pytest.mark.integration

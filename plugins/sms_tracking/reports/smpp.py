@@ -227,7 +227,7 @@ def parse(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Recor
             yield _parse_line(position, raw, text, content, ctx, id_format)
         except _Invalid as exc:
             yield Reject(position, raw, str(exc))
-        except Exception as exc:  # noqa: BLE001 - last resort: a line must never stop the load
+        except Exception as exc:
             yield Reject(position, raw, f"unexpected error reading the line: {type(exc).__name__}: {exc}")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report, normalise_error_code
 from sms_tracking.reports.smpp import convert_id, message_state_to_stat, parse, parse_receipt_text
 from sms_tracking.reports.smpp_pdu import (
