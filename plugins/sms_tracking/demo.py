@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import urllib.request
 from contextlib import closing
 from pathlib import Path
 
-from sms_tracking.config import PROJECT_DIR, load_sources
+from sms_tracking.config import DEFAULT_LANDING, PROJECT_DIR, load_sources
 
 DEMO_DIR = PROJECT_DIR / ".demo"
 LOGIN = ("admin", "admin")
@@ -45,10 +46,18 @@ def airflow_env(home: Path, dsn: str) -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
         "SMS_TRACKING_DSN": dsn,
+        "SMS_TRACKING_LANDING": env.get("SMS_TRACKING_LANDING") or str(demo_landing()),
         "GX_ANALYTICS_ENABLED": "false",
         "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_DIR / "plugins"), env.get("PYTHONPATH")) if p),
     })
     return env
+
+
+def demo_landing() -> Path:
+    """A copy of the bundled sample landing: the pipeline writes send lists into its landing location."""
+    target = DEMO_DIR / "landing"
+    shutil.copytree(DEFAULT_LANDING, target, dirs_exist_ok=True)
+    return target
 
 
 def pipeline_dag_ids() -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from sms_tracking.config import DEFAULT_LANDING
 from sms_tracking.demo import pipeline_dag_ids
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
@@ -38,11 +40,13 @@ def tables(dsn: str) -> dict[str, list[tuple]]:
 
 
 def test_pipeline_runs_end_to_end_through_airflow_and_reruns_identically(
-    dsn: str, airflow_db: Path, monkeypatch: pytest.MonkeyPatch
+    dsn: str, airflow_db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # Tasks reach Postgres through the Airflow connection, as in production.
     monkeypatch.delenv("SMS_TRACKING_DSN")
-    env = {**os.environ, "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn}
+    landing = tmp_path / "landing"
+    shutil.copytree(DEFAULT_LANDING, landing)
+    env = {**os.environ, "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn, "SMS_TRACKING_LANDING": str(landing)}
     for dag_id in pipeline_dag_ids():
         dags_test(dag_id, env)
     first = tables(dsn)
