@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, chain, get_current_context, task
+
 from sms_tracking.assets import CAMPAIGN, DELIVERY_LOG, REPORTS
 from sms_tracking.pipeline import BUILD_STEPS
 
@@ -29,7 +30,7 @@ with DAG(
 
         return prepare_database()
 
-    def build_step(step: str, outlets: list | None = None):  # noqa: ANN201 - a task factory
+    def build_step(step: str, outlets: list | None = None):
         @task(task_id=step, outlets=outlets or [])
         def run_step() -> dict:
             from sms_tracking.pipeline import build_step
@@ -38,7 +39,19 @@ with DAG(
 
         return run_step()
 
+    @task
+    def validate() -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from sms_tracking.quality import ValidationFailed, validate_run
+
+        try:
+            return validate_run(get_current_context()["run_id"])
+        except ValidationFailed as failed:
+            raise AirflowFailException(str(failed)) from failed  # bad data is no better on a retry
+
     chain(
         prepare_database(),
         *(build_step(step, outlets=[DELIVERY_LOG] if step == BUILD_STEPS[-1] else None) for step in BUILD_STEPS),
+        validate(),
     )
