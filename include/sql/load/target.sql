@@ -7,6 +7,11 @@ INSERT INTO sms_tracking.pending_delivery (delivery_id)
 SELECT DISTINCT delivery_id FROM stage_target
 ON CONFLICT DO NOTHING;
 
+-- The build's prepare step decides each new recipient of these lists (exclusions, send list).
+INSERT INTO sms_tracking.pending_preparation (delivery_id)
+SELECT DISTINCT delivery_id FROM stage_target
+ON CONFLICT DO NOTHING;
+
 INSERT INTO sms_tracking.target (delivery_id, recipient_id, phone_raw, phone_e164, object_id)
 SELECT DISTINCT ON (delivery_id, recipient_id) delivery_id, recipient_id, phone_raw, phone_e164, object_id
   FROM stage_target

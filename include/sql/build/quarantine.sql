@@ -1,0 +1,96 @@
+-- Step 4 of the build: turn what happened to each number into quarantine events and apply them
+-- (docs/quarantine.md). Final delivery-log outcomes of the deliveries this build touched (the
+-- pending_delivery queue, drained by the summary step after this one): delivered = success, failure
+-- reason Denylisted = provider opt-out, Hard, Soft; Ignored failures make no event. Inbound messages
+-- whose whole text is a STOP or START keyword. Events are compared with those already recorded, so an
+-- outcome is applied once and a changed one (late report, re-qualification) replays its number.
+SELECT pg_advisory_xact_lock(97866);
+
+CREATE TEMP TABLE quarantine_outcome ON COMMIT DROP AS
+SELECT 'report:' || l.provider || ':' || l.provider_message_id AS event_key,
+       l.phone_e164, l.done_at AS at,
+       CASE WHEN l.status = 'delivered' THEN 'success'
+            WHEN l.failure_type = 'Ignored' THEN NULL
+            WHEN l.failure_reason = 'Denylisted' THEN 'optout'
+            WHEN l.failure_type = 'Hard' THEN 'hard'
+            WHEN l.failure_type = 'Soft' THEN 'soft' END AS kind,
+       l.failure_reason AS reason, l.delivery_id, l.provider, l.provider_message_id, l.report_id
+  FROM sms_tracking.delivery_log l
+ WHERE l.delivery_id IN (SELECT delivery_id FROM sms_tracking.pending_delivery)
+   AND l.is_final AND l.phone_e164 IS NOT NULL AND l.done_at IS NOT NULL;
+
+DELETE FROM quarantine_outcome WHERE kind IS NULL;
+
+CREATE UNIQUE INDEX ON quarantine_outcome (event_key);
+ANALYZE quarantine_outcome;
+
+-- A recorded event of these deliveries that vanished or changed: its number is replayed from scratch.
+CREATE TEMP TABLE quarantine_stale ON COMMIT DROP AS
+SELECT e.event_key, e.phone_e164
+  FROM sms_tracking.quarantine_event e
+ WHERE e.cause_kind = 'report'
+   AND e.delivery_id IN (SELECT delivery_id FROM sms_tracking.pending_delivery)
+   AND NOT EXISTS (
+        SELECT 1 FROM quarantine_outcome o
+         WHERE o.event_key = e.event_key
+           AND (o.phone_e164, o.at, o.kind, o.reason, o.delivery_id, o.report_id)
+               IS NOT DISTINCT FROM (e.phone_e164, e.at, e.kind, e.reason, e.delivery_id, e.report_id));
+
+INSERT INTO sms_tracking.pending_quarantine_replay (phone_e164)
+SELECT DISTINCT phone_e164 FROM quarantine_stale
+ON CONFLICT DO NOTHING;
+
+DELETE FROM sms_tracking.quarantine_event e
+ USING quarantine_stale s
+ WHERE e.event_key = s.event_key
+   AND NOT EXISTS (SELECT 1 FROM quarantine_outcome o WHERE o.event_key = e.event_key);
+
+WITH recorded AS (
+    INSERT INTO sms_tracking.quarantine_event AS e (
+        event_key, phone_e164, at, kind, reason, cause_kind, delivery_id, provider, provider_message_id, report_id)
+    SELECT event_key, phone_e164, at, kind, reason, 'report', delivery_id, provider, provider_message_id, report_id
+      FROM quarantine_outcome
+    ON CONFLICT (event_key) DO UPDATE
+       SET phone_e164 = excluded.phone_e164, at = excluded.at, kind = excluded.kind, reason = excluded.reason,
+           delivery_id = excluded.delivery_id, provider = excluded.provider,
+           provider_message_id = excluded.provider_message_id, report_id = excluded.report_id
+     WHERE (e.phone_e164, e.at, e.kind, e.reason, e.delivery_id, e.report_id)
+           IS DISTINCT FROM
+           (excluded.phone_e164, excluded.at, excluded.kind, excluded.reason, excluded.delivery_id,
+            excluded.report_id)
+    RETURNING event_key, phone_e164, at
+)
+INSERT INTO sms_tracking.pending_quarantine_event (event_key, phone_e164, at)
+SELECT event_key, phone_e164, at FROM recorded
+ON CONFLICT (event_key) DO UPDATE SET phone_e164 = excluded.phone_e164, at = excluded.at;
+
+-- Inbound messages loaded since the last build: STOP denylists the number, START lifts the denylist.
+-- A message with no time (rare) takes the time its file was loaded, else the time it is read.
+WITH taken AS (
+    DELETE FROM sms_tracking.pending_inbound RETURNING inbound_key
+), inbound AS (
+    SELECT i.inbound_key, i.provider, i.phone_e164, coalesce(i.received_at, o.started_at, now()) AS at,
+           upper(regexp_replace(
+               regexp_replace(translate(i.text, %(accented)s, %(unaccented)s), '\s+', ' ', 'g'),
+               '^[^A-Za-z0-9]+|[^A-Za-z0-9]+$', '', 'g')) AS keyword
+      FROM taken
+      JOIN sms_tracking.inbound_message i USING (inbound_key)
+      LEFT JOIN sms_tracking.source_object o ON o.object_id = i.object_id
+     WHERE i.phone_e164 IS NOT NULL
+), recorded AS (
+    INSERT INTO sms_tracking.quarantine_event (
+        event_key, phone_e164, at, kind, reason, cause_kind, provider, inbound_key)
+    SELECT 'inbound:' || inbound_key, phone_e164, at,
+           CASE WHEN keyword = ANY(%(stop_keywords)s) THEN 'stop' ELSE 'start' END,
+           keyword, 'inbound', provider, inbound_key
+      FROM inbound
+     WHERE keyword = ANY(%(stop_keywords)s) OR keyword = ANY(%(start_keywords)s)
+    ON CONFLICT (event_key) DO NOTHING
+    RETURNING event_key, phone_e164, at
+)
+INSERT INTO sms_tracking.pending_quarantine_event (event_key, phone_e164, at)
+SELECT event_key, phone_e164, at FROM recorded;
+
+SELECT sms_tracking.quarantine_apply(
+    %(error_threshold)s, make_interval(secs => %(significant_error_period)s),
+    make_interval(secs => %(with_errors_release)s), make_interval(secs => %(mailbox_full_release)s));

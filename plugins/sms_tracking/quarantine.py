@@ -1,0 +1,360 @@
+"""Quarantine and denylist of phone numbers: the state machine and its configuration.
+
+The rules live twice on purpose: here as pure functions that the unit tests drive at their
+boundaries, and in SQL (``sms_tracking.quarantine_apply``, migration 0003), where the build applies
+them set-based. An integration test checks that both give the same history (docs/quarantine.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from contextlib import closing
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sms_tracking.ingest import RunInfo
+
+log = logging.getLogger(__name__)
+
+VALID = "Valid"
+WITH_ERRORS = "With errors"
+QUARANTINE = "Quarantine"
+DENYLISTED = "Denylisted"
+ALLOWLISTED = "Allowlisted"
+STATUSES = (VALID, WITH_ERRORS, QUARANTINE, DENYLISTED, ALLOWLISTED)
+SETTABLE_STATUSES = (VALID, QUARANTINE, DENYLISTED, ALLOWLISTED)
+"""What a user may set by hand; With errors only comes from errors."""
+
+MAILBOX_FULL = "Mailbox full"
+DENYLISTED_REASON = "Denylisted"
+
+EVENT_ORDER = ("release", "success", "soft", "hard", "optout", "stop", "start", "set")
+"""Event kinds, in the order they apply when they share a timestamp (the SQL uses the same list)."""
+
+CAUSE_KIND = {
+    "release": "rule", "success": "report", "soft": "report", "hard": "report", "optout": "report",
+    "stop": "inbound", "start": "inbound", "set": "user",
+}
+
+DEFAULT_STOP_KEYWORDS = (
+    "STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT-OUT", "ARRET",
+)
+"""Twilio's and AWS's opt-out words plus ARRET (French short codes)."""
+DEFAULT_START_KEYWORDS = ("START", "UNSTOP")
+
+
+@dataclass(frozen=True)
+class QuarantineConfig:
+    """The quarantine thresholds and keywords, with Adobe Campaign's defaults."""
+
+    error_threshold: int = 5
+    significant_error_period: timedelta = timedelta(hours=24)
+    with_errors_release: timedelta = timedelta(days=10)
+    mailbox_full_release: timedelta = timedelta(days=30)
+    stop_keywords: tuple[str, ...] = DEFAULT_STOP_KEYWORDS
+    start_keywords: tuple[str, ...] = DEFAULT_START_KEYWORDS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> QuarantineConfig:
+        env = os.environ if environ is None else environ
+        threshold = _positive_int(env, "SMS_TRACKING_QUARANTINE_ERROR_THRESHOLD", 5)
+        return cls(
+            error_threshold=threshold,
+            significant_error_period=_duration(env, "SMS_TRACKING_SIGNIFICANT_ERROR_PERIOD", timedelta(hours=24)),
+            with_errors_release=_days(env, "SMS_TRACKING_WITH_ERRORS_RELEASE_DAYS", 10),
+            mailbox_full_release=_days(env, "SMS_TRACKING_MAILBOX_FULL_RELEASE_DAYS", 30),
+            stop_keywords=_keywords(env, "SMS_TRACKING_STOP_KEYWORDS", DEFAULT_STOP_KEYWORDS),
+            start_keywords=_keywords(env, "SMS_TRACKING_START_KEYWORDS", DEFAULT_START_KEYWORDS),
+        )
+
+    def sql_params(self) -> dict[str, Any]:
+        """Parameters of the SQL that applies these rules (periods in seconds: exact, time-zone free)."""
+        return {
+            "error_threshold": self.error_threshold,
+            "significant_error_period": self.significant_error_period.total_seconds(),
+            "with_errors_release": self.with_errors_release.total_seconds(),
+            "mailbox_full_release": self.mailbox_full_release.total_seconds(),
+            "stop_keywords": list(self.stop_keywords),
+            "start_keywords": list(self.start_keywords),
+            "accented": ACCENTED,
+            "unaccented": UNACCENTED,
+        }
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``24h``, ``90m``, ``1d``, ``30s`` or a bare number of seconds (``86400``)."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration: give seconds (86400) or a number with s, m, h or d (24h)")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+
+
+def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        period = parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if period <= timedelta(0):
+        raise ValueError(f"{name}: expected a positive duration, found {value!r}")
+    return period
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> timedelta:
+    value = env.get(name)
+    if not value:
+        return timedelta(days=default)
+    try:
+        days = float(value)
+    except ValueError:
+        raise ValueError(f"{name}: expected a number of days, found {value!r}") from None
+    if days <= 0:
+        raise ValueError(f"{name}: expected a positive number of days, found {value!r}")
+    return timedelta(days=days)
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    if not value:
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{name}: expected a whole number of errors, 1 or more, found {value!r}")
+    return int(value)
+
+
+def _keywords(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = env.get(name)
+    if value is None or not value.strip():
+        return default
+    words = tuple(dict.fromkeys(k for k in (keyword(part) for part in value.split(",")) if k))
+    if not words:
+        raise ValueError(f"{name}: no keyword in {value!r}; give a comma-separated list such as STOP,ARRET")
+    return words
+
+
+# Accents folded before comparing (the database's C locale upper-cases ASCII only); same table in SQL.
+ACCENTED = "ÀÂÄÁÉÈÊËÍÎÏÓÔÖÚÙÛÜÇàâäáéèêëíîïóôöúùûüç"
+UNACCENTED = "AAAAEEEEIIIOOOUUUUCaaaaeeeeiiiooouuuuc"
+_FOLD = str.maketrans(ACCENTED, UNACCENTED)
+_SPACES = re.compile(r"\s+", re.ASCII)
+_EDGES = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def keyword(text: str) -> str:
+    """The keyword an inbound message is compared with: the whole text, case and accents folded,
+    spaces collapsed, punctuation around it dropped (``" Stop! "`` and ``"arrêt"`` -> ``STOP``, ``ARRET``)."""
+    folded = _SPACES.sub(" ", text.translate(_FOLD))
+    return _EDGES.sub("", folded).translate(_ASCII_UPPER)
+
+
+def inbound_event_kind(text: str, config: QuarantineConfig) -> str | None:
+    """``stop``, ``start`` or None for an inbound message; a word in both lists stops."""
+    word = keyword(text)
+    if word in config.stop_keywords:
+        return "stop"
+    if word in config.start_keywords:
+        return "start"
+    return None
+
+
+def outcome_event_kind(status: str, failure_type: str | None, failure_reason: str | None) -> str | None:
+    """The event a final delivery-log outcome makes; Ignored failures make none (they never count)."""
+    if status == "delivered":
+        return "success"
+    if status != "failed" or failure_type in (None, "Ignored"):
+        return None
+    if failure_reason == DENYLISTED_REASON:
+        return "optout"
+    return "hard" if failure_type == "Hard" else "soft"
+
+
+@dataclass(frozen=True)
+class State:
+    """A number's quarantine state; the default is a Valid number with no error."""
+
+    status: str = VALID
+    error_count: int = 0
+    last_error_at: datetime | None = None
+    last_error_reason: str | None = None
+    first_error_at: datetime | None = None
+
+
+CLEAN = State()
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a number: see EVENT_ORDER for the kinds."""
+
+    kind: str
+    at: datetime
+    reason: str | None = None
+    key: str = ""
+    set_status: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_ORDER:
+            raise ValueError(f"event kind {self.kind!r} is not one of {EVENT_ORDER}")
+        if (self.kind == "set") != (self.set_status is not None):
+            raise ValueError("a 'set' event, and only it, names the status to set")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One line of the quarantine history."""
+
+    at: datetime
+    from_status: str
+    to_status: str
+    error_count: int
+    cause_kind: str
+    event_kind: str
+    event_key: str | None
+    rule: str | None = None
+
+
+def order_key(event: Event) -> tuple[datetime, int, str]:
+    """Event-time order; ties by kind, then by key (code-point order, as ``COLLATE "C"``)."""
+    return event.at, EVENT_ORDER.index(event.kind), event.key
+
+
+def release_due(state: State, config: QuarantineConfig) -> tuple[str, datetime] | None:
+    """The release rule that will free a With errors number, and when: Mailbox full waits longer."""
+    if state.status != WITH_ERRORS or state.last_error_at is None:
+        return None
+    if state.last_error_reason == MAILBOX_FULL:
+        return "mailbox_full_release", state.last_error_at + config.mailbox_full_release
+    return "with_errors_release", state.last_error_at + config.with_errors_release
+
+
+def release(state: State, at: datetime, config: QuarantineConfig) -> State:
+    """The cleanup's rule at time ``at``: With errors past its release period becomes Valid."""
+    due = release_due(state, config)
+    return CLEAN if due is not None and due[1] <= at else state
+
+
+def apply_event(state: State, event: Event, config: QuarantineConfig) -> State:
+    """The effect of one event, the release rule aside (see :func:`transition`)."""
+    status = state.status
+    if event.kind == "set":
+        target = str(event.set_status)
+        return State(status=target) if target in (VALID, ALLOWLISTED) else replace(state, status=target)
+    if event.kind in ("optout", "stop"):
+        return replace(state, status=DENYLISTED)
+    if event.kind == "start":
+        return CLEAN if status == DENYLISTED else state
+    if event.kind == "release" or status not in (VALID, WITH_ERRORS):
+        # Quarantine and Denylisted are never released by mail; Allowlisted numbers ignore errors.
+        return state
+    if event.kind == "success":
+        return CLEAN
+    if event.kind == "hard":
+        return State(QUARANTINE, state.error_count + 1, event.at, event.reason, state.first_error_at or event.at)
+    if state.last_error_at is not None and event.at - state.last_error_at < config.significant_error_period:
+        return state
+    count = state.error_count + 1
+    return State(
+        QUARANTINE if count >= config.error_threshold else WITH_ERRORS,
+        count, event.at, event.reason, state.first_error_at or event.at,
+    )
+
+
+def transition(state: State, event: Event, config: QuarantineConfig) -> State:
+    """A number's state after ``event``: the release rule at the event's time, then the event."""
+    return apply_event(release(state, event.at, config), event, config)
+
+
+def replay(
+    events: Iterable[Event], config: QuarantineConfig, start: State = CLEAN
+) -> tuple[State, list[Transition]]:
+    """Apply a number's events in order; returns its final state and its history."""
+    state = start
+    history: list[Transition] = []
+    for event in sorted(events, key=order_key):
+        due = release_due(state, config)
+        if due is not None and due[1] <= event.at:
+            explicit = event.kind == "release"
+            history.append(Transition(
+                event.at if explicit else due[1], state.status, VALID, 0, "rule", "release",
+                event.key if explicit else None, due[0],
+            ))
+            state = CLEAN
+        after = apply_event(state, event, config)
+        if (after.status, after.error_count) != (state.status, state.error_count):
+            history.append(Transition(
+                event.at, state.status, after.status, after.error_count, CAUSE_KIND[event.kind], event.kind,
+                event.key,
+            ))
+        state = after
+    return state, history
+
+
+def run_cleanup(reference_time: datetime, run: RunInfo | None = None, dsn: str | None = None) -> dict[str, int]:
+    """Apply the release rules at ``reference_time`` (the run's data interval end, so a re-run repeats)."""
+    from sms_tracking import db
+
+    config = QuarantineConfig.from_env()
+    params = {
+        **config.sql_params(), "reference_time": reference_time,
+        "dag_id": getattr(run, "dag_id", None), "run_id": getattr(run, "run_id", None),
+        "task_id": getattr(run, "task_id", None),
+    }
+    with closing(db.connect(dsn)) as conn, conn.transaction():
+        db.run_sql_file(conn, "cleanup/release.sql", params)
+        released = dict(conn.execute(
+            "SELECT rule, count(*) FROM sms_tracking.quarantine_history"
+            " WHERE cause_kind = 'rule' AND at = %s GROUP BY rule", (reference_time,),
+        ).fetchall())
+    log.info("Cleanup at %s: released %s", reference_time.isoformat(), released or "nothing")
+    return {"released": sum(released.values()), **released}
+
+
+def set_status(
+    phone: str, status: str, actor: str, note: str | None = None, at: datetime | None = None,
+    dsn: str | None = None,
+) -> str:
+    """Put a number in a status by hand (release, allowlist, quarantine, denylist), recorded as a user event.
+
+    Changing the quarantine table directly would be undone by the next replay of the number.
+    """
+    from sms_tracking import db
+    from sms_tracking.phone import to_e164
+
+    if status not in SETTABLE_STATUSES:
+        raise ValueError(f"status {status!r} cannot be set by hand; expected one of {SETTABLE_STATUSES}")
+    e164 = to_e164(phone)
+    if e164 is None:
+        raise ValueError(f"{phone!r} is not a phone number (expected international form, e.g. +33612345678)")
+    config = QuarantineConfig.from_env().sql_params()
+    with closing(db.connect(dsn)) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(97866)")
+        conn.execute(
+            """WITH recorded AS (
+                   INSERT INTO sms_tracking.quarantine_event
+                          (event_key, phone_e164, at, kind, reason, set_status, cause_kind, actor)
+                   VALUES (%s, %s, coalesce(%s, now()), 'set', %s, %s, 'user', %s)
+                   RETURNING event_key, phone_e164, at)
+               INSERT INTO sms_tracking.pending_quarantine_event SELECT event_key, phone_e164, at FROM recorded""",
+            (f"user:{uuid.uuid4()}", e164, at, note, status, actor),
+        )
+        conn.execute(
+            """SELECT sms_tracking.quarantine_apply(%(error_threshold)s,
+                   make_interval(secs => %(significant_error_period)s), make_interval(secs => %(with_errors_release)s),
+                   make_interval(secs => %(mailbox_full_release)s))""",
+            config,
+        )
+    log.info("%s set %s to %s", actor, e164, status)
+    return e164
