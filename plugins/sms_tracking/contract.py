@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from sms_tracking import segments, tracking
 from sms_tracking.phone import to_e164
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, as_utc
 
@@ -26,6 +28,15 @@ class Delivery:
     created_at: datetime
     scheduled_at: datetime | None
     is_proof: bool
+    # The content profile, computed here so the build and the audit never re-read the text.
+    encoding: str | None = None
+    content_length: int | None = None
+    content_units: int | None = None
+    segments_per_message: int | None = None
+    segments_if_gsm7: int | None = None
+    non_gsm7_characters: str | None = None
+    tracked_urls: str | None = None
+    """JSON list of the URLs in the content in order (position, url, label, is_opt_out); the build keeps one each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +154,28 @@ def _read(
 
 
 def _delivery(position: int, row: dict[str, str], ctx: ParseContext) -> Delivery:
+    content = row.get("content") or ""
+    measured = segments.profile(content)
+    urls = [
+        {"position": u.position, "url": u.url, "label": u.label, "is_opt_out": u.is_opt_out}
+        for u in tracking.extract_urls(content)
+    ]
     return Delivery(
         delivery_id=str(_text(row, "delivery_id")),
         name=str(_text(row, "name")),
         sender=_text(row, "sender", required=False),
-        content=row.get("content") or "",
+        content=content,
         provider=str(_text(row, "provider")).lower(),
         created_at=_timestamp(row, "created_at", ctx),  # type: ignore[arg-type]
         scheduled_at=_timestamp(row, "scheduled_at", ctx, required=False),
         is_proof=_bool(row, "is_proof"),
+        encoding=measured.encoding,
+        content_length=measured.characters,
+        content_units=measured.units,
+        segments_per_message=measured.segments,
+        segments_if_gsm7=measured.segments_if_gsm7,
+        non_gsm7_characters=measured.non_gsm7 or None,
+        tracked_urls=json.dumps(urls, ensure_ascii=False),
     )
 
 

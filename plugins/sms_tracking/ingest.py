@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, astuple, dataclass, fields
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from sms_tracking import contract
@@ -149,8 +150,8 @@ def decode_lines(stream: IO[bytes], gzipped: bool = False) -> Iterator[tuple[int
             try:
                 yield position, raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
-                text = raw.decode("latin-1").rstrip("\r\n")
-                yield Reject(position, text, f"not UTF-8 (byte {exc.start}: {exc.reason})")
+                latin = raw.decode("latin-1").rstrip("\r\n")
+                yield Reject(position, latin, f"not UTF-8 (byte {exc.start}: {exc.reason})")
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         yield Reject(position + 1, "", f"compressed data is truncated or corrupt: {exc}")
 
@@ -179,6 +180,22 @@ def _clean(value: Any) -> Any:
     if isinstance(value, str) and "\x00" in value:
         return value.replace("\x00", "\ufffd")
     return value
+
+
+PRICE_LIMIT = Decimal(10) ** 7
+"""The report table stores prices as numeric(12, 5)."""
+INT_LIMIT = 2**31 - 1
+
+
+def out_of_range(record: Any) -> str | None:
+    """Why a parsed record cannot be stored as is, whatever adapter made it (one bad value must not
+    abort the COPY of the whole object)."""
+    if isinstance(record, Report):
+        if record.price is not None and not abs(record.price) < PRICE_LIMIT:
+            return f"price {record.price} is out of range (|price| < {PRICE_LIMIT})"
+        if record.segments is not None and not 0 <= record.segments <= INT_LIMIT:
+            return f"segments {record.segments} is out of range"
+    return None
 
 
 def _row(record: Any, object_id: int, ctx: ParseContext, received_at: datetime) -> tuple[Any, ...]:
@@ -299,6 +316,9 @@ def load_object(
         for record in parser(lines(), ctx):
             if isinstance(record, Reject):
                 reject(record)
+                continue
+            if reason := out_of_range(record):
+                reject(Reject(record.position, getattr(record, "raw_text", ""), reason))
                 continue
             table, columns = _TABLES[type(record)]
             stager.add(table, columns, _row(record, object_id, ctx, received_at))

@@ -7,11 +7,13 @@ only object URIs and small counts through XCom, so they run the same on any exec
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 from sms_tracking import db
-from sms_tracking.config import CONTRACT_KINDS, Settings, Source, load_sources
+from sms_tracking.config import CONTRACT_KINDS, PROJECT_DIR, Settings, Source, load_sources
 from sms_tracking.ingest import LoadResult, RunInfo, landing_path, list_objects, load_object
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import ParseContext
@@ -66,7 +68,7 @@ def pending_objects(source_name: str, dsn: str | None = None) -> list[str]:
     return pending
 
 
-def load(source_name: str, uri: str, run: RunInfo = RunInfo(), dsn: str | None = None) -> dict[str, Any]:
+def load(source_name: str, uri: str, run: RunInfo | None = None, dsn: str | None = None) -> dict[str, Any]:
     """Load one object of a source; raises BatchRejected when its reject rate passes the threshold."""
     from sms_tracking import contract
 
@@ -86,7 +88,7 @@ def load(source_name: str, uri: str, run: RunInfo = RunInfo(), dsn: str | None =
     with closing(db.connect(dsn)) as conn:
         result: LoadResult = load_object(
             conn, source=source_name, kind=kind, path=path, parser=parser, ctx=ctx,
-            max_reject_rate=settings.max_reject_rate, run=run,
+            max_reject_rate=settings.max_reject_rate, run=run or RunInfo(),
         )
     return result.to_dict()
 
@@ -100,11 +102,21 @@ def _contract_kind(uri: str, settings: Settings) -> str:
     return kind
 
 
-BUILD_STEPS = ("qualify", "delivery_log", "summary")
+BUILD_STEPS = ("prepare", "qualify", "delivery_log", "quarantine", "tracking", "audit", "summary")
+"""The build, in order: target lists are prepared with the quarantine as it stands before new reports
+change it; quarantine applies the delivery log's new outcomes before the summary counts them; tracking
+takes the deliveries to rebuild (the set audit and summary then share) and rebuilds their clicks."""
 
 
-def build_step(step: str, run_id: str | None = None, dsn: str | None = None) -> dict[str, int]:
+def build_step(
+    step: str, run_id: str | None = None, dsn: str | None = None, dag_id: str | None = None
+) -> dict[str, int]:
     """Run one build step (``include/sql/build/<step>.sql``) in one transaction; returns table counts."""
+    from sms_tracking.audit import current_run
+    from sms_tracking.exclusions import ExclusionConfig, export_send_lists
+    from sms_tracking.quarantine import QuarantineConfig
+    from sms_tracking.tracking import TrackingSettings
+
     if step not in BUILD_STEPS:
         raise ValueError(f"unknown build step {step!r}; expected one of {BUILD_STEPS}")
     settings = Settings.from_env()
@@ -112,10 +124,17 @@ def build_step(step: str, run_id: str | None = None, dsn: str | None = None) -> 
         "unknown_type": settings.unknown_failure_type,
         "unknown_reason": settings.unknown_failure_reason,
         "run_id": run_id,
+        "dag_id": dag_id or current_run().dag_id,
+        "task_id": step,
+        **QuarantineConfig.from_env().sql_params(),
+        **ExclusionConfig.from_env().sql_params(),
+        **TrackingSettings.from_env().build_params(),
+        **_calling_codes(),
     }
     with closing(db.connect(dsn)) as conn:
         with conn.transaction():
             rows = db.run_sql_file(conn, f"build/{step}.sql", params)
+        exported = export_send_lists(conn, settings.landing) if step == "prepare" else []
         counts = dict(
             conn.execute(
                 """SELECT 'pending_messages', count(*) FROM sms_tracking.pending_message
@@ -123,4 +142,105 @@ def build_step(step: str, run_id: str | None = None, dsn: str | None = None) -> 
             ).fetchall()
         )
     log.info("Build step %s: %d rows written; queues now %s", step, rows, counts)
-    return {"rows": rows, **counts}
+    return {"rows": rows, **counts, **({"send_lists_exported": len(exported)} if step == "prepare" else {})}
+
+
+def _calling_codes() -> dict[str, list[str]]:
+    """E.164 calling codes and their main country (phonenumbers' metadata), for the daily breakdown by country."""
+    import phonenumbers
+
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items())
+    return {"calling_codes": [str(code) for code, _ in codes], "calling_regions": [regions[0] for _, regions in codes]}
+
+
+OVERRIDES_FILE = PROJECT_DIR / "include" / "config" / "qualification_overrides.yaml"
+
+
+_OUTCOMES = ("delivered", "failed", "pending")
+_FAILURE_TYPES = ("Hard", "Soft", "Ignored")
+
+
+def read_overrides(path: Path) -> list[tuple[Any, ...]]:
+    """Rows of the overrides file, checked like the seed; a mistake names the entry and the field."""
+    import yaml
+
+    from sms_tracking.reports.base import normalise_error_code
+
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rows: list[tuple[Any, ...]] = []
+    for index, entry in enumerate(document.get("overrides") or [], start=1):
+        where = f"{path}: override #{index}"
+        values = {key: str(value).strip() for key, value in (entry or {}).items() if value is not None}
+        missing = [key for key in ("provider", "raw_status", "error_code", "outcome") if not values.get(key)]
+        if missing:
+            raise ValueError(f"{where}: missing {', '.join(missing)}")
+        outcome = values["outcome"]
+        if outcome not in _OUTCOMES:
+            raise ValueError(f"{where}: outcome {outcome!r} is not one of {', '.join(_OUTCOMES)}")
+        failure_type, failure_reason = values.get("failure_type"), values.get("failure_reason")
+        if (outcome == "failed") != bool(failure_type and failure_reason):
+            raise ValueError(f"{where}: a failed outcome needs failure_type and failure_reason, other outcomes neither")
+        if failure_type and failure_type not in _FAILURE_TYPES:
+            raise ValueError(f"{where}: failure_type {failure_type!r} is not one of {', '.join(_FAILURE_TYPES)}")
+        code = values["error_code"]
+        rows.append((
+            values["provider"].lower(), values["raw_status"], code if code == "*" else normalise_error_code(code),
+            outcome, outcome != "pending", failure_type, failure_reason,
+            values.get("description") or f"user override from {path.name}",
+        ))
+    return rows
+
+
+def apply_qualification_overrides(path: Path | None = None, dsn: str | None = None) -> int:
+    """Write the rows of the overrides file into the qualification table (origin ``user``); returns rows changed.
+
+    The file is ``SMS_TRACKING_QUALIFICATION_OVERRIDES`` or ``include/config/qualification_overrides.yaml``.
+    """
+    path = path or Path(os.environ.get("SMS_TRACKING_QUALIFICATION_OVERRIDES", OVERRIDES_FILE))
+    rows = read_overrides(path)
+    with closing(db.connect(dsn)) as conn, conn.transaction():
+        conn.execute(
+            "CREATE TEMP TABLE stage_override ON COMMIT DROP AS SELECT provider, raw_status, error_code, outcome,"
+            " is_final, failure_type, failure_reason, description FROM sms_tracking.qualification WITH NO DATA"
+        )
+        with conn.cursor() as cur, cur.copy(
+            "COPY stage_override (provider, raw_status, error_code, outcome, is_final, failure_type,"
+            " failure_reason, description) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        changed = db.run_sql_file(conn, "requalify/overrides.sql")
+    log.info("Qualification overrides %s: %d rows read, %d changed", path, len(rows), changed)
+    return changed
+
+
+def requalify(
+    provider: str | None = None, raw_status: str | None = None, error_code: str | None = None,
+    run: RunInfo | None = None, dsn: str | None = None,
+) -> dict[str, int]:
+    """Re-queue the messages whose delivery-log qualification differs from the table's now.
+
+    The build steps that follow rebuild their delivery log, replay their numbers' quarantine and
+    recompute their deliveries' summaries; :func:`requalify_report` then journals before and after.
+    """
+    from sms_tracking.reports.base import normalise_error_code
+
+    params = {
+        "provider": (provider or "").strip().lower() or None, "raw_status": (raw_status or "").strip() or None,
+        "error_code": (normalise_error_code(error_code) if error_code else None),
+        "run_id": (run or RunInfo()).run_id or "manual",
+    }
+    with closing(db.connect(dsn)) as conn, conn.transaction():
+        requeued = db.run_sql_file(conn, "requalify/requeue.sql", params)
+    log.info("Re-qualification %s (filter %s): %d messages re-queued", params["run_id"], params, requeued)
+    return {"requeued": requeued}
+
+
+def requalify_report(run: RunInfo | None = None, dsn: str | None = None) -> dict[str, int]:
+    """Journal what a re-qualification changed (before/after counts) in the audit table."""
+    run = run or RunInfo()
+    params = {"dag_id": run.dag_id, "run_id": run.run_id or "manual", "task_id": run.task_id}
+    with closing(db.connect(dsn)) as conn, conn.transaction():
+        events = db.run_sql_file(conn, "requalify/report.sql", params)
+    log.info("Re-qualification %s: %d audit events written", params["run_id"], events)
+    return {"audit_events": events}

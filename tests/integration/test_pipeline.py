@@ -171,3 +171,16 @@ def test_reject_rate_under_the_threshold_loads_the_good_lines(
     assert results["r2.txt"]["rows_rejected"] == 1
     assert results["r2.txt"]["status"] == "loaded"
     assert snapshot(dsn)["reject"][0][1:] != ()
+
+
+def test_a_price_too_large_to_store_rejects_its_line_not_the_object(dsn: str, landing: Path) -> None:
+    write(landing, "reports/twilio_callbacks/c2.txt", "")
+    write(landing, "reports/twilio_api/m1.jsonl",
+          '{"sid": "SM1", "status": "delivered", "price": "-1e20", "price_unit": "USD",'
+          ' "date_updated": "2026-05-04T09:10:00Z"}\n'
+          + "\n".join(f'{{"sid": "SM{i}", "status": "sent", "date_updated": "2026-05-04T09:10:00Z"}}'
+                      for i in range(100, 130)) + "\n")
+    results = {Path(r["uri"]).name: r for r in run_all(dsn)}
+    assert results["m1.jsonl"]["rows_rejected"] == 1 and results["m1.jsonl"]["rows_loaded"] == 30
+    assert results["c2.txt"]["rows_read"] == 0 and results["c2.txt"]["status"] == "loaded"
+    assert any("price" in reason for _, _, reason in snapshot(dsn)["reject"])
