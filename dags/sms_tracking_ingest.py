@@ -1,7 +1,9 @@
 """Ingest DAGs: one per report source of the sources file, plus one for the sending system's files.
 
 Each run lists the objects whose content is new, loads each in a mapped task (one transaction per
-object, COPY into Postgres), and announces the Asset the build DAG waits for.
+object, COPY into Postgres), and announces the Asset the build DAG waits for. A source with
+``transport: api`` first pulls its provider's API into landing pages, and moves its watermark last,
+once every page is loaded (docs/pull.md).
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, get_current_context, task
+
 from sms_tracking.assets import CAMPAIGN, REPORTS
 from sms_tracking.config import load_sources
 
 DEFAULT_ARGS = {"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True}
 
 
-def ingest_dag(dag_id: str, source_name: str, schedule: str | None, outlet: Asset, doc: str) -> DAG:
+def ingest_dag(
+    dag_id: str, source_name: str, schedule: str | None, outlet: Asset, doc: str, transport: str = "files"
+) -> DAG:
     with DAG(
         dag_id=dag_id,
         schedule=schedule,
@@ -53,8 +58,33 @@ def ingest_dag(dag_id: str, source_name: str, schedule: str | None, outlet: Asse
             totals = {key: sum(r.get(key, 0) for r in results) for key in ("rows_read", "rows_loaded", "rows_rejected")}
             return {"objects": len(results), **totals}
 
-        loaded = load_object.expand(uri=pending_objects())
-        prepare_database() >> loaded
+        if transport == "api":
+
+            @task
+            def pull() -> dict:
+                from sms_tracking.pull import pull, run_end
+
+                context = get_current_context()
+                until = run_end(context.get("data_interval_end"), context["dag_run"].run_after)
+                return pull(source_name, until)
+
+            # none_failed: a window without pages maps no load task (skipped) and still moves the watermark.
+            @task(trigger_rule="none_failed")
+            def advance_watermark(pulled: dict) -> dict:
+                from sms_tracking.ingest import RunInfo
+                from sms_tracking.pull import advance_watermark
+
+                ti = get_current_context()["ti"]
+                return advance_watermark(source_name, pulled, RunInfo(ti.dag_id, ti.run_id, ti.task_id))
+
+            pulled = pull()
+            pending = pending_objects()
+            prepare_database() >> pulled >> pending
+            loaded = load_object.expand(uri=pending)
+            loaded >> advance_watermark(pulled)
+        else:
+            loaded = load_object.expand(uri=pending_objects())
+            prepare_database() >> loaded
         announce(loaded)
         # A leaf that fails the run when any object failed, while the announce above still lets the
         # build use what did load.
@@ -70,10 +100,11 @@ ingest_dag(
     "Loads the sending system's deliveries, target lists, send log, clicks and inbound messages.",
 )
 for _source in load_sources():
+    if _source.transport == "api":
+        _doc = (f"Pulls `{_source.provider}` reports through connection `{_source.conn_id}` into "
+                f"`{_source.path}`, loads them, then moves the source's watermark.")
+    else:
+        _doc = f"Loads `{_source.format}` reports of provider `{_source.provider}` from `{_source.path}`."
     ingest_dag(
-        f"sms_tracking_ingest_{_source.name}",
-        _source.name,
-        _source.schedule,
-        REPORTS,
-        f"Loads `{_source.format}` reports of provider `{_source.provider}` from `{_source.path}`.",
+        f"sms_tracking_ingest_{_source.name}", _source.name, _source.schedule, REPORTS, _doc, _source.transport
     )

@@ -31,6 +31,10 @@ class Source:
     tz: str = "UTC"
     schedule: str | None = "@hourly"
     options: dict[str, str] = field(default_factory=dict)
+    transport: str = "files"
+    """``files``: objects appear under ``path``; ``api``: a pull writes them there from the provider's API."""
+    conn_id: str | None = None
+    """The Airflow HTTP connection of an ``api`` source (docs/pull.md)."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -61,6 +65,36 @@ class Settings:
 
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+TRANSPORTS = ("files", "api")
+
+
+def _api_format(provider: str) -> str:
+    """The format of the pages an API pull writes: what the provider's API answers."""
+    from sms_tracking.pull import API_SPECS
+
+    spec = API_SPECS.get(provider)
+    return spec.format if spec else ""
+
+
+def _check_api(source: Source, where: str) -> None:
+    """An api source: a provider with a pull, the format its pages are in, readable pull options."""
+    from sms_tracking.pull import API_SPECS, pull_options
+
+    spec = API_SPECS.get(source.provider)
+    if spec is None:
+        raise ValueError(
+            f"{where} ({source.name}): provider {source.provider!r} has no API pull; "
+            f"transport api supports {', '.join(sorted(API_SPECS))}"
+        )
+    if source.format != spec.format:
+        raise ValueError(
+            f"{where} ({source.name}): the {source.provider} API answers format {spec.format!r}, "
+            f"not {source.format!r} (leave format out)"
+        )
+    try:
+        pull_options(source.provider, source.options)
+    except ValueError as exc:
+        raise ValueError(f"{where} ({source.name}): {exc}") from None
 
 
 def load_sources(path: Path | None = None) -> list[Source]:
@@ -74,20 +108,34 @@ def load_sources(path: Path | None = None) -> list[Source]:
     sources: list[Source] = []
     for index, entry in enumerate(document.get("sources") or [], start=1):
         where = f"{path}: source #{index}"
-        missing = [key for key in ("name", "provider", "format", "path") if not entry.get(key)]
+        transport = str(entry.get("transport") or "files")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"{where}: transport {transport!r} is not one of {', '.join(TRANSPORTS)}")
+        # An api source may leave format out: it is what the provider's API answers.
+        required = ("name", "provider", "path", "conn_id" if transport == "api" else "format")
+        missing = [key for key in required if not entry.get(key)]
         if missing:
             raise ValueError(f"{where}: missing {', '.join(missing)}")
         source = Source(
             name=str(entry["name"]),
             provider=str(entry["provider"]),
-            format=str(entry["format"]),
+            format=str(entry.get("format") or _api_format(str(entry["provider"]))),
             path=str(entry["path"]),
             tz=str(entry.get("tz", "UTC")),
             schedule=entry.get("schedule", "@hourly"),
             options={str(k): str(v) for k, v in (entry.get("options") or {}).items()},
+            transport=transport,
+            conn_id=str(entry["conn_id"]) if entry.get("conn_id") else None,
         )
         if not _NAME.match(source.name):
             raise ValueError(f"{where}: name {source.name!r} must be lower-case letters, digits and _")
+        if source.transport == "api":
+            _check_api(source, where)
+        elif source.conn_id:
+            raise ValueError(
+                f"{where} ({source.name}): conn_id is for transport api; a files source names its connection "
+                "in the path URL (s3://conn_id@bucket/prefix/)"
+            )
         if source.format not in FORMATS:
             raise ValueError(f"{where} ({source.name}): format {source.format!r} is not one of {sorted(FORMATS)}")
         if FORMATS[source.format].provider not in (source.provider, "*"):

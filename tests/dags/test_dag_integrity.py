@@ -36,6 +36,8 @@ def test_every_dag_file_imports_cleanly(no_network_or_db: None) -> None:
         "sms_tracking_ingest_smpp_main",
         "sms_tracking_ingest_twilio_callbacks",
         "sms_tracking_ingest_twilio_api",
+        "sms_tracking_cleanup",
+        "sms_tracking_requalify",
     }
 
 
@@ -49,3 +51,43 @@ def test_ingest_dags_announce_the_asset_the_build_waits_for(no_network_or_db: No
         if dag_id.startswith("sms_tracking_ingest_"):
             outlets = {o.name for t in bag.dags[dag_id].tasks for o in t.outlets}
             assert outlets and outlets <= scheduled_on, dag_id
+
+
+API_SOURCES = """
+sources:
+  - name: twilio_pull
+    provider: twilio
+    transport: api
+    conn_id: twilio_main
+    path: reports/twilio_pull
+    options: {page_size: 500, lookback: 6h}
+  - name: infobip_pull
+    provider: infobip
+    transport: api
+    conn_id: infobip_main
+    path: reports/infobip_pull
+  - name: smpp_main
+    provider: smpp
+    format: smpp
+    path: reports/smpp_main
+"""
+
+
+def test_an_api_source_gets_a_pull_dag_that_moves_its_watermark_last(
+    no_network_or_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    (tmp_path / "sources.yaml").write_text(API_SOURCES, encoding="utf-8")
+    monkeypatch.setenv("SMS_TRACKING_SOURCES", str(tmp_path / "sources.yaml"))
+    bag = DagBag(dag_folder=str(DAGS / "sms_tracking_ingest.py"))
+    assert bag.import_errors == {}
+    for name in ("twilio_pull", "infobip_pull"):
+        dag = bag.dags[f"sms_tracking_ingest_{name}"]
+        assert dag.get_task("prepare_database").downstream_task_ids == {"pull"}
+        assert dag.get_task("pull").downstream_task_ids == {"pending_objects", "advance_watermark"}
+        assert dag.get_task("load_object").downstream_task_ids >= {"advance_watermark"}
+        advance = dag.get_task("advance_watermark")
+        assert advance.trigger_rule == "none_failed" and not advance.downstream_task_ids
+    files = bag.dags["sms_tracking_ingest_smpp_main"]
+    assert "pull" not in files.task_ids and "advance_watermark" not in files.task_ids
