@@ -1,0 +1,69 @@
+"""Who is asking and what they may do: the only module that touches Airflow's API security internals.
+
+Reading any page or API route needs an authenticated Airflow user with access to the PLUGINS view
+(what the Airflow UI itself needs to show plugin menus). Managing quarantine and seeing unmasked
+phone numbers needs permission to edit the tracking DAG (``SMS_TRACKING_MANAGE_DAG_ID``, default
+``sms_tracking_build``): with the SimpleAuthManager that is the ``user``, ``op`` and ``admin`` roles,
+with the FAB auth manager the DAG's "can edit" permission. See docs/ui.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, DagDetails
+from airflow.api_fastapi.core_api import security
+from fastapi import Depends, HTTPException, Request, status
+
+from sms_tracking.ui.settings import UiSettings
+
+get_user = security.get_user
+"""Airflow's user dependency (bearer token, else the UI's ``_token`` cookie); tests override it."""
+
+require_reader = security.requires_access_view(AccessView.PLUGINS)
+"""Router-level dependency of every route but ``/health``: 401 anonymous, 403 without PLUGINS access."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller as the pages need them: a name for the audit trail and two permissions."""
+
+    username: str
+    can_manage: bool
+    mask_phones: bool
+
+
+def may_manage(user: BaseUser, settings: UiSettings) -> bool:
+    """Whether the user may edit the tracking DAG, which is what managing its quarantine means here."""
+    manager = security.get_auth_manager()
+    return bool(manager.is_authorized_dag(method="PUT", details=DagDetails(id=settings.manage_dag_id), user=user))
+
+
+def get_viewer(user: Annotated[BaseUser, Depends(get_user)]) -> Viewer:
+    settings = UiSettings.from_env()
+    can_manage = may_manage(user, settings)
+    return Viewer(username=user.get_name(), can_manage=can_manage, mask_phones=settings.mask_phones and not can_manage)
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
+def require_manager(request: Request, viewer: ViewerDep) -> Viewer:
+    """Write actions: the manage permission, and no cross-site form posts riding on the UI cookie."""
+    origin = request.headers.get("origin")
+    if origin:
+        hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")} - {None}
+        if origin == "null" or urlsplit(origin).netloc not in hosts:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Cross-site request refused")
+    if not viewer.can_manage:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"Managing quarantine needs permission to edit the DAG {UiSettings.from_env().manage_dag_id!r}",
+        )
+    return viewer
+
+
+ManagerDep = Annotated[Viewer, Depends(require_manager)]

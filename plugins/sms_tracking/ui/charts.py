@@ -1,0 +1,88 @@
+"""Chart specifications for ``static/js/charts.js`` (drawn by the vendored Chart.js, never by hand).
+
+A spec is plain data: type, labels, series with a colour *role* (the script maps roles to the theme's
+colours, so charts follow Airflow's light/dark mode).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sms_tracking.ui import datamodels as m
+
+STATUS_ROLES = {"Delivered": "success", "Pending": "pending", "Failed": "failed"}
+TYPE_ROLES = {"Hard": "hard", "Soft": "soft", "Ignored": "ignored"}
+
+
+def _bucket_label(point: m.TimePoint, unit: str) -> str:
+    return point.bucket.strftime("%Y-%m-%d %H:00" if unit == "hour" else "%Y-%m-%d")
+
+
+def status_breakdown(summary: m.DeliverySummary) -> dict[str, Any]:
+    points = summary.status_breakdown
+    return {
+        "type": "doughnut",
+        "labels": [p.label for p in points],
+        "series": [{"label": "Messages", "data": [p.count for p in points],
+                    "roles": [STATUS_ROLES.get(p.label, "primary") for p in points]}],
+    }
+
+
+def failures(summary: m.DeliverySummary) -> dict[str, Any]:
+    reasons = sorted({f.failure_reason for f in summary.failures},
+                     key=lambda r: -sum(f.count for f in summary.failures if f.failure_reason == r))
+    series = []
+    for failure_type, role in TYPE_ROLES.items():
+        counts = {f.failure_reason: f.count for f in summary.failures if f.failure_type == failure_type}
+        if counts:
+            series.append({"label": failure_type, "data": [counts.get(r, 0) for r in reasons], "role": role})
+    return {"type": "bar", "horizontal": True, "stacked": True, "labels": reasons, "series": series}
+
+
+def counts(points: list[m.LabelCount], label: str, role: str, horizontal: bool = False) -> dict[str, Any]:
+    return {
+        "type": "bar",
+        "horizontal": horizontal,
+        "labels": [p.label for p in points],
+        "series": [{"label": label, "data": [p.count for p in points], "role": role}],
+    }
+
+
+def timeline(
+    points: list[m.TimePoint], unit: str, roles: dict[str, tuple[str, str]], kind: str = "bar"
+) -> dict[str, Any]:
+    """``roles``: value key -> (series label, colour role)."""
+    return {
+        "type": kind,
+        "stacked": kind == "bar",
+        "labels": [_bucket_label(p, unit) for p in points],
+        "series": [
+            {"label": label, "data": [p.values.get(key, 0) for p in points], "role": role}
+            for key, (label, role) in roles.items()
+        ],
+    }
+
+
+def summary_charts(summary: m.DeliverySummary) -> dict[str, dict[str, Any]]:
+    return {
+        "status": status_breakdown(summary),
+        "failures": failures(summary),
+        "exclusions": counts(summary.exclusions_by_cause, "Excluded", "ignored", horizontal=True),
+        "latency": counts(summary.latency, "Delivered messages", "primary"),
+        "timeline": timeline(
+            summary.reports_over_time,
+            summary.timeline_unit,
+            {"delivered": ("Delivered", "success"), "failed": ("Failed", "failed"), "pending": ("Pending", "pending")},
+        ),
+    }
+
+
+def tracking_charts(tracking: m.Tracking) -> dict[str, dict[str, Any]]:
+    return {
+        "clicks": timeline(
+            tracking.clicks_over_time,
+            tracking.timeline_unit,
+            {"clicks": ("All clicks", "primary"), "human_clicks": ("Human clicks", "success")},
+            kind="line",
+        ),
+    }

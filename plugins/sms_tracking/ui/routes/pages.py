@@ -1,0 +1,188 @@
+"""The HTML pages: server-rendered, relative links only, the same data functions as the JSON API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from sms_tracking.ui import charts, params, queries, tiles
+from sms_tracking.ui.auth import ManagerDep, ViewerDep, require_reader
+from sms_tracking.ui.templating import render
+
+router = APIRouter(dependencies=[Depends(require_reader)], include_in_schema=False)
+
+DeliveryId = Annotated[str, Path(max_length=200)]
+PhonePath = Annotated[str, Path(max_length=40)]
+TABS = (
+    ("summary", "Summary", ""),
+    ("sms", "SMS", "/sms"),
+    ("log", "Delivery", "/log"),
+    ("exclusions", "Exclusions", "/exclusions"),
+    ("tracking", "Tracking", "/tracking"),
+    ("audit", "Audit", "/audit"),
+)
+
+
+@router.get("/", response_class=HTMLResponse)
+def deliveries_page(
+    request: Request, viewer: ViewerDep, filters: params.DeliveryFiltersDep, paging: params.PagingDep
+) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        page = queries.deliveries(reader, filters, paging)
+        choices = queries.delivery_choices(reader)
+    return render(
+        request, "deliveries.html", viewer, section="deliveries", page=page, choices=choices, filters=filters,
+        states=params.DELIVERY_STATES,
+    )
+
+
+def _tab(
+    request: Request, viewer: ViewerDep, reader: queries.Reader, delivery_id: str, tab: str, template: str,
+    **context: object,
+) -> HTMLResponse:
+    delivery, kpis = queries.delivery_header(reader, delivery_id)
+    return render(
+        request, template, viewer, section="deliveries", tab=tab, tabs=TABS, delivery=delivery, kpis=kpis,
+        **context,
+    )
+
+
+@router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)
+def summary_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        summary = queries.delivery_summary(reader, delivery_id)
+        return _tab(
+            request, viewer, reader, delivery_id, "summary", "delivery_summary.html", summary=summary,
+            charts=charts.summary_charts(summary), tiles=tiles.summary_tiles(summary),
+        )
+
+
+@router.get("/deliveries/{delivery_id}/sms", response_class=HTMLResponse)
+def sms_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        sms = queries.sms_content(reader, delivery_id)
+        return _tab(request, viewer, reader, delivery_id, "sms", "delivery_sms.html", sms=sms)
+
+
+@router.get("/deliveries/{delivery_id}/log", response_class=HTMLResponse)
+def log_tab(
+    request: Request, viewer: ViewerDep, delivery_id: DeliveryId, filters: params.LogFiltersDep,
+    paging: params.PagingDep,
+) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        page = queries.delivery_log(reader, viewer, delivery_id, filters, paging)
+        reasons = queries.failure_reasons(reader)
+        return _tab(
+            request, viewer, reader, delivery_id, "log", "delivery_log.html", page=page, filters=filters,
+            reasons=reasons,
+        )
+
+
+@router.get("/deliveries/{delivery_id}/exclusions", response_class=HTMLResponse)
+def exclusions_tab(
+    request: Request,
+    viewer: ViewerDep,
+    delivery_id: DeliveryId,
+    paging: params.PagingDep,
+    reason: Annotated[str | None, Depends(params.reason_filter)],
+) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        exclusions = queries.exclusions(reader, viewer, delivery_id, reason, paging)
+        return _tab(
+            request, viewer, reader, delivery_id, "exclusions", "delivery_exclusions.html",
+            exclusions=exclusions, reason=reason,
+        )
+
+
+@router.get("/deliveries/{delivery_id}/tracking", response_class=HTMLResponse)
+def tracking_tab(
+    request: Request, viewer: ViewerDep, delivery_id: DeliveryId, paging: params.PagingDep
+) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        tracking = queries.tracking(reader, delivery_id, paging)
+        return _tab(
+            request, viewer, reader, delivery_id, "tracking", "delivery_tracking.html", tracking=tracking,
+            charts=charts.tracking_charts(tracking),
+        )
+
+
+@router.get("/deliveries/{delivery_id}/audit", response_class=HTMLResponse)
+def audit_tab(
+    request: Request,
+    viewer: ViewerDep,
+    delivery_id: DeliveryId,
+    paging: params.PagingDep,
+    level: Annotated[params.AuditLevel | None, Depends(params.level_filter)],
+) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        audit = queries.audit(reader, viewer, delivery_id, level, paging)
+        return _tab(request, viewer, reader, delivery_id, "audit", "delivery_audit.html", audit=audit, level=level)
+
+
+@router.get("/quarantine", response_class=HTMLResponse)
+def quarantine_page(
+    request: Request, viewer: ViewerDep, filters: params.QuarantineFiltersDep, paging: params.PagingDep
+) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        page = queries.quarantine(reader, viewer, filters, paging)
+    return render(
+        request, "quarantine.html", viewer, section="quarantine", page=page, filters=filters,
+        statuses=params.QUARANTINE_STATUSES,
+    )
+
+
+@router.get("/quarantine/{phone}", response_class=HTMLResponse)
+def number_page(
+    request: Request,
+    viewer: ViewerDep,
+    phone: PhonePath,
+    done: Annotated[Literal["release", "allowlist", ""] | None, Query()] = None,
+) -> HTMLResponse:
+    number = params.normalise_phone(phone) or ""
+    with queries.open_reader() as reader:
+        history = queries.number_history(reader, viewer, number)
+    return render(
+        request, "quarantine_number.html", viewer, section="quarantine", number=number, history=history,
+        done=done or None,
+    )
+
+
+@router.post("/quarantine/{phone}/{action}")
+def quarantine_form(
+    phone: PhonePath,
+    action: Annotated[Literal["release", "allowlist"], Path()],
+    viewer: ManagerDep,
+    note: Annotated[str | None, Form(max_length=500)] = None,
+) -> RedirectResponse:
+    number = params.normalise_phone(phone) or ""
+    with queries.open_reader(write=True) as reader:
+        queries.change_quarantine(reader, viewer, number, action, (note or "").strip() or None)
+    # Relative to /quarantine/<phone>/<action>: back to the number's page.
+    return RedirectResponse(f"../{quote(number, safe='')}?done={action}", status_code=303)
+
+
+@router.get("/qualification", response_class=HTMLResponse)
+def qualification_page(
+    request: Request,
+    viewer: ViewerDep,
+    paging: params.PagingDep,
+    provider: Annotated[str | None, Depends(params.provider_filter)],
+    state: Annotated[Literal["to_qualify", "keep", "ignore", ""] | None, Query()] = None,
+) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        page = queries.qualification(reader, viewer, provider, state or None, paging)
+        providers = queries.qualification_providers(reader)
+    return render(
+        request, "qualification.html", viewer, section="qualification", page=page, provider=provider,
+        state=state or None, providers=providers,
+    )
+
+
+@router.get("/quality", response_class=HTMLResponse)
+def quality_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        quality = queries.quality(reader, viewer)
+    return render(request, "quality.html", viewer, section="quality", quality=quality)

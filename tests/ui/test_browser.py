@@ -1,0 +1,184 @@
+"""The pages in a real browser, through the real ``airflow api-server`` and Debian's Chromium.
+
+Logs in as admin, opens Browse → SMS Tracking, opens a delivery from the list, visits every tab,
+checks the KPI tiles against ``delivery_summary`` and saves screenshots to ``test-artifacts/``.
+Chromium comes from the system (``scripts/ensure-chromium.sh`` installs Debian's package when it
+is missing and it can), never from a playwright download.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.integration]
+
+PROJECT = Path(__file__).resolve().parents[2]
+ARTIFACTS = PROJECT / "test-artifacts"
+DOCS_SCREENSHOT = PROJECT / "docs" / "img" / "dashboard.png"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+TABS = ("summary", "sms", "log", "exclusions", "tracking", "audit")
+SUMMARY_COLUMNS = ("sent", "delivered", "failed", "pending", "success", "hard", "soft", "ignored", "segments")
+
+
+def chromium() -> str:
+    """Debian's Chromium (or ``SMS_TRACKING_CHROMIUM``), installed by the project's script when missing."""
+    wanted = os.environ.get("SMS_TRACKING_CHROMIUM")
+    if wanted:
+        return wanted
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        subprocess.run(["bash", str(PROJECT / "scripts" / "ensure-chromium.sh")], check=False)
+        found = shutil.which("chromium")
+    if not found:
+        pytest.fail("Chromium is missing and scripts/ensure-chromium.sh could not install it: install Debian's "
+                    "'chromium' package or set SMS_TRACKING_CHROMIUM.")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"airflow api-server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own http:// URL)
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"airflow api-server not healthy after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def api_server(airflow_db: Path, extras_dsn: str, tmp_path: Path) -> Iterator[str]:
+    """The real ``airflow api-server`` on a free port, with the test Airflow home and the loaded database."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps({"admin": "admin"}))
+    env = {
+        **os.environ,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API_AUTH__JWT_SECRET": "sms-tracking-browser-test",
+        "AIRFLOW__API__SECRET_KEY": "sms-tracking-browser-test",
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": extras_dsn,
+        "SMS_TRACKING_DSN": extras_dsn,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT / "plugins"), os.environ.get("PYTHONPATH")])),
+    }
+    log = ARTIFACTS / "api-server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/api/v2/monitor/health", server, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=10)
+
+
+def summary_row(dsn: str, delivery_id: str) -> dict[str, Any]:
+    """The delivery's delivery_summary row as JSON: every column, whatever the migrations added."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT to_jsonb(s) FROM sms_tracking.delivery_summary s WHERE delivery_id = %s", (delivery_id,)
+        ).fetchone()
+    assert row is not None
+    return dict(row[0])
+
+
+def test_dashboard_in_the_airflow_ui(api_server: str, extras_dsn: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(20_000)
+            errors: list[str] = []
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+            page.goto(api_server + "/")
+            page.locator("input[name='username']").fill("admin")
+            page.locator("input[name='password']").fill("admin")
+            page.locator("button[type='submit']").click()
+
+            page.get_by_role("button", name="Browse").click()
+            page.get_by_role("menuitem", name="SMS Tracking").click()
+            page.wait_for_url("**/plugin/sms-tracking**")
+            frame = page.frame_locator("iframe")
+            deliveries = frame.locator("table[data-testid='deliveries']")
+            expect(deliveries).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "01-deliveries.png"), full_page=True)
+
+            frame.get_by_role("link", name="Spring sale").click()
+            expect(frame.locator("[data-testid='delivery-name']")).to_have_text("Spring sale")
+            expect(frame.locator("canvas[data-rendered='true']").first).to_be_visible()
+
+            expected = summary_row(extras_dsn, "D1")
+            tiles = frame.locator("[data-kpi]")
+            shown = {tiles.nth(i).get_attribute("data-kpi"): tiles.nth(i) for i in range(tiles.count())}
+            assert set(SUMMARY_COLUMNS) <= set(shown) <= set(expected)
+            for column, tile in shown.items():
+                assert tile.get_attribute("data-value") == str(expected[column]), column
+                assert tile.locator(".value").inner_text().replace(",", "") == str(expected[column]), column
+            page.screenshot(path=str(ARTIFACTS / "02-summary.png"), full_page=True)
+            if os.environ.get("SMS_TRACKING_UPDATE_DOCS_SCREENSHOT") == "1":
+                page.screenshot(path=str(DOCS_SCREENSHOT))
+
+            for number, tab in enumerate(TABS[1:], start=3):
+                frame.locator(f"nav[data-testid='tabs'] a[data-tab='{tab}']").click()
+                expect(frame.locator(f"[data-testid='tab-{tab}']")).to_be_visible()
+                page.screenshot(path=str(ARTIFACTS / f"{number:02d}-{tab}.png"), full_page=True)
+            assert page.url.endswith("/deliveries/D1/audit"), page.url
+
+            # The same page in Airflow's dark theme: the embedded page follows it.
+            page.evaluate("localStorage.setItem('theme', 'dark')")
+            page.reload()
+            expect(page.frame_locator("iframe").locator("html.dark")).to_have_count(1)
+            expect(page.frame_locator("iframe").locator("[data-testid='tab-audit']")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "09-audit-dark.png"), full_page=True)
+
+            # A run link hands the route to Airflow's own router (top-level navigation is sandboxed).
+            frame = page.frame_locator("iframe")
+            frame.locator("nav[data-testid='tabs'] a[data-tab='summary']").click()
+            frame.locator("[data-testid='refreshed'] a.airflow-link").click()
+            page.wait_for_url("**/dags/sms_tracking_build/runs/ui-test-run")
+            expect(page.locator("iframe")).to_have_count(0)
+
+            assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+        finally:
+            browser.close()
