@@ -273,3 +273,10 @@ def client_for(plugin_app: Any) -> Iterator[Callable[[str | None], Any]]:
     with mock.patch("airflow.api_fastapi.core_api.security.get_auth_manager", return_value=SimpleAuthManager()):
         yield lambda role: TestClient(plugin_app, headers={ROLE_HEADER: role} if role else {})
     plugin_app.dependency_overrides.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_data_docs_yet(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """UI tests start with no Data Docs site, whatever other tests of the session built; a test that
+    needs one points SMS_TRACKING_DATA_DOCS at its own folder."""
+    monkeypatch.setenv("SMS_TRACKING_DATA_DOCS", str(tmp_path_factory.mktemp("no-data-docs")))
