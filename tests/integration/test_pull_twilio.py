@@ -4,7 +4,6 @@ the watermark, and each fault the pull must survive or report."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,9 +188,8 @@ def test_no_answer_at_all_fails_and_keeps_the_watermark(dsn: str, twilio: Twilio
     assert watermark(dsn, SOURCE) == UNTIL
 
 
-# One real run of the generated DAG (dag.test, in process) takes about a minute: opt-in, outside the quick suite.
+# One real run of the generated DAG (dag.test, in process): about a minute.
 @pytest.mark.airflow
-@pytest.mark.skipif(not os.environ.get("SMS_TRACKING_DAG_TESTS"), reason="slow: set SMS_TRACKING_DAG_TESTS")
 def test_the_generated_dag_pulls_loads_and_moves_the_watermark(
     dsn: str, airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
