@@ -170,7 +170,9 @@ class _Prefixed(io.RawIOBase):
             n = min(len(buffer), len(self._head))
             buffer[:n], self._head = self._head[:n], self._head[n:]
             return n
-        data = self._rest.read(len(buffer))
+        # A gzip stream hands over what it decompressed before a truncation point (read1) rather than
+        # losing the whole block to the EOFError a full read would raise.
+        data = self._rest.read1(len(buffer)) if isinstance(self._rest, gzip.GzipFile) else self._rest.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 

@@ -1,0 +1,134 @@
+"""Time rules (issue #8): zone-less SMPP dates, RFC 2822 and ISO-8601 offsets, daylight-saving transitions,
+reports dated before their submission or in the future, late reports; everything stored as UTC timestamptz."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from tests.integration.test_pipeline import landing, log_rows, run_all, snapshot, write
+
+from sms_tracking.reports.base import parse_compact_date
+from sms_tracking.reports.smpp import parse_receipt_date
+from sms_tracking.reports.twilio import _parse_date_text
+
+__all__ = ["landing"]
+pytestmark = pytest.mark.integration
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("value", "zone", "expected"), [
+    ("2605041012", "Europe/Paris", "2026-05-04 08:12:00"),  # YYMMDDhhmm, summer time (+02)
+    ("260504101230", "Europe/Paris", "2026-05-04 08:12:30"),  # YYMMDDhhmmss
+    ("20260504101230", "Europe/Paris", "2026-05-04 08:12:30"),  # YYYYMMDDhhmmss
+    ("202605041012", "Europe/Paris", "2026-05-04 08:12:00"),  # YYYYMMDDhhmm (not a valid YYMMDDhhmmss)
+    ("2601151012", "Europe/Paris", "2026-01-15 09:12:00"),  # winter time (+01)
+    ("2605041012", "UTC", "2026-05-04 10:12:00"),  # the source's zone decides
+    ("2605041012", "America/New_York", "2026-05-04 14:12:00"),
+    ("2603290230", "Europe/Paris", "2026-03-29 01:30:00"),  # spring gap: read with the offset before (+01)
+    ("2610250230", "Europe/Paris", "2026-10-25 00:30:00"),  # autumn overlap: the first 02:30 (+02)
+    ("2610250330", "Europe/Paris", "2026-10-25 02:30:00"),  # after the overlap (+01)
+])
+def test_zoneless_smpp_dates_are_read_in_the_source_zone_and_stored_in_utc(
+    value: str, zone: str, expected: str
+) -> None:
+    assert parse_receipt_date(value, ZoneInfo(zone)) == utc(expected)
+
+
+@pytest.mark.parametrize("value", ["26050410", "2613041012", "2605041072", "26-05-04 10:12", "260504101", "x"])
+def test_malformed_smpp_dates_raise_so_the_line_is_rejected(value: str) -> None:
+    with pytest.raises(ValueError, match=r"date|data"):
+        parse_receipt_date(value, PARIS)
+
+
+def test_absent_smpp_date_is_none() -> None:
+    assert parse_compact_date("", PARIS) is None and parse_compact_date(None, PARIS) is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("Mon, 04 May 2026 10:12:00 +0200", "2026-05-04 08:12:00"),  # RFC 2822 (Twilio REST)
+    ("Mon, 04 May 2026 08:12:00 GMT", "2026-05-04 08:12:00"),
+    ("Mon, 04 May 2026 03:12:00 -0500", "2026-05-04 08:12:00"),
+    ("2026-05-04T10:12:00+02:00", "2026-05-04 08:12:00"),  # ISO-8601 with an offset
+    ("2026-05-04T08:12:00Z", "2026-05-04 08:12:00"),
+    ("2026-05-04T10:12:00", "2026-05-04 08:12:00"),  # no offset: the source's zone (Paris here)
+    ("2026-05-04 08:12:00.000000 UTC", "2026-05-04 08:12:00"),  # Fivetran
+])
+def test_rfc2822_and_iso8601_dates_keep_their_offset(value: str, expected: str) -> None:
+    assert _parse_date_text(value, PARIS) == utc(expected)
+
+
+def test_every_timestamp_column_is_timestamptz(dsn: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        naive = conn.execute(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns c "
+            "JOIN information_schema.tables t USING (table_schema, table_name) WHERE table_schema = 'sms_tracking' "
+            "AND t.table_type = 'BASE TABLE' AND data_type = 'timestamp without time zone'").fetchall()
+    assert naive == []
+
+
+def done_at(dsn: str, message_id: str) -> tuple[datetime | None, datetime]:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT done_at, submitted_at FROM sms_tracking.delivery_log WHERE provider_message_id = %s",
+                           (message_id,)).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def test_source_zone_is_configurable_per_source(
+    dsn: str, landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n  - {name: smpp_main, provider: smpp, format: smpp, path: reports/smpp_main, tz: Asia/Tokyo}\n"
+        "  - {name: twilio_callbacks, provider: twilio, format: twilio_callback, path: reports/twilio_callbacks}\n"
+        "  - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SMS_TRACKING_SOURCES", str(sources))
+    run_all(dsn)
+    # 10:12 in Tokyo (+09) instead of Paris (+02).
+    assert done_at(dsn, "A1")[0] == utc("2026-05-04 01:12:00")
+
+
+def test_report_dated_before_its_submission_is_kept_as_reported(dsn: str, landing: Path) -> None:
+    # Submitted 08:00:02Z; done 09:50 Paris = 07:50Z, ten minutes earlier (a clock skew at the provider).
+    write(landing, "reports/smpp_main/r2.txt",
+          "id:A3 sub:001 dlvrd:001 submit date:2605040950 done date:2605040950 stat:DELIVRD err:000 text:x\n")
+    run_all(dsn)
+    done, submitted = done_at(dsn, "A3")
+    assert log_rows(dsn)["A3"][0] == "delivered"
+    assert done == utc("2026-05-04 07:50:00") and submitted == utc("2026-05-04 08:00:02")
+    # docs/quality.md: delivery_log.done_after_submit fails beyond 120 s of skew; nothing is clamped.
+
+
+def test_report_dated_in_the_future_is_kept_as_reported_and_wins_as_latest(dsn: str, landing: Path) -> None:
+    write(landing, "reports/smpp_main/r2.txt",
+          "id:A2 sub:001 dlvrd:001 submit date:2605041000 done date:3005041000 stat:DELIVRD err:000 text:x\n")
+    run_all(dsn)
+    assert log_rows(dsn)["A2"][0] == "delivered"  # later than the UNDELIV of 2026: it is the latest final
+    assert done_at(dsn, "A2")[0] == utc("2030-05-04 08:00:00")
+    # docs/quality.md: report.event_at_not_in_future (15 min tolerance) fails the run's validation.
+
+
+def test_late_report_seven_days_after_send_updates_log_and_summary(dsn: str, landing: Path) -> None:
+    run_all(dsn)
+    assert log_rows(dsn)["A3"][0] == "pending"
+    before = {row[0]: row[1:] for row in snapshot(dsn)["summary"]}
+    assert before["D1"][:4] == (4, 2, 1, 1)  # sent, delivered, failed, pending
+    write(landing, "reports/smpp_main/late.txt",
+          "id:A3 sub:001 dlvrd:001 submit date:2605041000 done date:2605110959 stat:DELIVRD err:000 text:x\n")
+    run_all(dsn)
+    assert log_rows(dsn)["A3"][0] == "delivered"
+    assert done_at(dsn, "A3")[0] == utc("2026-05-11 07:59:00")
+    after = {row[0]: row[1:] for row in snapshot(dsn)["summary"]}
+    assert after["D1"][:4] == (4, 3, 1, 0)
+    assert after["D2"] == before["D2"]
