@@ -103,12 +103,11 @@ def parse_compact_date(value: str | None, tz: ZoneInfo) -> datetime | None:
     text = value.strip()
     if not _COMPACT_DATE.match(text):
         raise ValueError(f"date {text!r} is not YYMMDDhhmm, YYMMDDhhmmss or YYYYMMDDhhmmss")
-    if len(text) == 14:
-        naive = datetime.strptime(text, "%Y%m%d%H%M%S")
-    elif len(text) == 12:
-        naive = datetime.strptime(text, "%y%m%d%H%M%S")
-    else:
-        naive = datetime.strptime(text, "%y%m%d%H%M")
+    pattern = {14: "%Y%m%d%H%M%S", 12: "%y%m%d%H%M%S"}.get(len(text), "%y%m%d%H%M")
+    try:
+        naive = datetime.strptime(text, pattern)
+    except ValueError:
+        raise ValueError(f"date {text!r} is not a valid calendar date and time ({pattern})") from None
     return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
