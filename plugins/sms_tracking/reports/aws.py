@@ -32,10 +32,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sms_tracking.reports.base import ParseContext, Record, Reject, Report
+from sms_tracking.reports.fields import PRICE_LIMIT, FieldError, count_value, decimal_value, optional_text
 
 PRICE_UNIT = "USD"
 """AWS prices SMS events in US dollars."""
@@ -46,14 +47,6 @@ LEGACY_OPT_OUT = "_SMS.OPTOUT"
 _MILLICENTS_PER_USD = Decimal(100_000)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DECODER = json.JSONDecoder()
-_PRICE_LIMIT = Decimal(10) ** 7
-"""Prices are stored as numeric(12, 5): a larger one is a broken line, not a price."""
-_COUNT_LIMIT = 2**31 - 1
-"""Segments are stored as a Postgres integer."""
-
-
-class _Invalid(ValueError):
-    """A field whose value cannot be read; the message names the field and the value."""
 
 
 def parse_json(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
@@ -63,7 +56,7 @@ def parse_json(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[
         if not text:
             continue
         for value, raw in _objects(text):
-            if isinstance(value, _Invalid):
+            if isinstance(value, FieldError):
                 yield Reject(position, raw, str(value))
             else:
                 yield _event(value, position, raw, ctx)
@@ -77,10 +70,10 @@ def _objects(text: str) -> Iterator[tuple[Any, str]]:
             value, end = _DECODER.raw_decode(text, start)
         except ValueError as exc:
             where = f" (after {start} characters of concatenated events)" if start else ""
-            yield _Invalid(f"invalid JSON{where}: {exc}"), text[start:]
+            yield FieldError(f"invalid JSON{where}: {exc}"), text[start:]
             return
         except RecursionError:
-            yield _Invalid("invalid JSON: nested too deeply"), text[start:]
+            yield FieldError("invalid JSON: nested too deeply"), text[start:]
             return
         yield value, text[start:end]
         start = end
@@ -97,22 +90,25 @@ def _event(value: Any, position: int, raw: str, ctx: ParseContext) -> Record:
             return _sms_event(value, position, raw, ctx)
         if "event_type" in value:
             return _legacy_event(value, position, raw, ctx)
-        raise _Invalid("missing eventType")
-    except _Invalid as exc:
+        raise FieldError("missing eventType")
+    except FieldError as exc:
         return Reject(position, raw, str(exc))
 
 
 def _sms_event(event: Mapping[str, Any], position: int, raw: str, ctx: ParseContext) -> Report:
     """An AWS End User Messaging SMS configuration-set event."""
-    event_type = _text(event, "eventType")
+    event_type = optional_text(event, "eventType")
     if event_type is None:
-        raise _Invalid("missing eventType")
+        raise FieldError("missing eventType")
     if not event_type.startswith(SMS_EVENT_PREFIX):
-        raise _Invalid(f"eventType {event_type!r} is not an SMS event ({SMS_EVENT_PREFIX}*)")
-    message_id = _text(event, "messageId")
+        raise FieldError(f"eventType {event_type!r} is not an SMS event ({SMS_EVENT_PREFIX}*)")
+    message_id = optional_text(event, "messageId")
     if message_id is None:
-        raise _Invalid(f"missing messageId ({event_type})")
-    price = _sum(_decimal(event, "totalMessagePrice"), _decimal(event, "totalCarrierFee"))
+        raise FieldError(f"missing messageId ({event_type})")
+    price = _sum(
+        decimal_value(event.get("totalMessagePrice"), "totalMessagePrice"),
+        decimal_value(event.get("totalCarrierFee"), "totalCarrierFee"),
+    )
     return Report(
         provider=ctx.provider,
         provider_message_id=message_id,
@@ -122,9 +118,9 @@ def _sms_event(event: Mapping[str, Any], position: int, raw: str, ctx: ParseCont
         position=position,
         raw_text=raw,
         submitted_at=_epoch_ms(event, "messageRequestTimestamp"),
-        phone=_text(event, "destinationPhoneNumber"),
-        sender=_text(event, "originationPhoneNumber"),
-        segments=_count(event, "totalMessageParts"),
+        phone=optional_text(event, "destinationPhoneNumber"),
+        sender=optional_text(event, "originationPhoneNumber"),
+        segments=count_value(event.get("totalMessageParts"), "totalMessageParts"),
         price=price,
         price_unit=None if price is None else PRICE_UNIT,
     )
@@ -132,30 +128,31 @@ def _sms_event(event: Mapping[str, Any], position: int, raw: str, ctx: ParseCont
 
 def _legacy_event(event: Mapping[str, Any], position: int, raw: str, ctx: ParseContext) -> Report:
     """A legacy Amazon Pinpoint event-stream SMS event (``_SMS.*``)."""
-    event_type = _text(event, "event_type")
+    event_type = optional_text(event, "event_type")
     if event_type is None:
-        raise _Invalid("missing event_type")
+        raise FieldError("missing event_type")
     if not event_type.startswith(LEGACY_EVENT_PREFIX):
-        raise _Invalid(f"event_type {event_type!r} is not an SMS event ({LEGACY_EVENT_PREFIX}*)")
+        raise FieldError(f"event_type {event_type!r} is not an SMS event ({LEGACY_EVENT_PREFIX}*)")
     if event_type == LEGACY_OPT_OUT:
-        raise _Invalid(f"event_type {LEGACY_OPT_OUT}: an opt-out notification, not a delivery report")
+        raise FieldError(f"event_type {LEGACY_OPT_OUT}: an opt-out notification, not a delivery report")
     attributes = _object(event, "attributes")
-    message_id = _text(attributes, "message_id", "attributes.")
+    message_id = optional_text(attributes, "message_id", "attributes.")
     if message_id is None:
-        raise _Invalid(f"missing attributes.message_id ({event_type})")
-    millicents = _decimal(_object(event, "metrics"), "price_in_millicents_usd", "metrics.")
+        raise FieldError(f"missing attributes.message_id ({event_type})")
+    metrics = _object(event, "metrics")
+    millicents = decimal_value(metrics.get("price_in_millicents_usd"), "metrics.price_in_millicents_usd")
     price = _sum(None if millicents is None else millicents / _MILLICENTS_PER_USD)
     return Report(
         provider=ctx.provider,
         provider_message_id=message_id,
         raw_status=event_type,
-        raw_error=_text(attributes, "record_status", "attributes."),
+        raw_error=optional_text(attributes, "record_status", "attributes."),
         event_at=_epoch_ms(event, "event_timestamp"),
         position=position,
         raw_text=raw,
-        phone=_text(attributes, "destination_phone_number", "attributes."),
-        sender=_text(attributes, "origination_phone_number", "attributes."),
-        segments=_count(attributes, "number_of_message_parts", "attributes."),
+        phone=optional_text(attributes, "destination_phone_number", "attributes."),
+        sender=optional_text(attributes, "origination_phone_number", "attributes."),
+        segments=count_value(attributes.get("number_of_message_parts"), "attributes.number_of_message_parts"),
         price=price,
         price_unit=None if price is None else PRICE_UNIT,
     )
@@ -167,36 +164,8 @@ def _object(event: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise _Invalid(f"{name} {value!r} is not an object")
+        raise FieldError(f"{name} {value!r} is not an object")
     return value
-
-
-def _text(event: Mapping[str, Any], name: str, prefix: str = "") -> str | None:
-    """A string field, stripped; absent, null and empty are None; an integer is text."""
-    value = event.get(name)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise _Invalid(f"{prefix}{name} {value!r} is not a string")
-    return value.strip() or None
-
-
-def _decimal(event: Mapping[str, Any], name: str, prefix: str = "") -> Decimal | None:
-    """A number given as a number or a string (a float read through its repr: 0.09582 stays exact)."""
-    value = event.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _Invalid(f"{prefix}{name} {value!r} is not a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _Invalid(f"{prefix}{name} {value!r} is not a number") from None
-    if not number.is_finite():
-        raise _Invalid(f"{prefix}{name} {value!r} is not a number")
-    return number
 
 
 def _sum(*amounts: Decimal | None) -> Decimal | None:
@@ -205,31 +174,19 @@ def _sum(*amounts: Decimal | None) -> Decimal | None:
     if not given:
         return None
     total = sum(given, Decimal(0))
-    if abs(total) >= _PRICE_LIMIT:
-        raise _Invalid(f"price {total} is out of range")
+    if abs(total) >= PRICE_LIMIT:
+        raise FieldError(f"price {total} is out of range")
     return total
-
-
-def _count(event: Mapping[str, Any], name: str, prefix: str = "") -> int | None:
-    """A whole, non-negative count."""
-    number = _decimal(event, name, prefix)
-    if number is None:
-        return None
-    if number != number.to_integral_value() or number < 0:
-        raise _Invalid(f"{prefix}{name} {event.get(name)!r} is not a whole number")
-    if number > _COUNT_LIMIT:
-        raise _Invalid(f"{prefix}{name} {event.get(name)!r} is out of range")
-    return int(number)
 
 
 def _epoch_ms(event: Mapping[str, Any], name: str) -> datetime | None:
     """Epoch milliseconds (a number or a string of digits) as a UTC datetime."""
-    number = _decimal(event, name)
+    number = decimal_value(event.get(name), name)
     if number is None:
         return None
     if number != number.to_integral_value() or number < 0:
-        raise _Invalid(f"{name} {event.get(name)!r} is not epoch milliseconds")
+        raise FieldError(f"{name} {event.get(name)!r} is not epoch milliseconds")
     try:
         return _EPOCH + timedelta(milliseconds=int(number))
     except OverflowError:
-        raise _Invalid(f"{name} {event.get(name)!r} is out of range for epoch milliseconds") from None
+        raise FieldError(f"{name} {event.get(name)!r} is out of range for epoch milliseconds") from None

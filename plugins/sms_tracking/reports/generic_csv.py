@@ -25,8 +25,6 @@ messages. The price is stored as an absolute value (Twilio-style exports write c
 
 from __future__ import annotations
 
-import csv
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from sms_tracking.reports.base import ParseContext, Record, Reject, Report, as_utc
+from sms_tracking.reports.fields import COUNT_LIMIT, PRICE_LIMIT, FieldError, LineFeed
 
 FIELDS = (
     "provider_message_id",
@@ -54,12 +53,6 @@ EPOCH_FORMATS = {"epoch": 1, "epoch_ms": 1000}
 """Special ``date_format`` values: seconds or milliseconds since 1970-01-01 UTC."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
-_PRICE_LIMIT = Decimal(10) ** 7
-"""Prices are stored as numeric(12, 5): a larger one is a broken line, not a price."""
-_COUNT_LIMIT = 2**31 - 1
-"""Segments are stored as a Postgres integer."""
-_MAX_ROW_LINES = 50
-"""A CSV row may span lines (a quoted text with newlines); a stray quote must not swallow the file."""
 
 
 @dataclass(frozen=True)
@@ -120,55 +113,6 @@ def read_options(options: Mapping[str, str]) -> CsvOptions:
     )
 
 
-class _LineFeed:
-    """Feeds ``(position, text)`` lines to the csv module, remembering which lines each row took.
-
-    The same mechanism as ``twilio_csv``'s, with a configurable delimiter.
-    """
-
-    def __init__(self, source: Iterator[tuple[int, str]], delimiter: str) -> None:
-        self._source = source
-        self._delimiter = delimiter
-        self._replay: deque[tuple[int, str]] = deque()
-        self._single = False
-        self._taken: list[tuple[int, str]] = []
-        self.capped = False
-
-    def __iter__(self) -> _LineFeed:
-        return self
-
-    def __next__(self) -> str:
-        if self._taken and (self._single or len(self._taken) >= _MAX_ROW_LINES):
-            self.capped = not self._single
-            raise StopIteration
-        item = self._replay.popleft() if self._replay else next(self._source)
-        self._taken.append(item)
-        return item[1] + "\n"
-
-    def next_row(self) -> tuple[list[tuple[int, str]], list[str], str | None] | None:
-        """The next row, the lines it took and the csv module's complaint if any; None at the end."""
-        self._taken, self.capped = [], False
-        fields: list[str] | None = None
-        error: str | None = None
-        try:
-            fields = next(csv.reader(self, delimiter=self._delimiter), None)
-        except csv.Error as exc:
-            error = str(exc)
-        self._single = False
-        if not self._taken:
-            return None
-        return self._taken, fields or [], error
-
-    def retry_singly(self, taken: list[tuple[int, str]]) -> None:
-        """Re-read a multi-line row's first line on its own, then the others from the start."""
-        self._replay.extendleft(reversed(taken))
-        self._single = True
-
-
-class _Invalid(ValueError):
-    """A cell that cannot be read; the message names the field, the column and the value."""
-
-
 def parse(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
     """Read the CSV: the first non-blank line is the header, each row after it one report.
 
@@ -179,7 +123,7 @@ def parse(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Recor
         settings = read_options(ctx.options)
     except ValueError as exc:
         raise ValueError(f"source {ctx.source!r} (generic_csv): {exc}") from None
-    feed = _LineFeed(iter(lines), settings.delimiter)
+    feed = LineFeed(iter(lines), settings.delimiter)
     header: dict[str, int] | None = None
     header_problem: str | None = None
     width = 0
@@ -222,7 +166,7 @@ def _report(
     try:
         for name in REQUIRED:
             if not cells[name]:
-                raise _Invalid(f"missing {name} (column {settings.columns[name]!r})")
+                raise FieldError(f"missing {name} (column {settings.columns[name]!r})")
         price = _price(cells, settings)
         unit = (cells.get("price_unit") or "").upper() or settings.price_unit
         return Report(
@@ -240,7 +184,7 @@ def _report(
             price=price,
             price_unit=None if price is None else unit,
         )
-    except _Invalid as exc:
+    except FieldError as exc:
         return Reject(position, raw, str(exc))
 
 
@@ -263,7 +207,7 @@ def _date(cells: Mapping[str, str], name: str, settings: CsvOptions, tz: ZoneInf
         return as_utc(datetime.strptime(value, fmt), tz)
     except (ValueError, ArithmeticError):
         expected = "an ISO-8601 date" if fmt is None else f"a date in the format {fmt!r}"
-        raise _Invalid(f"{_where(name, settings, value)} is not {expected}") from None
+        raise FieldError(f"{_where(name, settings, value)} is not {expected}") from None
 
 
 def _segments(cells: Mapping[str, str], settings: CsvOptions) -> int | None:
@@ -272,9 +216,9 @@ def _segments(cells: Mapping[str, str], settings: CsvOptions) -> int | None:
     if not value:
         return None
     if not (value.isascii() and value.isdigit()):
-        raise _Invalid(f"{_where('segments', settings, value)} is not a whole number")
-    if int(value) > _COUNT_LIMIT:
-        raise _Invalid(f"{_where('segments', settings, value)} is out of range")
+        raise FieldError(f"{_where('segments', settings, value)} is not a whole number")
+    if int(value) > COUNT_LIMIT:
+        raise FieldError(f"{_where('segments', settings, value)} is out of range")
     return int(value)
 
 
@@ -288,7 +232,7 @@ def _price(cells: Mapping[str, str], settings: CsvOptions) -> Decimal | None:
     except InvalidOperation:
         number = Decimal("NaN")
     if not number.is_finite():
-        raise _Invalid(f"{_where('price', settings, value)} is not a number")
-    if abs(number) >= _PRICE_LIMIT:
-        raise _Invalid(f"{_where('price', settings, value)} is out of range")
+        raise FieldError(f"{_where('price', settings, value)} is not a number")
+    if abs(number) >= PRICE_LIMIT:
+        raise FieldError(f"{_where('price', settings, value)} is out of range")
     return abs(number)

@@ -25,48 +25,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report, as_utc
+from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report
+from sms_tracking.reports.fields import FieldError, count_value, iso_date, json_objects, optional_text, price_value
 
 NO_ERROR = "NO_ERROR"
 """Infobip's error name for "no error" (group 0 OK, id 0): stored as no error at all."""
 
-_PRICE_LIMIT = Decimal(10) ** 7
-"""Prices are stored as numeric(12, 5): a larger one is a broken line, not a price."""
-_COUNT_LIMIT = 2**31 - 1
-"""Segments are stored as a Postgres integer."""
 _INBOUND_KEYS = ("text", "cleanText", "receivedAt")
 _LOOKUP_KEYS = ("mccMnc", "originalNetwork", "ported", "roaming")
 """Keys of a number-context (HLR) lookup result, which shares the status/error objects of a report."""
 
 
-class _Invalid(ValueError):
-    """A field whose value cannot be read; the message names the field and the value."""
-
-
 def parse_json(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
     """Read one webhook body or one result object per line."""
-    for position, line in lines:
-        text = line.strip()
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            yield Reject(position, line, f"invalid JSON: {exc}")
-            continue
-        yield from _json_line(value, position, line, ctx)
+    for item in json_objects(lines):
+        if isinstance(item, Reject):
+            yield item
+        else:
+            yield from _json_line(*item, ctx)
 
 
-def _json_line(value: Any, position: int, line: str, ctx: ParseContext) -> Iterator[Record]:
+def _json_line(position: int, line: str, value: dict[str, Any], ctx: ParseContext) -> Iterator[Record]:
     """Unwrap a webhook body into its results."""
-    if not isinstance(value, dict):
-        yield Reject(position, line, f"expected a JSON object, got {type(value).__name__}")
-        return
     if "results" not in value:
         yield _result(value, position, line, ctx)
         return
@@ -88,65 +71,53 @@ def _result(item: Any, position: int, raw: str, ctx: ParseContext) -> Record:
     try:
         if item.get("status") is None and any(key in item for key in _INBOUND_KEYS):
             return _inbound(item, position, ctx)
-        message_id = _text(item, "messageId")
+        message_id = optional_text(item, "messageId")
         if message_id is None:
             if any(key in item for key in _LOOKUP_KEYS):
-                raise _Invalid(
+                raise FieldError(
                     "missing messageId: a number-context (HLR) lookup result, not an SMS delivery report"
                 )
-            raise _Invalid("missing messageId")
+            raise FieldError("missing messageId")
         status = _name(item, "status")
         if status is None:
-            raise _Invalid(f"missing status.name (messageId {message_id!r})")
+            raise FieldError(f"missing status.name (messageId {message_id!r})")
         price, currency = _price(item)
         return Report(
             provider=ctx.provider,
             provider_message_id=message_id,
             raw_status=status,
             raw_error=_error(item),
-            event_at=_date(item, "doneAt", ctx.tz),
+            event_at=iso_date(item, "doneAt", ctx.tz),
             position=position,
             raw_text=raw,
-            submitted_at=_date(item, "sentAt", ctx.tz),
-            phone=_text(item, "to"),
-            sender=_text(item, "sender") or _text(item, "from"),
+            submitted_at=iso_date(item, "sentAt", ctx.tz),
+            phone=optional_text(item, "to"),
+            sender=optional_text(item, "sender") or optional_text(item, "from"),
             segments=_segments(item),
             price=price,
             price_unit=currency,
         )
-    except _Invalid as exc:
+    except FieldError as exc:
         return Reject(position, raw, str(exc))
 
 
 def _inbound(item: Mapping[str, Any], position: int, ctx: ParseContext) -> Inbound:
     """An inbound SMS: ``from`` (the handset) wrote ``text`` (keyword included) to ``to`` (our number)."""
-    phone = _text(item, "from")
+    phone = optional_text(item, "from")
     if phone is None:
-        raise _Invalid("inbound message has no from")
+        raise FieldError("inbound message has no from")
     body = item.get("text")
     if not isinstance(body, str):
         body = item.get("cleanText")
     return Inbound(
         provider=ctx.provider,
-        provider_message_id=_text(item, "messageId"),
+        provider_message_id=optional_text(item, "messageId"),
         phone=phone,
-        recipient=_text(item, "to"),
+        recipient=optional_text(item, "to"),
         text=body if isinstance(body, str) else "",
-        received_at=_date(item, "receivedAt", ctx.tz),
+        received_at=iso_date(item, "receivedAt", ctx.tz),
         position=position,
     )
-
-
-def _text(item: Mapping[str, Any], name: str) -> str | None:
-    """A string field, stripped; absent, null and empty are None; an integer (a numeric id) is text."""
-    value = item.get(name)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise _Invalid(f"{name} {value!r} is not a string")
-    return value.strip() or None
 
 
 def _name(item: Mapping[str, Any], name: str) -> str | None:
@@ -157,12 +128,12 @@ def _name(item: Mapping[str, Any], name: str) -> str | None:
     if isinstance(value, str):
         return value.strip().upper() or None
     if not isinstance(value, dict):
-        raise _Invalid(f"{name} {value!r} is not an object")
+        raise FieldError(f"{name} {value!r} is not an object")
     text = value.get("name")
     if text is None:
         return None
     if not isinstance(text, str):
-        raise _Invalid(f"{name}.name {text!r} is not a string")
+        raise FieldError(f"{name}.name {text!r} is not a string")
     return text.strip().upper() or None
 
 
@@ -179,35 +150,11 @@ def _error(item: Mapping[str, Any]) -> str | None:
     return name or error_id
 
 
-def _date(item: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime | None:
-    """An ISO-8601 date (``2023-08-01T16:10:00+05:30``, ``...000+0000``) in UTC; None when absent."""
-    value = _text(item, name)
-    if value is None:
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(value), tz)
-    except ValueError:
-        raise _Invalid(f"{name} {value!r} is not an ISO-8601 date") from None
-
-
-def _count(item: Mapping[str, Any], name: str) -> int | None:
-    """A whole, non-negative count given as a number or a string."""
-    value = item.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    number = _decimal(value, name)
-    if number != number.to_integral_value() or number < 0:
-        raise _Invalid(f"{name} {value!r} is not a whole number")
-    if number > _COUNT_LIMIT:
-        raise _Invalid(f"{name} {value!r} is out of range")
-    return int(number)
-
-
 def _segments(item: Mapping[str, Any]) -> int | None:
     """``smsCount`` (SMS API v2), else ``messageCount`` (v3 and the messages API)."""
     if item.get("smsCount") is not None:
-        return _count(item, "smsCount")
-    return _count(item, "messageCount")
+        return count_value(item["smsCount"], "smsCount")
+    return count_value(item.get("messageCount"), "messageCount")
 
 
 def _price(item: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
@@ -216,27 +163,11 @@ def _price(item: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
     if price is None:
         return None, None
     if not isinstance(price, dict):
-        raise _Invalid(f"price {price!r} is not an object")
+        raise FieldError(f"price {price!r} is not an object")
     value = price.get("pricePerMessage")
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, None
     currency = price.get("currency")
     if currency is not None and not isinstance(currency, str):
-        raise _Invalid(f"price.currency {currency!r} is not a string")
-    number = _decimal(value, "price.pricePerMessage")
-    if abs(number) >= _PRICE_LIMIT:
-        raise _Invalid(f"price.pricePerMessage {value!r} is out of range")
-    return number, (currency or "").strip().upper() or None
-
-
-def _decimal(value: Any, name: str) -> Decimal:
-    """A number given as a string, an int or a float (read through its repr, so 0.01 stays exact)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _Invalid(f"{name} {value!r} is not a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _Invalid(f"{name} {value!r} is not a number") from None
-    if not number.is_finite():
-        raise _Invalid(f"{name} {value!r} is not a number")
-    return number
+        raise FieldError(f"price.currency {currency!r} is not a string")
+    return price_value(value, "price.pricePerMessage"), (currency or "").strip().upper() or None

@@ -20,23 +20,15 @@ that reason. An adapter never raises on bad input, and every non-blank line yiel
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report, as_utc
+from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report
+from sms_tracking.reports.fields import COUNT_LIMIT, FieldError, iso_date, json_objects, optional_text
 
 RECIPIENT_REPORT_TYPES = frozenset({"recipient_delivery_report_sms", "recipient_delivery_report_mms"})
 INBOUND_TYPES = frozenset({"mo_text", "mo_binary"})
 BATCH_REPORT_TYPES = frozenset({"delivery_report_sms", "delivery_report_mms"})
-_COUNT_LIMIT = 2**31 - 1
-"""Segments are stored as a Postgres integer."""
-
-
-class _Invalid(ValueError):
-    """A field whose value cannot be read; the message names the field and the value."""
 
 
 def message_id(batch_id: str, recipient: str) -> str:
@@ -46,45 +38,38 @@ def message_id(batch_id: str, recipient: str) -> str:
 
 def parse_json(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
     """Read one callback body per line."""
-    for position, line in lines:
-        text = line.strip()
-        if not text:
+    for item in json_objects(lines):
+        if isinstance(item, Reject):
+            yield item
             continue
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            yield Reject(position, line, f"invalid JSON: {exc}")
-            continue
-        if not isinstance(value, dict):
-            yield Reject(position, line, f"expected a JSON object, got {type(value).__name__}")
-            continue
+        position, line, value = item
         try:
             yield _record(value, position, line, ctx)
-        except _Invalid as exc:
+        except FieldError as exc:
             yield Reject(position, line, str(exc))
 
 
 def _record(body: Mapping[str, Any], position: int, raw: str, ctx: ParseContext) -> Record:
     """Map one callback by its ``type``; a body without ``type`` is read as a recipient report."""
-    kind = _text(body, "type")
+    kind = optional_text(body, "type")
     if kind in INBOUND_TYPES:
         return _inbound(body, position, ctx)
     if kind in BATCH_REPORT_TYPES:
-        raise _Invalid(f"type {kind!r} is a batch summary, not a per-recipient report (use per_recipient)")
+        raise FieldError(f"type {kind!r} is a batch summary, not a per-recipient report (use per_recipient)")
     if kind is not None and kind not in RECIPIENT_REPORT_TYPES:
-        raise _Invalid(f"type {kind!r} is not a recipient delivery report")
-    batch_id = _text(body, "batch_id")
-    recipient = _text(body, "recipient")
+        raise FieldError(f"type {kind!r} is not a recipient delivery report")
+    batch_id = optional_text(body, "batch_id")
+    recipient = optional_text(body, "recipient")
     if batch_id is None:
-        raise _Invalid("missing batch_id")
+        raise FieldError("missing batch_id")
     if recipient is None:
-        raise _Invalid(f"missing recipient (batch_id {batch_id!r})")
-    status = _text(body, "status")
+        raise FieldError(f"missing recipient (batch_id {batch_id!r})")
+    status = optional_text(body, "status")
     if status is None:
-        raise _Invalid(f"missing status (batch_id {batch_id!r}, recipient {recipient!r})")
-    event_at = _date(body, "operator_status_at", ctx.tz)
+        raise FieldError(f"missing status (batch_id {batch_id!r}, recipient {recipient!r})")
+    event_at = iso_date(body, "operator_status_at", ctx.tz)
     if event_at is None:
-        event_at = _date(body, "at", ctx.tz)
+        event_at = iso_date(body, "at", ctx.tz)
     return Report(
         provider=ctx.provider,
         provider_message_id=message_id(batch_id, recipient),
@@ -94,38 +79,26 @@ def _record(body: Mapping[str, Any], position: int, raw: str, ctx: ParseContext)
         position=position,
         raw_text=raw,
         phone=recipient,
-        sender=_text(body, "applied_originator"),
+        sender=optional_text(body, "applied_originator"),
         segments=_count(body, "number_of_message_parts"),
     )
 
 
 def _inbound(body: Mapping[str, Any], position: int, ctx: ParseContext) -> Inbound:
     """An inbound message: ``from`` (the handset) wrote ``body`` to ``to`` (our number)."""
-    phone = _text(body, "from")
+    phone = optional_text(body, "from")
     if phone is None:
-        raise _Invalid("inbound message has no from")
+        raise FieldError("inbound message has no from")
     text = body.get("body")
     return Inbound(
         provider=ctx.provider,
-        provider_message_id=_text(body, "id"),
+        provider_message_id=optional_text(body, "id"),
         phone=phone,
-        recipient=_text(body, "to"),
+        recipient=optional_text(body, "to"),
         text=text if isinstance(text, str) else "",
-        received_at=_date(body, "received_at", ctx.tz),
+        received_at=iso_date(body, "received_at", ctx.tz),
         position=position,
     )
-
-
-def _text(body: Mapping[str, Any], name: str) -> str | None:
-    """A string field, stripped; absent, null and empty are None; an integer (an MSISDN) is text."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise _Invalid(f"{name} {value!r} is not a string")
-    return value.strip() or None
 
 
 def _code(body: Mapping[str, Any]) -> str | None:
@@ -136,7 +109,7 @@ def _code(body: Mapping[str, Any]) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise _Invalid(f"code {value!r} is not a number")
+        raise FieldError(f"code {value!r} is not a number")
     return str(value).strip()
 
 
@@ -152,18 +125,7 @@ def _count(body: Mapping[str, Any], name: str) -> int | None:
     elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         number = value
     else:
-        raise _Invalid(f"{name} {value!r} is not a whole number")
-    if number > _COUNT_LIMIT:
-        raise _Invalid(f"{name} {value!r} is out of range")
+        raise FieldError(f"{name} {value!r} is not a whole number")
+    if number > COUNT_LIMIT:
+        raise FieldError(f"{name} {value!r} is out of range")
     return number
-
-
-def _date(body: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime | None:
-    """An ISO-8601 date (``2024-10-25T10:02:42.148Z``) in UTC; None when absent."""
-    value = _text(body, name)
-    if value is None:
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(value), tz)
-    except ValueError:
-        raise _Invalid(f"{name} {value!r} is not an ISO-8601 date") from None

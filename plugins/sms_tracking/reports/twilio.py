@@ -8,12 +8,10 @@ raises on bad input, and every non-blank line yields at least one record.
 
 from __future__ import annotations
 
-import csv
 import json
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,6 +26,14 @@ from sms_tracking.reports.base import (
     as_utc,
     parse_compact_date,
 )
+from sms_tracking.reports.fields import (
+    FieldError,
+    LineFeed,
+    count_value,
+    decimal_value,
+    json_objects,
+    optional_text,
+)
 
 _INBOUND_STATUSES = frozenset({"received", "receiving"})
 
@@ -35,13 +41,6 @@ _CSV_RENAMES = {"id": "sid", "updated_at": "date_updated", "created_at": "date_c
 """Fivetran's column names that differ from the REST API's field names."""
 
 _CSV_REQUIRED = ("id", "status")
-
-_MAX_ROW_LINES = 50
-"""A CSV row may span lines (a quoted body with newlines); a stray quote must not swallow the file."""
-
-
-class _FieldError(ValueError):
-    """A field whose value cannot be read; the message names the field and the value."""
 
 
 def parse_json(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
@@ -53,16 +52,11 @@ def parse_json(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[
     ``{"type": "RECORD", "record": {...}}``), or the test-fixture form ``{"message": {...}}``
     in which the Twilio API examples of ``tests/samples`` are stored.
     """
-    for position, line in lines:
-        text = line.strip()
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            yield Reject(position, line, f"invalid JSON: {exc}")
-            continue
-        yield from _json_line(value, position, line, ctx)
+    for item in json_objects(lines):
+        if isinstance(item, Reject):
+            yield item
+        else:
+            yield from _json_line(*item, ctx)
 
 
 def parse_callback(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
@@ -90,7 +84,7 @@ def parse_csv(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[R
     columns do not matter; ``id`` and ``status`` are required. A quoted field may span lines; a row
     that spans lines but does not parse is retried line by line, so one stray quote costs one line.
     """
-    feed = _LineFeed(iter(lines))
+    feed = LineFeed(iter(lines))
     header: list[str] | None = None
     header_problem: str | None = None
     while (row := feed.next_row()) is not None:
@@ -117,52 +111,8 @@ def parse_csv(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[R
             yield _csv_record(dict(zip(header, fields, strict=True)), position, raw, ctx)
 
 
-class _LineFeed:
-    """Feeds ``(position, text)`` lines to the csv module, remembering which lines each row took."""
-
-    def __init__(self, source: Iterator[tuple[int, str]]) -> None:
-        self._source = source
-        self._replay: deque[tuple[int, str]] = deque()
-        self._single = False
-        self._taken: list[tuple[int, str]] = []
-        self.capped = False
-
-    def __iter__(self) -> _LineFeed:
-        return self
-
-    def __next__(self) -> str:
-        if self._taken and (self._single or len(self._taken) >= _MAX_ROW_LINES):
-            self.capped = not self._single
-            raise StopIteration
-        item = self._replay.popleft() if self._replay else next(self._source)
-        self._taken.append(item)
-        return item[1] + "\n"
-
-    def next_row(self) -> tuple[list[tuple[int, str]], list[str], str | None] | None:
-        """The next row, the lines it took and the csv module's complaint if any; None at the end."""
-        self._taken, self.capped = [], False
-        fields: list[str] | None = None
-        error: str | None = None
-        try:
-            fields = next(csv.reader(self), None)
-        except csv.Error as exc:
-            error = str(exc)
-        self._single = False
-        if not self._taken:
-            return None
-        return self._taken, fields or [], error
-
-    def retry_singly(self, taken: list[tuple[int, str]]) -> None:
-        """Re-read a multi-line row's first line on its own, then the others from the start."""
-        self._replay.extendleft(reversed(taken))
-        self._single = True
-
-
-def _json_line(value: Any, position: int, line: str, ctx: ParseContext) -> Iterator[Record]:
+def _json_line(position: int, line: str, value: dict[str, Any], ctx: ParseContext) -> Iterator[Record]:
     """Unwrap the list page, Airbyte and fixture forms down to Message resources."""
-    if not isinstance(value, dict):
-        yield Reject(position, line, f"expected a JSON object, got {type(value).__name__}")
-        return
     if value.get("type") == "RECORD" and isinstance(value.get("record"), dict):
         value = value["record"]
     if "messages" in value:
@@ -206,9 +156,9 @@ def _message_record(message: Mapping[str, Any], position: int, raw: str, ctx: Pa
     try:
         sid = _required_text(message, "sid")
         status = _required_text(message, "status").lower()
-        direction = _optional_text(message, "direction")
+        direction = optional_text(message, "direction")
         if status in _INBOUND_STATUSES or (direction or "").lower() == "inbound":
-            phone = _optional_text(message, "from")
+            phone = optional_text(message, "from")
             if phone is None:
                 return Reject(position, raw, f"inbound message {sid} has no from")
             received_at = _date(message, "date_sent", ctx.tz) or _date(message, "date_created", ctx.tz)
@@ -216,7 +166,7 @@ def _message_record(message: Mapping[str, Any], position: int, raw: str, ctx: Pa
                 provider=ctx.provider,
                 provider_message_id=sid,
                 phone=phone,
-                recipient=_optional_text(message, "to"),
+                recipient=optional_text(message, "to"),
                 text=_body(message),
                 received_at=received_at,
                 position=position,
@@ -230,13 +180,13 @@ def _message_record(message: Mapping[str, Any], position: int, raw: str, ctx: Pa
             position=position,
             raw_text=raw,
             submitted_at=_date(message, "date_sent", ctx.tz) or _date(message, "date_created", ctx.tz),
-            phone=_optional_text(message, "to"),
-            sender=_optional_text(message, "from"),
+            phone=optional_text(message, "to"),
+            sender=optional_text(message, "from"),
             segments=_segments(message),
             price=_price(message),
-            price_unit=_optional_text(message, "price_unit"),
+            price_unit=optional_text(message, "price_unit"),
         )
-    except _FieldError as exc:
+    except FieldError as exc:
         return Reject(position, raw, str(exc))
 
 
@@ -281,22 +231,10 @@ def _callback_record(fields: Mapping[str, str], position: int, raw: str, ctx: Pa
 
 def _required_text(message: Mapping[str, Any], name: str) -> str:
     """A field the record cannot do without."""
-    text = _optional_text(message, name)
+    text = optional_text(message, name)
     if text is None:
-        raise _FieldError(f"missing {name}")
+        raise FieldError(f"missing {name}")
     return text
-
-
-def _optional_text(message: Mapping[str, Any], name: str) -> str | None:
-    """A string field, stripped; absent, null and empty are None; an integer (a stored number) is text."""
-    value = message.get(name)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise _FieldError(f"{name} {value!r} is not a string")
-    return value.strip() or None
 
 
 def _body(message: Mapping[str, Any]) -> str:
@@ -315,35 +253,14 @@ def _error_code(value: Any) -> str | None:
 
 
 def _segments(message: Mapping[str, Any]) -> int | None:
-    """``num_segments``: a string in the REST API, a number in Airbyte and Fivetran."""
-    value = message.get("num_segments")
-    number = _decimal(value, "num_segments")
-    if number is None:
-        return None
-    if number != number.to_integral_value() or number < 0:
-        raise _FieldError(f"num_segments {value!r} is not a whole number")
-    return int(number)
+    """``num_segments``: a string in the REST API, a number in Airbyte and Fivetran (no upper bound here)."""
+    return count_value(message.get("num_segments"), "num_segments", limit=None)
 
 
 def _price(message: Mapping[str, Any]) -> Decimal | None:
     """``price``: Twilio reports a cost as a negative amount; we store its absolute value."""
-    number = _decimal(message.get("price"), "price")
+    number = decimal_value(message.get("price"), "price")
     return None if number is None else abs(number)
-
-
-def _decimal(value: Any, name: str) -> Decimal | None:
-    """A number given as a string, an int or a float (read through its repr, so -0.02 stays exact)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _FieldError(f"{name} {value!r} is not a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _FieldError(f"{name} {value!r} is not a number") from None
-    if not number.is_finite():
-        raise _FieldError(f"{name} {value!r} is not a number")
-    return number
 
 
 def _date(message: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime | None:
@@ -352,10 +269,10 @@ def _date(message: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime | Non
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
-        raise _FieldError(f"{name} {value!r} is not a date string")
+        raise FieldError(f"{name} {value!r} is not a date string")
     parsed = _parse_date_text(value, tz)
     if parsed is None:
-        raise _FieldError(f"{name} {value!r} is not an RFC 2822 or ISO-8601 date")
+        raise FieldError(f"{name} {value!r} is not an RFC 2822 or ISO-8601 date")
     return parsed
 
 

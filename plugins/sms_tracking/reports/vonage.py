@@ -24,10 +24,9 @@ raises on bad input, and every non-blank line yields exactly one record.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -38,38 +37,25 @@ from sms_tracking.reports.base import (
     Record,
     Reject,
     Report,
-    as_utc,
     parse_compact_date,
 )
+from sms_tracking.reports.fields import FieldError, iso_date, json_objects, optional_text, price_value
 
 DEFAULT_PRICE_UNIT = "EUR"
 """Vonage bills in euros; a source billed otherwise sets ``options: {price_unit: USD}``."""
 
 _UTC = ZoneInfo("UTC")
-_PRICE_LIMIT = Decimal(10) ** 7
-"""Prices are stored as numeric(12, 5): a larger one is a broken line, not a price."""
 _INBOUND_KEYS = ("text", "type")
-
-
-class _Invalid(ValueError):
-    """A field whose value cannot be read; the message names the field and the value."""
 
 
 def parse_json(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
     """Read one webhook JSON body per line (format ``vonage_json``)."""
-    for position, line in lines:
-        text = line.strip()
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            yield Reject(position, line, f"invalid JSON: {exc}")
-            continue
-        if not isinstance(value, dict):
-            yield Reject(position, line, f"expected a JSON object, got {type(value).__name__}")
-            continue
-        yield _record(value, position, line, ctx)
+    for item in json_objects(lines):
+        if isinstance(item, Reject):
+            yield item
+        else:
+            position, line, value = item
+            yield _record(value, position, line, ctx)
 
 
 def parse_query(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:
@@ -87,14 +73,14 @@ def parse_query(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator
 def _record(fields: Mapping[str, Any], position: int, raw: str, ctx: ParseContext) -> Record:
     """Map one webhook's keys to a Report, or an Inbound for an inbound-SMS webhook."""
     try:
-        status = _text(fields, "status")
+        status = optional_text(fields, "status")
         if status is None and any(key in fields for key in _INBOUND_KEYS):
             return _inbound(fields, position, ctx)
-        message_id = _text(fields, "messageId")
+        message_id = optional_text(fields, "messageId")
         if message_id is None:
-            raise _Invalid("missing messageId")
+            raise FieldError("missing messageId")
         if status is None:
-            raise _Invalid(f"missing status (messageId {message_id!r})")
+            raise FieldError(f"missing status (messageId {message_id!r})")
         event_at = _scts(fields, ctx.tz)
         if event_at is None:
             event_at = _message_timestamp(fields)
@@ -103,81 +89,50 @@ def _record(fields: Mapping[str, Any], position: int, raw: str, ctx: ParseContex
             provider=ctx.provider,
             provider_message_id=message_id,
             raw_status=status.lower(),
-            raw_error=_text(fields, "err-code"),
+            raw_error=optional_text(fields, "err-code"),
             event_at=event_at,
             position=position,
             raw_text=raw,
-            phone=_text(fields, "msisdn"),
-            sender=_text(fields, "to"),
+            phone=optional_text(fields, "msisdn"),
+            sender=optional_text(fields, "to"),
             price=price,
             price_unit=None if price is None else ctx.options.get("price_unit") or DEFAULT_PRICE_UNIT,
         )
-    except _Invalid as exc:
+    except FieldError as exc:
         return Reject(position, raw, str(exc))
 
 
 def _inbound(fields: Mapping[str, Any], position: int, ctx: ParseContext) -> Inbound:
     """An inbound SMS: ``msisdn`` (the handset) wrote to ``to`` (our number)."""
-    phone = _text(fields, "msisdn")
+    phone = optional_text(fields, "msisdn")
     if phone is None:
-        raise _Invalid("inbound message has no msisdn")
+        raise FieldError("inbound message has no msisdn")
     body = fields.get("text")
     return Inbound(
         provider=ctx.provider,
-        provider_message_id=_text(fields, "messageId"),
+        provider_message_id=optional_text(fields, "messageId"),
         phone=phone,
-        recipient=_text(fields, "to"),
+        recipient=optional_text(fields, "to"),
         text=body if isinstance(body, str) else "",
         received_at=_message_timestamp(fields),
         position=position,
     )
 
 
-def _text(fields: Mapping[str, Any], name: str) -> str | None:
-    """A string value, stripped; absent, null and empty are None; an integer is text (``"err-code": 0``)."""
-    value = fields.get(name)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise _Invalid(f"{name} {value!r} is not a string")
-    return value.strip() or None
-
-
 def _scts(fields: Mapping[str, Any], tz: ZoneInfo) -> datetime | None:
     """``scts``: the carrier's ``YYMMDDhhmm`` done date, without a zone, read in the source's zone."""
-    value = _text(fields, "scts")
+    value = optional_text(fields, "scts")
     try:
         return parse_compact_date(value, tz)
     except ValueError as exc:
-        raise _Invalid(f"scts {value!r}: {exc}") from None
+        raise FieldError(f"scts {value!r}: {exc}") from None
 
 
 def _message_timestamp(fields: Mapping[str, Any]) -> datetime | None:
     """``message-timestamp``: ``YYYY-MM-DD hh:mm:ss`` in UTC (an explicit offset is kept)."""
-    value = _text(fields, "message-timestamp")
-    if value is None:
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(value), _UTC)
-    except ValueError:
-        raise _Invalid(f"message-timestamp {value!r} is not a 'YYYY-MM-DD hh:mm:ss' date") from None
+    return iso_date(fields, "message-timestamp", _UTC, expected="a 'YYYY-MM-DD hh:mm:ss' date")
 
 
 def _price(fields: Mapping[str, Any]) -> Decimal | None:
     """``price``: a decimal string (``"0.03330000"``); a float is read through its repr."""
-    value = fields.get("price")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _Invalid(f"price {value!r} is not a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _Invalid(f"price {value!r} is not a number") from None
-    if not number.is_finite():
-        raise _Invalid(f"price {value!r} is not a number")
-    if abs(number) >= _PRICE_LIMIT:
-        raise _Invalid(f"price {value!r} is out of range")
-    return number
+    return price_value(fields.get("price"), "price")

@@ -8,20 +8,18 @@ Ids, numbers, times and prices are made up.
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.reports.helpers import numbered, only_reports, seed_row
 
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.aws import parse_json
-from sms_tracking.reports.base import ParseContext, Record, Reject, Report
+from sms_tracking.reports.base import ParseContext, Reject, Report
 
-SEED = Path(__file__).resolve().parents[3] / "include" / "seeds" / "qualification.csv"
 CTX = ParseContext(source="aws_test", provider="aws")
 
 EVENT_TYPES = [
@@ -41,37 +39,6 @@ EVENT_TYPES = [
     "TEXT_PROTECT_BLOCKED",
 ]
 """The SMS event types of the AWS documentation (reference 2.5)."""
-
-
-def _numbered(*texts: str) -> list[tuple[int, str]]:
-    """Number lines built in a test from 1."""
-    return list(enumerate(texts, start=1))
-
-
-def _reports(records: list[Record]) -> list[Report]:
-    """Only the reports, asserting nothing else came out."""
-    assert all(isinstance(record, Report) for record in records), records
-    return [record for record in records if isinstance(record, Report)]
-
-
-def _seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | None:
-    """The seed row that qualifies a report, by the lookup of docs/qualification.md; None if none does.
-
-    The status decides the outcome: (status, code), (status, *), then (*, *). A failure takes its type
-    and reason from (status, code), (*, code), (status, *), then (*, *).
-    """
-    with SEED.open(encoding="utf-8", newline="") as handle:
-        rows = {
-            (row["raw_status"], row["error_code"]): row
-            for row in csv.DictReader(handle)
-            if row["provider"] == provider
-        }
-    exact = [(status, code)] if code else []
-    outcome = next((rows[key] for key in [*exact, (status, "*"), ("*", "*")] if key in rows), None)
-    if outcome is None or outcome["outcome"] != "failed":
-        return outcome
-    code_row = [("*", code)] if code else []
-    return next(rows[key] for key in [*exact, *code_row, (status, "*"), ("*", "*")] if key in rows)
 
 
 def _event(**fields: Any) -> dict[str, Any]:
@@ -159,7 +126,7 @@ def test_format_is_registered_for_aws() -> None:
 
 
 def test_firehose_object_yields_one_report_per_line() -> None:
-    reports = _reports(list(parse_json(_numbered(*FIREHOSE_OBJECT), CTX)))
+    reports = only_reports(list(parse_json(numbered(*FIREHOSE_OBJECT), CTX)))
 
     assert [r.position for r in reports] == [1, 2, 3, 4]
     assert [r.raw_status for r in reports] == [
@@ -174,7 +141,7 @@ def test_firehose_object_yields_one_report_per_line() -> None:
 
 
 def test_delivered_event_maps_every_field() -> None:
-    (report,) = _reports(list(parse_json(_numbered(_line()), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(_line()), CTX)))
 
     assert report.provider_message_id == "862a8790-60c0-4430-9b2b-658bdexample"
     assert report.event_at == datetime(2026, 5, 4, 12, 12, 0, 250000, tzinfo=UTC)
@@ -184,14 +151,14 @@ def test_delivered_event_maps_every_field() -> None:
 
 
 def test_price_is_message_price_plus_carrier_fee_and_either_may_be_missing() -> None:
-    lines = _numbered(
+    lines = numbered(
         _line(totalCarrierFee=None),
         _line(totalMessagePrice=None),
         _line(totalMessagePrice=None, totalCarrierFee=None),
         _line(totalMessagePrice="0.00581", totalCarrierFee="0.0025"),
     )
 
-    prices = [(r.price, r.price_unit) for r in _reports(list(parse_json(lines, CTX)))]
+    prices = [(r.price, r.price_unit) for r in only_reports(list(parse_json(lines, CTX)))]
 
     assert prices == [
         (Decimal("0.01162"), "USD"),
@@ -204,7 +171,7 @@ def test_price_is_message_price_plus_carrier_fee_and_either_may_be_missing() -> 
 def test_timestamps_given_as_strings_of_digits_are_read() -> None:
     line = _line(eventTimestamp="1777896720250", messageRequestTimestamp=None, totalMessageParts="1")
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert report.event_at == datetime(2026, 5, 4, 12, 12, 0, 250000, tzinfo=UTC)
     assert (report.submitted_at, report.segments) == (None, 1)
@@ -212,17 +179,17 @@ def test_timestamps_given_as_strings_of_digits_are_read() -> None:
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_every_sms_event_type_is_the_raw_status_and_has_its_own_seed_row(event_type: str) -> None:
-    (report,) = _reports(list(parse_json(_numbered(_line(eventType=event_type)), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(_line(eventType=event_type)), CTX)))
 
     assert (report.raw_status, report.raw_error) == (event_type, None)
-    row = _seed_row("aws", report.raw_status, report.error_code)
+    row = seed_row("aws", report.raw_status, report.error_code)
     assert row is not None
     assert row["raw_status"] == event_type
 
 
 def test_firehose_sample_reports_have_seed_rows() -> None:
-    for report in _reports(list(parse_json(_numbered(*FIREHOSE_OBJECT), CTX))):
-        assert _seed_row("aws", report.raw_status, report.error_code) is not None
+    for report in only_reports(list(parse_json(numbered(*FIREHOSE_OBJECT), CTX))):
+        assert seed_row("aws", report.raw_status, report.error_code) is not None
 
 
 # --- Firehose concatenation -----------------------------------------------------------------------
@@ -231,7 +198,7 @@ def test_firehose_sample_reports_have_seed_rows() -> None:
 def test_concatenated_events_on_one_line_are_split_into_records_at_that_position() -> None:
     line = "".join(FIREHOSE_OBJECT[:3])
 
-    reports = _reports(list(parse_json(_numbered("", line), CTX)))
+    reports = only_reports(list(parse_json(numbered("", line), CTX)))
 
     assert [r.raw_status for r in reports] == ["TEXT_QUEUED", "TEXT_PENDING", "TEXT_DELIVERED"]
     assert {r.position for r in reports} == {2}
@@ -242,7 +209,7 @@ def test_concatenation_is_split_by_the_json_decoder_not_by_the_characters() -> N
     tricky = _line(messageStatusDescription="carrier said }{ twice", context={"note": "}{"})
     line = tricky + " " + _line(eventType="TEXT_SUCCESSFUL")
 
-    first, second = _reports(list(parse_json(_numbered(line), CTX)))
+    first, second = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert first.raw_text == tricky
     assert second.raw_status == "TEXT_SUCCESSFUL"
@@ -251,7 +218,7 @@ def test_concatenation_is_split_by_the_json_decoder_not_by_the_characters() -> N
 def test_unreadable_rest_of_a_concatenated_line_is_rejected_after_the_good_events() -> None:
     line = FIREHOSE_OBJECT[0] + FIREHOSE_OBJECT[1][:40]
 
-    report, reject = parse_json(_numbered(line), CTX)
+    report, reject = parse_json(numbered(line), CTX)
 
     assert isinstance(report, Report)
     assert report.raw_status == "TEXT_QUEUED"
@@ -264,7 +231,7 @@ def test_unreadable_rest_of_a_concatenated_line_is_rejected_after_the_good_event
 
 
 def test_legacy_pinpoint_success_event_is_read_with_record_status_as_code() -> None:
-    (report,) = _reports(list(parse_json(_numbered(json.dumps(LEGACY_SUCCESS)), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(json.dumps(LEGACY_SUCCESS)), CTX)))
 
     assert (report.provider_message_id, report.raw_status, report.raw_error) == (
         "1111-2222-3333",
@@ -274,7 +241,7 @@ def test_legacy_pinpoint_success_event_is_read_with_record_status_as_code() -> N
     assert report.event_at == datetime(2019, 3, 20, 18, 2, 34, 322000, tzinfo=UTC)
     assert (report.phone, report.sender, report.segments) == ("+14255550142", "+12065550152", 1)
     assert (report.price, report.price_unit) == (Decimal("0.00645"), "USD")
-    row = _seed_row("aws", report.raw_status, report.error_code)
+    row = seed_row("aws", report.raw_status, report.error_code)
     assert row is not None
     assert row["outcome"] == "delivered"
 
@@ -283,15 +250,15 @@ def test_legacy_opted_out_failure_is_denylisted_by_the_seed() -> None:
     event = {**LEGACY_SUCCESS, "event_type": "_SMS.FAILURE"}
     event["attributes"] = {**LEGACY_SUCCESS["attributes"], "record_status": "OPTED_OUT"}  # type: ignore[dict-item]
 
-    (report,) = _reports(list(parse_json(_numbered(json.dumps(event)), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(json.dumps(event)), CTX)))
 
-    row = _seed_row("aws", report.raw_status, report.error_code)
+    row = seed_row("aws", report.raw_status, report.error_code)
     assert row is not None
     assert (row["failure_type"], row["failure_reason"]) == ("Hard", "Denylisted")
 
 
 def test_legacy_opt_out_notification_and_non_sms_events_are_rejected() -> None:
-    lines = _numbered(
+    lines = numbered(
         json.dumps({**LEGACY_SUCCESS, "event_type": "_SMS.OPTOUT"}),
         json.dumps({**LEGACY_SUCCESS, "event_type": "_email.send"}),
         _line(eventType="VOICE_COMPLETED"),
@@ -316,7 +283,7 @@ def test_legacy_opt_out_notification_and_non_sms_events_are_rejected() -> None:
 
 
 def test_unreadable_events_are_rejected_naming_field_and_value() -> None:
-    lines = _numbered(
+    lines = numbered(
         _line(eventType=None),
         _line(messageId=None),
         _line(eventTimestamp="2026-05-04T12:12:00Z"),
@@ -348,14 +315,14 @@ def test_unreadable_events_are_rejected_naming_field_and_value() -> None:
 
 
 def test_deeply_nested_json_is_rejected_not_raised() -> None:
-    (record,) = parse_json(_numbered("[" * 100_000), CTX)
+    (record,) = parse_json(numbered("[" * 100_000), CTX)
 
     assert isinstance(record, Reject)
 
 
 def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
     garbage = ["", "  ", "{", "null", "}{", "{}{}", "\x00", '"x"', "1 2", "{} trailing"]
-    lines = _numbered(*garbage)
+    lines = numbered(*garbage)
 
     positions = {record.position for record in parse_json(lines, CTX)}
 
@@ -363,7 +330,7 @@ def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
 
 
 def test_numbers_too_large_for_the_report_table_are_rejected() -> None:
-    lines = _numbered(_line(totalMessagePrice=1e8, totalCarrierFee=None), _line(totalMessageParts=2**40))
+    lines = numbered(_line(totalMessagePrice=1e8, totalCarrierFee=None), _line(totalMessageParts=2**40))
 
     price, parts = parse_json(lines, CTX)
 

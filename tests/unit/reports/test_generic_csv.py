@@ -6,20 +6,18 @@ semicolons and day-first dates, as such exports come.
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.unit.reports.helpers import numbered, only_reports, seed_row
 
 from sms_tracking.config import load_sources
 from sms_tracking.reports import FORMATS
-from sms_tracking.reports.base import ParseContext, Record, Reject, Report
+from sms_tracking.reports.base import ParseContext, Reject, Report
 from sms_tracking.reports.generic_csv import parse as parse_csv, read_options
-
-SEED = Path(__file__).resolve().parents[3] / "include" / "seeds" / "qualification.csv"
 
 OPTIONS = {
     "column.provider_message_id": "msg_id",
@@ -50,42 +48,11 @@ EXPORT = [
 PARIS = ParseContext(source="aggregator", provider="smpp", tz=ZoneInfo("Europe/Paris"), options=OPTIONS)
 
 
-def _numbered(*texts: str) -> list[tuple[int, str]]:
-    """Number lines built in a test from 1."""
-    return list(enumerate(texts, start=1))
-
-
 def _ctx(**options: str) -> ParseContext:
     """A UTC source of provider ``acme`` with the minimal mapping, plus ``options`` (dots as ``__``)."""
     given = {"column.provider_message_id": "id", "column.raw_status": "status"}
     given.update({key.replace("__", "."): value for key, value in options.items()})
     return ParseContext(source="acme_csv", provider="acme", options=given)
-
-
-def _reports(records: list[Record]) -> list[Report]:
-    """Only the reports, asserting nothing else came out."""
-    assert all(isinstance(record, Report) for record in records), records
-    return [record for record in records if isinstance(record, Report)]
-
-
-def _seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | None:
-    """The seed row that qualifies a report, by the lookup of docs/qualification.md; None if none does.
-
-    The status decides the outcome: (status, code), (status, *), then (*, *). A failure takes its type
-    and reason from (status, code), (*, code), (status, *), then (*, *).
-    """
-    with SEED.open(encoding="utf-8", newline="") as handle:
-        rows = {
-            (row["raw_status"], row["error_code"]): row
-            for row in csv.DictReader(handle)
-            if row["provider"] == provider
-        }
-    exact = [(status, code)] if code else []
-    outcome = next((rows[key] for key in [*exact, (status, "*"), ("*", "*")] if key in rows), None)
-    if outcome is None or outcome["outcome"] != "failed":
-        return outcome
-    code_row = [("*", code)] if code else []
-    return next(rows[key] for key in [*exact, *code_row, (status, "*"), ("*", "*")] if key in rows)
 
 
 def test_format_reads_any_provider() -> None:
@@ -127,7 +94,7 @@ def test_sources_file_refuses_a_provider_format_of_another_provider(tmp_path: Pa
 
 
 def test_export_rows_map_columns_and_translate_statuses() -> None:
-    reports = _reports(list(parse_csv(_numbered(*EXPORT), PARIS)))
+    reports = only_reports(list(parse_csv(numbered(*EXPORT), PARIS)))
 
     assert [r.position for r in reports] == [2, 3, 4, 5]
     assert [(r.provider_message_id, r.raw_status, r.raw_error) for r in reports] == [
@@ -141,7 +108,7 @@ def test_export_rows_map_columns_and_translate_statuses() -> None:
 
 
 def test_export_dates_segments_and_prices() -> None:
-    first, second, third, fourth = _reports(list(parse_csv(_numbered(*EXPORT), PARIS)))
+    first, second, third, fourth = only_reports(list(parse_csv(numbered(*EXPORT), PARIS)))
 
     assert first.event_at == datetime(2026, 5, 4, 10, 12, 5, tzinfo=UTC)
     assert first.submitted_at == datetime(2026, 5, 4, 10, 10, tzinfo=UTC)
@@ -155,8 +122,8 @@ def test_export_dates_segments_and_prices() -> None:
 
 def test_export_reports_are_qualified_by_the_smpp_rows() -> None:
     outcomes = []
-    for report in _reports(list(parse_csv(_numbered(*EXPORT), PARIS))):
-        row = _seed_row("smpp", report.raw_status, report.error_code)
+    for report in only_reports(list(parse_csv(numbered(*EXPORT), PARIS))):
+        row = seed_row("smpp", report.raw_status, report.error_code)
         assert row is not None, report
         outcomes.append((row["outcome"], row["failure_reason"]))
 
@@ -173,9 +140,9 @@ def test_export_reports_are_qualified_by_the_smpp_rows() -> None:
 
 def test_status_translation_falls_back_to_ignoring_case_and_keeps_unknown_words() -> None:
     ctx = _ctx(**{"status__ok": "delivered", "status__OK": "DELIVRD", "status__Failed": "undelivered"})
-    lines = _numbered("id,status", "1,OK", "2,ok", "3,Ok", "4,FAILED", "5,queued")
+    lines = numbered("id,status", "1,OK", "2,ok", "3,Ok", "4,FAILED", "5,queued")
 
-    reports = _reports(list(parse_csv(lines, ctx)))
+    reports = only_reports(list(parse_csv(lines, ctx)))
 
     assert [r.raw_status for r in reports] == ["DELIVRD", "delivered", "delivered", "undelivered", "queued"]
 
@@ -185,19 +152,19 @@ def test_date_format_option_reads_day_first_dates_in_the_source_zone() -> None:
     ctx = ParseContext(
         source=ctx.source, provider=ctx.provider, tz=ZoneInfo("America/New_York"), options=ctx.options
     )
-    lines = _numbered("ID;Status;Done", "1;delivered;04/05/2026 08:12")
+    lines = numbered("ID;Status;Done", "1;delivered;04/05/2026 08:12")
 
-    (report,) = _reports(list(parse_csv(lines, ctx)))
+    (report,) = only_reports(list(parse_csv(lines, ctx)))
 
     assert report.event_at == datetime(2026, 5, 4, 12, 12, tzinfo=UTC)
 
 
 def test_epoch_date_formats() -> None:
-    lines = _numbered("id,status,done", "1,delivered,1777896720", "2,delivered,1777896720.5")
-    ms_lines = _numbered("id,status,done", "1,delivered,1777896720250")
+    lines = numbered("id,status,done", "1,delivered,1777896720", "2,delivered,1777896720.5")
+    ms_lines = numbered("id,status,done", "1,delivered,1777896720250")
 
-    seconds = _reports(list(parse_csv(lines, _ctx(column__event_at="done", date_format="epoch"))))
-    millis = _reports(list(parse_csv(ms_lines, _ctx(column__event_at="done", date_format="epoch_ms"))))
+    seconds = only_reports(list(parse_csv(lines, _ctx(column__event_at="done", date_format="epoch"))))
+    millis = only_reports(list(parse_csv(ms_lines, _ctx(column__event_at="done", date_format="epoch_ms"))))
 
     assert [r.event_at for r in seconds] == [
         datetime(2026, 5, 4, 12, 12, tzinfo=UTC),
@@ -208,17 +175,17 @@ def test_epoch_date_formats() -> None:
 
 def test_tab_delimiter_and_price_unit_column_over_the_option() -> None:
     ctx = _ctx(column__price="price", column__price_unit="currency", price_unit="EUR", delimiter="tab")
-    lines = _numbered("id\tstatus\tprice\tcurrency", "1\tdelivered\t0.01\tusd", "2\tdelivered\t0.02\t")
+    lines = numbered("id\tstatus\tprice\tcurrency", "1\tdelivered\t0.01\tusd", "2\tdelivered\t0.02\t")
 
-    first, second = _reports(list(parse_csv(lines, ctx)))
+    first, second = only_reports(list(parse_csv(lines, ctx)))
 
     assert (first.price_unit, second.price_unit) == ("USD", "EUR")
 
 
 def test_header_is_matched_ignoring_case_and_byte_order_mark() -> None:
-    lines = _numbered("\ufeffID , STATUS", "1,delivered")
+    lines = numbered("\ufeffID , STATUS", "1,delivered")
 
-    (report,) = _reports(list(parse_csv(lines, _ctx())))
+    (report,) = only_reports(list(parse_csv(lines, _ctx())))
 
     assert (report.provider_message_id, report.raw_status) == ("1", "delivered")
 
@@ -249,7 +216,7 @@ def test_wrong_options_raise_before_any_line_naming_the_source() -> None:
     ctx = ParseContext(source="acme_csv", provider="acme", options={"column.raw_status": "s"})
 
     with pytest.raises(ValueError, match="source 'acme_csv' \\(generic_csv\\): missing option"):
-        next(parse_csv(_numbered("id,s", "1,ok"), ctx))
+        next(parse_csv(numbered("id,s", "1,ok"), ctx))
 
 
 # --- rejects and robustness -----------------------------------------------------------------------
@@ -257,7 +224,7 @@ def test_wrong_options_raise_before_any_line_naming_the_source() -> None:
 
 def test_header_without_a_mapped_column_rejects_every_line() -> None:
     ctx = _ctx(column__event_at="done_at")
-    records = list(parse_csv(_numbered("id,status,done", "1,delivered,", "2,failed,"), ctx))
+    records = list(parse_csv(numbered("id,status,done", "1,delivered,", "2,failed,"), ctx))
 
     assert [type(r) for r in records] == [Reject] * 3
     assert {r.reason for r in records if isinstance(r, Reject)} == {
@@ -267,7 +234,7 @@ def test_header_without_a_mapped_column_rejects_every_line() -> None:
 
 def test_rows_with_unreadable_cells_are_rejected_naming_field_column_and_value() -> None:
     ctx = _ctx(column__event_at="done", column__segments="parts", column__price="cost")
-    lines = _numbered(
+    lines = numbered(
         "id,status,done,parts,cost",
         ",delivered,,,",
         "2,,,,",
@@ -300,7 +267,7 @@ def test_rows_with_unreadable_cells_are_rejected_naming_field_column_and_value()
 def test_date_not_in_the_configured_format_is_rejected_with_the_format() -> None:
     ctx = _ctx(column__event_at="done", date_format="%d/%m/%Y %H:%M")
 
-    (reject,) = parse_csv(_numbered("id,status,done", "1,delivered,2026-05-04 12:12"), ctx)
+    (reject,) = parse_csv(numbered("id,status,done", "1,delivered,2026-05-04 12:12"), ctx)
 
     assert isinstance(reject, Reject)
     assert (
@@ -311,7 +278,7 @@ def test_date_not_in_the_configured_format_is_rejected_with_the_format() -> None
 
 def test_quoted_field_spanning_lines_is_one_row_and_a_stray_quote_costs_one_line() -> None:
     ctx = _ctx(column__raw_error="note")
-    lines = _numbered("id,note,status", '1,"two', 'lines",delivered', '2,"unterminated,sent', "3,fine,failed")
+    lines = numbered("id,note,status", '1,"two', 'lines",delivered', '2,"unterminated,sent', "3,fine,failed")
 
     first, reject, third = parse_csv(lines, ctx)
 
@@ -325,7 +292,7 @@ def test_quoted_field_spanning_lines_is_one_row_and_a_stray_quote_costs_one_line
 
 def test_every_non_blank_line_after_the_header_yields_a_record() -> None:
     garbage = ["", "  ", "{", "null", "a,b,c", '"', "\x00\x01", ",", "x,y"]
-    lines = _numbered("id,status", *garbage)
+    lines = numbered("id,status", *garbage)
 
     positions = {record.position for record in parse_csv(lines, _ctx())}
 
@@ -334,7 +301,7 @@ def test_every_non_blank_line_after_the_header_yields_a_record() -> None:
 
 def test_numbers_too_large_for_the_report_table_are_rejected() -> None:
     ctx = _ctx(column__segments="parts", column__price="cost")
-    lines = _numbered("id,status,parts,cost", "1,delivered,1,1e9", "2,delivered,99999999999,")
+    lines = numbered("id,status,parts,cost", "1,delivered,1,1e9", "2,delivered,99999999999,")
 
     price, parts = parse_csv(lines, ctx)
 

@@ -8,7 +8,6 @@ the webhook delivers it.
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,20 +15,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.unit.reports.helpers import numbered, only_reports, seed_row
+
 from sms_tracking.reports import FORMATS
-from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report
+from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
 from sms_tracking.reports.infobip import parse_json
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "infobip_reports"
-SEED = Path(__file__).resolve().parents[3] / "include" / "seeds" / "qualification.csv"
 
 CTX = ParseContext(source="infobip_test", provider="infobip")
 PARIS = ParseContext(source="infobip_test", provider="infobip", tz=ZoneInfo("Europe/Paris"))
-
-
-def _numbered(*texts: str) -> list[tuple[int, str]]:
-    """Number lines built in a test from 1."""
-    return list(enumerate(texts, start=1))
 
 
 def _payloads() -> list[dict[str, Any]]:
@@ -39,33 +34,7 @@ def _payloads() -> list[dict[str, Any]]:
 
 
 def _sample_lines() -> list[tuple[int, str]]:
-    return _numbered(*(json.dumps(payload) for payload in _payloads()))
-
-
-def _reports(records: list[Record]) -> list[Report]:
-    """Only the reports, asserting nothing else came out."""
-    assert all(isinstance(record, Report) for record in records), records
-    return [record for record in records if isinstance(record, Report)]
-
-
-def _seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | None:
-    """The seed row that qualifies a report, by the lookup of docs/qualification.md; None if none does.
-
-    The status decides the outcome: (status, code), (status, *), then (*, *). A failure takes its type
-    and reason from (status, code), (*, code), (status, *), then (*, *).
-    """
-    with SEED.open(encoding="utf-8", newline="") as handle:
-        rows = {
-            (row["raw_status"], row["error_code"]): row
-            for row in csv.DictReader(handle)
-            if row["provider"] == provider
-        }
-    exact = [(status, code)] if code else []
-    outcome = next((rows[key] for key in [*exact, (status, "*"), ("*", "*")] if key in rows), None)
-    if outcome is None or outcome["outcome"] != "failed":
-        return outcome
-    code_row = [("*", code)] if code else []
-    return next(rows[key] for key in [*exact, *code_row, (status, "*"), ("*", "*")] if key in rows)
+    return numbered(*(json.dumps(payload) for payload in _payloads()))
 
 
 def _result(**fields: Any) -> dict[str, Any]:
@@ -163,10 +132,10 @@ def test_sample_failure_objects_qualify_as_absent_subscriber_once_given_a_messag
     lookup = _payloads()[2]["results"][0]
     line = json.dumps({**lookup, "messageId": "MESSAGE-ID-456"})
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert (report.raw_status, report.raw_error) == ("UNDELIVERABLE_NOT_DELIVERED", "EC_ABSENT_SUBSCRIBER")
-    row = _seed_row("infobip", report.raw_status, report.error_code)
+    row = seed_row("infobip", report.raw_status, report.error_code)
     assert row is not None
     assert (row["error_code"], row["failure_type"], row["failure_reason"]) == (
         "EC_ABSENT_SUBSCRIBER",
@@ -179,7 +148,7 @@ def test_sample_reports_have_seed_rows() -> None:
     report = next(parse_json(_sample_lines(), CTX))
 
     assert isinstance(report, Report)
-    row = _seed_row("infobip", report.raw_status, report.error_code)
+    row = seed_row("infobip", report.raw_status, report.error_code)
     assert row is not None
     assert row["outcome"] == "delivered"
 
@@ -199,7 +168,7 @@ def test_webhook_body_with_several_results_yields_one_record_each_at_the_line_po
         ]
     }
 
-    first, second = _reports(list(parse_json(_numbered("", json.dumps(body)), CTX)))
+    first, second = only_reports(list(parse_json(numbered("", json.dumps(body)), CTX)))
 
     assert (first.provider_message_id, second.provider_message_id) == ("M1", "M2")
     assert {first.position, second.position} == {2}
@@ -208,7 +177,7 @@ def test_webhook_body_with_several_results_yields_one_record_each_at_the_line_po
 
 
 def test_a_single_result_object_per_line_is_read() -> None:
-    (report,) = _reports(list(parse_json(_numbered(json.dumps(_result(messageId="M3"))), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(json.dumps(_result(messageId="M3"))), CTX)))
 
     assert report.provider_message_id == "M3"
     assert report.raw_text == json.dumps(_result(messageId="M3"))
@@ -217,7 +186,7 @@ def test_a_single_result_object_per_line_is_read() -> None:
 def test_result_that_is_not_an_object_is_rejected_alone() -> None:
     body = {"results": [_result(), "M4"]}
 
-    report, reject = parse_json(_numbered(json.dumps(body)), CTX)
+    report, reject = parse_json(numbered(json.dumps(body)), CTX)
 
     assert isinstance(report, Report)
     assert isinstance(reject, Reject)
@@ -225,7 +194,7 @@ def test_result_that_is_not_an_object_is_rejected_alone() -> None:
 
 
 def test_empty_or_malformed_results_are_rejected_so_no_line_is_lost() -> None:
-    lines = _numbered('{"results": []}', '{"results": {"messageId": "M5"}}')
+    lines = numbered('{"results": []}', '{"results": {"messageId": "M5"}}')
 
     empty, malformed = parse_json(lines, CTX)
 
@@ -246,10 +215,10 @@ def test_error_name_is_upper_cased_as_the_seed_keys_it() -> None:
         )
     )
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert report.raw_error == "EC_SM_DF_MEMORYCAPACITYEXCEEDED"
-    row = _seed_row("infobip", report.raw_status, report.error_code)
+    row = seed_row("infobip", report.raw_status, report.error_code)
     assert row is not None
     assert row["failure_reason"] == "Mailbox full"
 
@@ -257,7 +226,7 @@ def test_error_name_is_upper_cased_as_the_seed_keys_it() -> None:
 def test_error_id_zero_is_no_error_whatever_its_name() -> None:
     line = json.dumps(_result(error={"groupId": 0, "id": 0, "name": "OK"}))
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert report.raw_error is None
 
@@ -265,7 +234,7 @@ def test_error_id_zero_is_no_error_whatever_its_name() -> None:
 def test_error_without_a_name_falls_back_to_its_id() -> None:
     line = json.dumps(_result(status=_status("UNDELIVERABLE_NOT_DELIVERED"), error={"groupId": 1, "id": 27}))
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert report.raw_error == "27"
 
@@ -275,9 +244,9 @@ def test_unknown_error_name_falls_back_to_the_status_row() -> None:
         _result(status=_status("UNDELIVERABLE_NOT_SENT"), error=_error("EC_SOMETHING_NEW", 999, True))
     )
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
-    row = _seed_row("infobip", report.raw_status, report.error_code)
+    row = seed_row("infobip", report.raw_status, report.error_code)
     assert row is not None
     assert (row["raw_status"], row["error_code"], row["failure_type"]) == (
         "UNDELIVERABLE_NOT_SENT",
@@ -288,12 +257,12 @@ def test_unknown_error_name_falls_back_to_the_status_row() -> None:
 
 def test_pending_and_rejected_statuses_have_seed_rows() -> None:
     names = ["PENDING_ENROUTE", "DELIVERED_TO_OPERATOR", "EXPIRED_EXPIRED", "REJECTED_NETWORK", "MISSING_TO"]
-    lines = _numbered(
+    lines = numbered(
         *(json.dumps(_result(messageId=f"M{i}", status=_status(name))) for i, name in enumerate(names))
     )
 
-    for report in _reports(list(parse_json(lines, CTX))):
-        row = _seed_row("infobip", report.raw_status, report.error_code)
+    for report in only_reports(list(parse_json(lines, CTX))):
+        row = seed_row("infobip", report.raw_status, report.error_code)
         assert row is not None
         assert row["raw_status"] == report.raw_status
 
@@ -301,7 +270,7 @@ def test_pending_and_rejected_statuses_have_seed_rows() -> None:
 def test_sms_count_wins_over_message_count_and_from_stands_for_sender() -> None:
     line = json.dumps(_result(smsCount=2, messageCount=1, sender=None, **{"from": "InfoSMS2"}))
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert (report.segments, report.sender) == (2, "InfoSMS2")
 
@@ -309,7 +278,7 @@ def test_sms_count_wins_over_message_count_and_from_stands_for_sender() -> None:
 def test_dates_with_compact_offset_or_without_zone() -> None:
     line = json.dumps(_result(doneAt="2019-11-09T16:00:00.000+0000", sentAt="2019-11-09T16:59:00"))
 
-    (report,) = _reports(list(parse_json(_numbered(line), PARIS)))
+    (report,) = only_reports(list(parse_json(numbered(line), PARIS)))
 
     assert report.event_at == datetime(2019, 11, 9, 16, 0, tzinfo=UTC)
     assert report.submitted_at == datetime(2019, 11, 9, 15, 59, tzinfo=UTC)
@@ -318,7 +287,7 @@ def test_dates_with_compact_offset_or_without_zone() -> None:
 def test_without_price_there_is_no_price_unit() -> None:
     line = json.dumps(_result(price=None, doneAt=None, sentAt=None))
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert (report.price, report.price_unit, report.event_at, report.submitted_at) == (None, None, None, None)
 
@@ -327,7 +296,7 @@ def test_without_price_there_is_no_price_unit() -> None:
 
 
 def test_inbound_text_falls_back_to_clean_text_and_needs_a_sender() -> None:
-    lines = _numbered(
+    lines = numbered(
         json.dumps({"messageId": "I1", "from": "385916242493", "cleanText": "STOP", "receivedAt": None}),
         json.dumps({"messageId": "I2", "text": "STOP", "to": "385921004026"}),
     )
@@ -344,7 +313,7 @@ def test_inbound_text_falls_back_to_clean_text_and_needs_a_sender() -> None:
 
 
 def test_unreadable_results_are_rejected_naming_field_and_value() -> None:
-    lines = _numbered(
+    lines = numbered(
         json.dumps(_result(status=None)),
         json.dumps(_result(status="")),
         json.dumps(_result(status=["DELIVERED"])),
@@ -379,7 +348,7 @@ def test_unreadable_results_are_rejected_naming_field_and_value() -> None:
 
 def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
     garbage = ["", "  ", "{", "null", '{"results": null}', '{"results": [null]}', "\x00", "{}", '"x"']
-    lines = _numbered(*garbage)
+    lines = numbered(*garbage)
 
     positions = [record.position for record in parse_json(lines, CTX)]
 
@@ -387,7 +356,7 @@ def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
 
 
 def test_numbers_too_large_for_the_report_table_are_rejected() -> None:
-    lines = _numbered(
+    lines = numbered(
         json.dumps(_result(smsCount=10**12)),
         json.dumps(_result(price={"pricePerMessage": 1e9, "currency": "EUR"})),
     )

@@ -8,20 +8,18 @@ Batch ids, numbers and times are made up.
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.unit.reports.helpers import numbered, only_reports, seed_row
 
 from sms_tracking.reports import FORMATS
-from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report
+from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
 from sms_tracking.reports.sinch import message_id, parse_json
 
-SEED = Path(__file__).resolve().parents[3] / "include" / "seeds" / "qualification.csv"
 CTX = ParseContext(source="sinch_test", provider="sinch")
 STATUSES = [
     "Queued",
@@ -38,37 +36,6 @@ STATUSES.append("Unknown")
 """The ten statuses of Sinch's delivery-report reference."""
 
 BATCH = "01JB1J1M5BM5XQ8Q0ZWBM44E14"
-
-
-def _numbered(*texts: str) -> list[tuple[int, str]]:
-    """Number lines built in a test from 1."""
-    return list(enumerate(texts, start=1))
-
-
-def _reports(records: list[Record]) -> list[Report]:
-    """Only the reports, asserting nothing else came out."""
-    assert all(isinstance(record, Report) for record in records), records
-    return [record for record in records if isinstance(record, Report)]
-
-
-def _seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | None:
-    """The seed row that qualifies a report, by the lookup of docs/qualification.md; None if none does.
-
-    The status decides the outcome: (status, code), (status, *), then (*, *). A failure takes its type
-    and reason from (status, code), (*, code), (status, *), then (*, *).
-    """
-    with SEED.open(encoding="utf-8", newline="") as handle:
-        rows = {
-            (row["raw_status"], row["error_code"]): row
-            for row in csv.DictReader(handle)
-            if row["provider"] == provider
-        }
-    exact = [(status, code)] if code else []
-    outcome = next((rows[key] for key in [*exact, (status, "*"), ("*", "*")] if key in rows), None)
-    if outcome is None or outcome["outcome"] != "failed":
-        return outcome
-    code_row = [("*", code)] if code else []
-    return next(rows[key] for key in [*exact, *code_row, (status, "*"), ("*", "*")] if key in rows)
 
 
 def _callback(**fields: Any) -> str:
@@ -105,7 +72,7 @@ def test_format_is_registered_for_sinch() -> None:
 
 
 def test_constructed_callbacks_map_batch_and_recipient_to_one_message_id() -> None:
-    dispatched, delivered, failed = _reports(list(parse_json(_numbered(*CALLBACKS), CTX)))
+    dispatched, delivered, failed = only_reports(list(parse_json(numbered(*CALLBACKS), CTX)))
 
     assert dispatched.provider_message_id == delivered.provider_message_id == f"{BATCH}:447700900123"
     assert failed.provider_message_id == message_id(BATCH, "447700900456")
@@ -119,7 +86,7 @@ def test_constructed_callbacks_map_batch_and_recipient_to_one_message_id() -> No
 
 
 def test_delivered_callback_maps_every_field() -> None:
-    (report,) = _reports(list(parse_json(_numbered(_callback()), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(_callback()), CTX)))
 
     assert report.event_at == datetime(2026, 5, 4, 10, 2, tzinfo=UTC)
     assert (report.phone, report.sender, report.segments) == ("447700900123", "AcmeInc", 2)
@@ -127,7 +94,7 @@ def test_delivered_callback_maps_every_field() -> None:
 
 
 def test_event_time_falls_back_to_at_without_operator_status_at() -> None:
-    dispatched = next(parse_json(_numbered(CALLBACKS[0]), CTX))
+    dispatched = next(parse_json(numbered(CALLBACKS[0]), CTX))
 
     assert isinstance(dispatched, Report)
     assert dispatched.event_at == datetime(2026, 5, 4, 10, 1, 58, 512000, tzinfo=UTC)
@@ -136,47 +103,47 @@ def test_event_time_falls_back_to_at_without_operator_status_at() -> None:
 def test_zone_less_dates_are_read_in_the_source_zone() -> None:
     ctx = ParseContext(source="sinch_test", provider="sinch", tz=ZoneInfo("Europe/Stockholm"))
 
-    (report,) = _reports(
-        list(parse_json(_numbered(_callback(operator_status_at="2026-05-04T12:02:00")), ctx))
+    (report,) = only_reports(
+        list(parse_json(numbered(_callback(operator_status_at="2026-05-04T12:02:00")), ctx))
     )
 
     assert report.event_at == datetime(2026, 5, 4, 10, 2, tzinfo=UTC)
 
 
 def test_constructed_callbacks_have_seed_rows() -> None:
-    for report in _reports(list(parse_json(_numbered(*CALLBACKS), CTX))):
-        row = _seed_row("sinch", report.raw_status, report.error_code)
+    for report in only_reports(list(parse_json(numbered(*CALLBACKS), CTX))):
+        row = seed_row("sinch", report.raw_status, report.error_code)
         assert row is not None
         assert row["raw_status"] == report.raw_status
 
 
 @pytest.mark.parametrize("status", STATUSES)
 def test_every_status_in_any_case_is_read_with_sinch_capitalisation(status: str) -> None:
-    (report,) = _reports(list(parse_json(_numbered(_callback(status=status.upper())), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(_callback(status=status.upper())), CTX)))
 
     assert report.raw_status == status
-    row = _seed_row("sinch", report.raw_status, report.error_code)
+    row = seed_row("sinch", report.raw_status, report.error_code)
     assert row is not None
     assert row["raw_status"] == status
 
 
 def test_code_given_as_text_or_absent() -> None:
-    lines = _numbered(_callback(code="0402", status="Failed"), _callback(code=None))
+    lines = numbered(_callback(code="0402", status="Failed"), _callback(code=None))
 
-    text, absent = _reports(list(parse_json(lines, CTX)))
+    text, absent = only_reports(list(parse_json(lines, CTX)))
 
     assert (text.raw_error, text.error_code) == ("0402", "402")
     assert absent.raw_error is None
 
 
 def test_report_without_type_is_read_as_a_recipient_report() -> None:
-    (report,) = _reports(list(parse_json(_numbered(_callback(type=None)), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(_callback(type=None)), CTX)))
 
     assert report.raw_status == "Delivered"
 
 
 def test_mms_recipient_report_is_read_too() -> None:
-    (report,) = _reports(list(parse_json(_numbered(_callback(type="recipient_delivery_report_mms")), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(_callback(type="recipient_delivery_report_mms")), CTX)))
 
     assert report.provider_message_id == f"{BATCH}:447700900123"
 
@@ -194,7 +161,7 @@ def test_inbound_text_message_becomes_inbound() -> None:
         }
     )
 
-    (record,) = parse_json(_numbered(line), CTX)
+    (record,) = parse_json(numbered(line), CTX)
 
     assert record == Inbound(
         "sinch",
@@ -214,7 +181,7 @@ def test_unreadable_callbacks_are_rejected_naming_field_and_value() -> None:
         "statuses": [],
         "total_message_count": 1,
     }
-    lines = _numbered(
+    lines = numbered(
         json.dumps(batch_report),
         _callback(type="mt_text"),
         _callback(batch_id=None),
@@ -251,7 +218,7 @@ def test_unreadable_callbacks_are_rejected_naming_field_and_value() -> None:
 
 def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
     garbage = ["", "  ", "{", "null", "{}", '{"type": 5}', "\x00", '"x"', '{"batch_id": "B"}']
-    lines = _numbered(*garbage)
+    lines = numbered(*garbage)
 
     positions = [record.position for record in parse_json(lines, CTX)]
 
@@ -259,7 +226,7 @@ def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
 
 
 def test_parts_too_many_for_the_report_table_are_rejected() -> None:
-    (record,) = parse_json(_numbered(_callback(number_of_message_parts=2**40)), CTX)
+    (record,) = parse_json(numbered(_callback(number_of_message_parts=2**40)), CTX)
 
     assert isinstance(record, Reject)
     assert record.reason == f"number_of_message_parts {2**40} is out of range"

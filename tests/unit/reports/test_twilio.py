@@ -12,7 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report
+from tests.unit.reports.helpers import numbered, only_reports
+
+from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
 from sms_tracking.reports.twilio import parse_callback, parse_csv, parse_json
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -27,17 +29,6 @@ NEW_YORK = ParseContext(source="twilio_test", provider="twilio", tz=ZoneInfo("Am
 def _lines(path: Path) -> list[tuple[int, str]]:
     """Number a file's lines from 1, as the loader hands them to an adapter."""
     return list(enumerate(path.read_text(encoding="utf-8").splitlines(), start=1))
-
-
-def _numbered(*texts: str) -> list[tuple[int, str]]:
-    """Number lines built in a test from 1."""
-    return list(enumerate(texts, start=1))
-
-
-def _reports(records: list[Record]) -> list[Report]:
-    """Only the reports, asserting nothing else came out."""
-    assert all(isinstance(record, Report) for record in records), records
-    return [record for record in records if isinstance(record, Report)]
 
 
 def _message(**fields: object) -> dict[str, object]:
@@ -103,7 +94,7 @@ def test_api_rfc2822_dates_are_read_as_utc() -> None:
 def test_api_rfc2822_date_with_offset_is_shifted_to_utc() -> None:
     line = json.dumps(_message(date_updated="Fri, 24 May 2019 19:18:30 +0200"))
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert report.event_at == datetime(2019, 5, 24, 17, 18, 30, tzinfo=UTC)
 
@@ -178,7 +169,7 @@ def test_api_inbound_received_mms_becomes_inbound_never_a_report() -> None:
 def test_inbound_direction_alone_makes_an_inbound() -> None:
     line = json.dumps(_message(direction="inbound", status="delivered", date_sent=None, body="STOP"))
 
-    (record,) = parse_json(_numbered(line), CTX)
+    (record,) = parse_json(numbered(line), CTX)
 
     assert isinstance(record, Inbound)
     assert record.text == "STOP"
@@ -197,7 +188,7 @@ def test_api_report_keeps_the_line_as_raw_text() -> None:
 def test_plain_message_resource_line_is_read() -> None:
     line = json.dumps(_message(status="Undelivered", error_code=30005))
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert report.provider_message_id == "SM0001"
     assert report.raw_status == "undelivered"
@@ -212,7 +203,7 @@ def test_list_page_yields_one_record_per_message_at_the_line_position() -> None:
         "page": 0,
     }
 
-    records = _reports(list(parse_json(_numbered("", json.dumps(page)), CTX)))
+    records = only_reports(list(parse_json(numbered("", json.dumps(page)), CTX)))
 
     assert [(r.provider_message_id, r.raw_status, r.raw_error) for r in records] == [
         ("SM1", "delivered", None),
@@ -225,7 +216,7 @@ def test_list_page_yields_one_record_per_message_at_the_line_position() -> None:
 def test_list_page_member_that_is_not_an_object_is_rejected_alone() -> None:
     page = {"messages": [_message(sid="SM1"), "SM2"]}
 
-    report, reject = parse_json(_numbered(json.dumps(page)), CTX)
+    report, reject = parse_json(numbered(json.dumps(page)), CTX)
 
     assert isinstance(report, Report)
     assert isinstance(reject, Reject)
@@ -234,7 +225,7 @@ def test_list_page_member_that_is_not_an_object_is_rejected_alone() -> None:
 
 
 def test_empty_list_page_is_rejected_so_no_line_is_lost() -> None:
-    (record,) = parse_json(_numbered('{"messages": [], "next_page_uri": null}'), CTX)
+    (record,) = parse_json(numbered('{"messages": [], "next_page_uri": null}'), CTX)
 
     assert isinstance(record, Reject)
     assert "no messages" in record.reason
@@ -244,7 +235,7 @@ def test_empty_list_page_is_rejected_so_no_line_is_lost() -> None:
 
 
 def test_airbyte_records_are_sent_mms_with_cost_and_iso_dates() -> None:
-    reports = _reports(list(parse_json(_lines(AIRBYTE), CTX)))
+    reports = only_reports(list(parse_json(_lines(AIRBYTE), CTX)))
 
     assert len(reports) == 7
     assert [r.position for r in reports] == list(range(1, 8))
@@ -260,7 +251,7 @@ def test_airbyte_records_are_sent_mms_with_cost_and_iso_dates() -> None:
 
 
 def test_airbyte_date_updated_is_later_than_date_sent() -> None:
-    reports = _reports(list(parse_json(_lines(AIRBYTE), CTX)))
+    reports = only_reports(list(parse_json(_lines(AIRBYTE), CTX)))
 
     for report in reports:
         assert report.event_at is not None and report.submitted_at is not None
@@ -271,7 +262,7 @@ def test_airbyte_protocol_record_message_is_unwrapped() -> None:
     envelope = {"stream": "messages", "data": _message(sid="SM9"), "emitted_at": 1682602966549}
     line = json.dumps({"type": "RECORD", "record": envelope})
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert report.provider_message_id == "SM9"
 
@@ -279,7 +270,7 @@ def test_airbyte_protocol_record_message_is_unwrapped() -> None:
 def test_airbyte_record_of_another_stream_is_rejected() -> None:
     line = json.dumps({"stream": "calls", "data": {"sid": "CA1", "status": "completed"}, "emitted_at": 1})
 
-    (record,) = parse_json(_numbered(line), CTX)
+    (record,) = parse_json(numbered(line), CTX)
 
     assert isinstance(record, Reject)
     assert "'calls'" in record.reason
@@ -288,7 +279,7 @@ def test_airbyte_record_of_another_stream_is_rejected() -> None:
 def test_iso_date_with_offset_and_naive_iso_date_in_source_zone() -> None:
     line = json.dumps(_message(date_updated="2026-05-04T14:12:00+02:00", date_sent="2026-05-04 08:10:00"))
 
-    (report,) = _reports(list(parse_json(_numbered(line), NEW_YORK)))
+    (report,) = only_reports(list(parse_json(numbered(line), NEW_YORK)))
 
     assert report.event_at == datetime(2026, 5, 4, 12, 12, tzinfo=UTC)
     assert report.submitted_at == datetime(2026, 5, 4, 12, 10, tzinfo=UTC)
@@ -298,7 +289,7 @@ def test_iso_date_with_offset_and_naive_iso_date_in_source_zone() -> None:
 
 
 def test_fivetran_rows_are_delivered_two_segment_messages() -> None:
-    reports = _reports(list(parse_csv(_lines(FIVETRAN), CTX)))
+    reports = only_reports(list(parse_csv(_lines(FIVETRAN), CTX)))
 
     assert len(reports) == 10
     assert [r.position for r in reports] == list(range(2, 12))
@@ -311,7 +302,7 @@ def test_fivetran_rows_are_delivered_two_segment_messages() -> None:
 
 
 def test_fivetran_utc_dates_stay_utc_whatever_the_source_zone() -> None:
-    reports = _reports(list(parse_csv(_lines(FIVETRAN), NEW_YORK)))
+    reports = only_reports(list(parse_csv(_lines(FIVETRAN), NEW_YORK)))
 
     first = reports[0]
     assert first.submitted_at == datetime(2023, 5, 9, 23, 17, 40, 768000, tzinfo=UTC)
@@ -319,13 +310,13 @@ def test_fivetran_utc_dates_stay_utc_whatever_the_source_zone() -> None:
 
 
 def test_csv_maps_columns_by_name_tolerating_extra_and_missing_columns() -> None:
-    lines = _numbered(
+    lines = numbered(
         "Status,ID,error_code,extra,to",
         "undelivered,SM1,30005,x,+15550199",
         "delivered,SM2,,y,",
     )
 
-    first, second = _reports(list(parse_csv(lines, CTX)))
+    first, second = only_reports(list(parse_csv(lines, CTX)))
 
     assert (first.provider_message_id, first.raw_status, first.raw_error) == ("SM1", "undelivered", "30005")
     assert first.phone == "+15550199"
@@ -334,15 +325,15 @@ def test_csv_maps_columns_by_name_tolerating_extra_and_missing_columns() -> None
 
 
 def test_csv_header_with_byte_order_mark_is_read() -> None:
-    lines = _numbered("\ufeffid,status", "SM1,sent")
+    lines = numbered("\ufeffid,status", "SM1,sent")
 
-    (report,) = _reports(list(parse_csv(lines, CTX)))
+    (report,) = only_reports(list(parse_csv(lines, CTX)))
 
     assert report.provider_message_id == "SM1"
 
 
 def test_csv_row_with_wrong_field_count_is_rejected() -> None:
-    lines = _numbered("id,status,to", "SM1,sent", "SM2,sent,+1555,extra", "SM3,sent,+1555")
+    lines = numbered("id,status,to", "SM1,sent", "SM2,sent,+1555,extra", "SM3,sent,+1555")
 
     short, long, report = parse_csv(lines, CTX)
 
@@ -353,7 +344,7 @@ def test_csv_row_with_wrong_field_count_is_rejected() -> None:
 
 
 def test_csv_row_without_id_or_status_is_rejected() -> None:
-    lines = _numbered("id,status", ",sent", "SM2,", "SM3,sent")
+    lines = numbered("id,status", ",sent", "SM2,", "SM3,sent")
 
     no_id, no_status, report = parse_csv(lines, CTX)
 
@@ -363,16 +354,16 @@ def test_csv_row_without_id_or_status_is_rejected() -> None:
 
 
 def test_csv_header_without_required_columns_rejects_every_line() -> None:
-    records = list(parse_csv(_numbered("sid,state", "SM1,sent", "SM2,sent"), CTX))
+    records = list(parse_csv(numbered("sid,state", "SM1,sent", "SM2,sent"), CTX))
 
     assert [type(r) for r in records] == [Reject] * 3
     assert {r.reason for r in records if isinstance(r, Reject)} == {"header has no id, status column"}
 
 
 def test_csv_quoted_body_spanning_lines_is_one_row() -> None:
-    lines = _numbered("id,body,status", 'SM1,"Hello,', 'world",delivered', "SM2,plain,sent")
+    lines = numbered("id,body,status", 'SM1,"Hello,', 'world",delivered', "SM2,plain,sent")
 
-    first, second = _reports(list(parse_csv(lines, CTX)))
+    first, second = only_reports(list(parse_csv(lines, CTX)))
 
     assert (first.provider_message_id, first.raw_status, first.position) == ("SM1", "delivered", 2)
     assert first.raw_text == 'SM1,"Hello,\nworld",delivered'
@@ -380,7 +371,7 @@ def test_csv_quoted_body_spanning_lines_is_one_row() -> None:
 
 
 def test_csv_stray_quote_costs_only_its_own_line() -> None:
-    lines = _numbered("id,body,status", 'SM1,"unterminated,sent', "SM2,fine,sent", "SM3,fine,delivered")
+    lines = numbered("id,body,status", 'SM1,"unterminated,sent', "SM2,fine,sent", "SM3,fine,delivered")
 
     reject, second, third = parse_csv(lines, CTX)
 
@@ -390,7 +381,7 @@ def test_csv_stray_quote_costs_only_its_own_line() -> None:
 
 
 def test_csv_unparsable_date_is_rejected_naming_column_and_value() -> None:
-    lines = _numbered("id,status,updated_at", "SM1,delivered,last tuesday")
+    lines = numbered("id,status,updated_at", "SM1,delivered,last tuesday")
 
     (reject,) = parse_csv(lines, CTX)
 
@@ -407,7 +398,7 @@ CALLBACK = (
 
 
 def test_callback_raw_dlr_done_date_in_new_york_is_shifted_to_utc() -> None:
-    (report,) = _reports(list(parse_callback(_numbered(CALLBACK), NEW_YORK)))
+    (report,) = only_reports(list(parse_callback(numbered(CALLBACK), NEW_YORK)))
 
     assert report.provider_message_id == "SM1f00"
     assert report.raw_status == "undelivered"
@@ -419,7 +410,7 @@ def test_callback_raw_dlr_done_date_in_new_york_is_shifted_to_utc() -> None:
 
 
 def test_callback_done_date_in_utc_source_is_taken_as_is() -> None:
-    (report,) = _reports(list(parse_callback(_numbered(CALLBACK), CTX)))
+    (report,) = only_reports(list(parse_callback(numbered(CALLBACK), CTX)))
 
     assert report.event_at == datetime(2026, 5, 4, 12, 12, tzinfo=UTC)
 
@@ -427,7 +418,7 @@ def test_callback_done_date_in_utc_source_is_taken_as_is() -> None:
 def test_callback_without_error_code_or_done_date_has_none() -> None:
     line = "MessageSid=SM2&MessageStatus=delivered&To=%2B15550199&ErrorCode="
 
-    (report,) = _reports(list(parse_callback(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_callback(numbered(line), CTX)))
 
     assert (report.raw_status, report.raw_error, report.event_at) == ("delivered", None, None)
 
@@ -435,7 +426,7 @@ def test_callback_without_error_code_or_done_date_has_none() -> None:
 def test_callback_falls_back_to_sms_sid_and_sms_status() -> None:
     line = "SmsSid=SM3&SmsStatus=sent&ApiVersion=2010-04-01"
 
-    (report,) = _reports(list(parse_callback(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_callback(numbered(line), CTX)))
 
     assert (report.provider_message_id, report.raw_status) == ("SM3", "sent")
 
@@ -443,7 +434,7 @@ def test_callback_falls_back_to_sms_sid_and_sms_status() -> None:
 def test_callback_ignores_unknown_keys() -> None:
     line = CALLBACK + "&ChannelStatusMessage=absent+subscriber&NewField=%7B%7D&Flag"
 
-    (report,) = _reports(list(parse_callback(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_callback(numbered(line), CTX)))
 
     assert report.provider_message_id == "SM1f00"
 
@@ -451,13 +442,13 @@ def test_callback_ignores_unknown_keys() -> None:
 def test_callback_incoming_message_becomes_inbound() -> None:
     line = "MessageSid=SM4&SmsStatus=received&From=%2B15550199&To=%2B15550100&Body=STOP"
 
-    (record,) = parse_callback(_numbered(line), CTX)
+    (record,) = parse_callback(numbered(line), CTX)
 
     assert record == Inbound("twilio", "SM4", "+15550199", "+15550100", "STOP", None, 1)
 
 
 def test_callback_rejects_missing_sid_missing_status_and_bad_done_date() -> None:
-    lines = _numbered(
+    lines = numbered(
         "MessageStatus=delivered",
         "MessageSid=SM5",
         "MessageSid=SM6&MessageStatus=delivered&RawDlrDoneDate=26-05-04",
@@ -479,7 +470,7 @@ def test_callback_rejects_missing_sid_missing_status_and_bad_done_date() -> None
 
 def test_broken_json_in_the_middle_keeps_the_lines_before_and_after() -> None:
     texts = [text for _, text in _lines(AIRBYTE)]
-    lines = _numbered(*texts[:3], '{"stream": "messages", "data": {"sid": ', *texts[3:])
+    lines = numbered(*texts[:3], '{"stream": "messages", "data": {"sid": ', *texts[3:])
 
     records = list(parse_json(lines, CTX))
 
@@ -493,7 +484,7 @@ def test_broken_json_in_the_middle_keeps_the_lines_before_and_after() -> None:
 
 
 def test_non_object_and_incomplete_messages_are_rejected() -> None:
-    lines = _numbered(
+    lines = numbered(
         "[1, 2]",
         '"SM1"',
         json.dumps(_message(sid=None)),
@@ -517,7 +508,7 @@ def test_non_object_and_incomplete_messages_are_rejected() -> None:
 def test_unparsable_date_is_rejected_naming_field_and_value() -> None:
     line = json.dumps(_message(date_updated="30/07/2015 20:12"))
 
-    (reject,) = parse_json(_numbered(line), CTX)
+    (reject,) = parse_json(numbered(line), CTX)
 
     assert isinstance(reject, Reject)
     assert reject.reason == "date_updated '30/07/2015 20:12' is not an RFC 2822 or ISO-8601 date"
@@ -527,19 +518,19 @@ def test_unparsable_date_is_rejected_naming_field_and_value() -> None:
 def test_numeric_phone_numbers_are_read_as_text() -> None:
     line = json.dumps(_message(to=15555555555, **{"from": 15550100}))
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert (report.phone, report.sender) == ("15555555555", "15550100")
 
 
 def test_deeply_nested_json_is_rejected_not_raised() -> None:
-    (reject,) = parse_json(_numbered("[" * 100_000), CTX)
+    (reject,) = parse_json(numbered("[" * 100_000), CTX)
 
     assert isinstance(reject, Reject)
 
 
 def test_unreadable_price_or_segments_are_rejected() -> None:
-    lines = _numbered(json.dumps(_message(price="free")), json.dumps(_message(num_segments="1.5")))
+    lines = numbered(json.dumps(_message(price="free")), json.dumps(_message(num_segments="1.5")))
 
     price, segments = parse_json(lines, CTX)
 
@@ -549,11 +540,11 @@ def test_unreadable_price_or_segments_are_rejected() -> None:
 
 def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
     garbage = ["", "   ", "{", "null", "id,status", "a=b&c", '"', "\x00\x01", "MessageSid=&MessageStatus="]
-    lines = _numbered(*garbage)
+    lines = numbered(*garbage)
     non_blank = {position for position, text in lines if text.strip()}
 
     for adapter in (parse_json, parse_callback):
         assert {record.position for record in adapter(lines, CTX)} == non_blank
-    csv_lines = _numbered("id,status", *garbage)
+    csv_lines = numbered("id,status", *garbage)
     csv_positions = {record.position for record in parse_csv(csv_lines, CTX)}
     assert csv_positions == {position for position, text in csv_lines[1:] if text.strip()}

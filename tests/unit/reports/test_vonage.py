@@ -18,21 +18,16 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.unit.reports.helpers import numbered, only_reports, seed_row
 
 from sms_tracking.reports import FORMATS
-from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report
+from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
 from sms_tracking.reports.vonage import parse_json, parse_query
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "vonage_dlr"
-SEED = Path(__file__).resolve().parents[3] / "include" / "seeds" / "qualification.csv"
 
 CTX = ParseContext(source="vonage_test", provider="vonage")
 LONDON = ParseContext(source="vonage_test", provider="vonage", tz=ZoneInfo("Europe/London"))
-
-
-def _numbered(*texts: str) -> list[tuple[int, str]]:
-    """Number lines built in a test from 1."""
-    return list(enumerate(texts, start=1))
 
 
 def _receipts() -> list[dict[str, Any]]:
@@ -43,38 +38,12 @@ def _receipts() -> list[dict[str, Any]]:
 
 def _sample_lines() -> list[tuple[int, str]]:
     """The sample receipts as webhook JSON bodies, one per line."""
-    return _numbered(*(json.dumps(receipt) for receipt in _receipts()))
+    return numbered(*(json.dumps(receipt) for receipt in _receipts()))
 
 
 def _table(name: str) -> list[dict[str, str]]:
     with (SAMPLES / name).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def _reports(records: list[Record]) -> list[Report]:
-    """Only the reports, asserting nothing else came out."""
-    assert all(isinstance(record, Report) for record in records), records
-    return [record for record in records if isinstance(record, Report)]
-
-
-def _seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | None:
-    """The seed row that qualifies a report, by the lookup of docs/qualification.md; None if none does.
-
-    The status decides the outcome: (status, code), (status, *), then (*, *). A failure takes its type
-    and reason from (status, code), (*, code), (status, *), then (*, *).
-    """
-    with SEED.open(encoding="utf-8", newline="") as handle:
-        rows = {
-            (row["raw_status"], row["error_code"]): row
-            for row in csv.DictReader(handle)
-            if row["provider"] == provider
-        }
-    exact = [(status, code)] if code else []
-    outcome = next((rows[key] for key in [*exact, (status, "*"), ("*", "*")] if key in rows), None)
-    if outcome is None or outcome["outcome"] != "failed":
-        return outcome
-    code_row = [("*", code)] if code else []
-    return next(rows[key] for key in [*exact, *code_row, (status, "*"), ("*", "*")] if key in rows)
 
 
 def _dlr(**fields: str) -> dict[str, str]:
@@ -104,7 +73,7 @@ def test_formats_are_registered_for_vonage() -> None:
 
 
 def test_samples_are_delivered_reports_at_their_positions() -> None:
-    first, second = _reports(list(parse_json(_sample_lines(), CTX)))
+    first, second = only_reports(list(parse_json(_sample_lines(), CTX)))
 
     assert (first.position, second.position) == (1, 2)
     assert (first.provider, first.provider_message_id) == ("vonage", "0B00000127FDBC63")
@@ -122,7 +91,7 @@ def test_samples_are_delivered_reports_at_their_positions() -> None:
 
 
 def test_sample_scts_is_read_in_the_source_zone() -> None:
-    first, second = _reports(list(parse_json(_sample_lines(), LONDON)))
+    first, second = only_reports(list(parse_json(_sample_lines(), LONDON)))
 
     # The guide's receipt: scts 13:10 in London (BST) is 12:10 UTC, a few seconds before Vonage
     # pushed it (message-timestamp 12:10:29 UTC).
@@ -132,16 +101,16 @@ def test_sample_scts_is_read_in_the_source_zone() -> None:
 
 
 def test_sample_scts_in_a_utc_source_is_taken_as_is() -> None:
-    first, _ = _reports(list(parse_json(_sample_lines(), CTX)))
+    first, _ = only_reports(list(parse_json(_sample_lines(), CTX)))
 
     assert first.event_at == datetime(2018, 10, 25, 13, 10, tzinfo=UTC)
 
 
 def test_samples_as_query_strings_give_the_same_reports() -> None:
-    lines = _numbered(*(urlencode(receipt) for receipt in _receipts()))
+    lines = numbered(*(urlencode(receipt) for receipt in _receipts()))
 
-    from_query = _reports(list(parse_query(lines, LONDON)))
-    from_json = _reports(list(parse_json(_sample_lines(), LONDON)))
+    from_query = only_reports(list(parse_query(lines, LONDON)))
+    from_json = only_reports(list(parse_json(_sample_lines(), LONDON)))
 
     def fields(report: Report) -> tuple[Any, ...]:
         return (
@@ -158,19 +127,19 @@ def test_samples_as_query_strings_give_the_same_reports() -> None:
 
 
 def test_sample_statuses_and_codes_have_seed_rows() -> None:
-    for report in _reports(list(parse_json(_sample_lines(), CTX))):
-        row = _seed_row("vonage", report.raw_status, report.error_code)
+    for report in only_reports(list(parse_json(_sample_lines(), CTX))):
+        row = seed_row("vonage", report.raw_status, report.error_code)
         assert row is not None, report
         assert row["outcome"] == "delivered", report
 
 
 @pytest.mark.parametrize("status", [row["status"] for row in _table("dlr_status_values.csv")])
 def test_every_documented_status_is_read_lower_case_and_has_its_own_seed_row(status: str) -> None:
-    (report,) = _reports(list(parse_json(_numbered(json.dumps(_dlr(status=status.upper()))), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(json.dumps(_dlr(status=status.upper()))), CTX)))
 
     assert report.raw_status == status
-    assert _seed_row("vonage", status, None) is not None
-    assert _seed_row("vonage", status, None)["raw_status"] == status  # type: ignore[index]
+    assert seed_row("vonage", status, None) is not None
+    assert seed_row("vonage", status, None)["raw_status"] == status  # type: ignore[index]
 
 
 @pytest.mark.parametrize("code", [row["err_code"] for row in _table("dlr_err_codes.csv")])
@@ -178,10 +147,10 @@ def test_every_documented_err_code_is_qualified_on_a_failure(code: str) -> None:
     status = "delivered" if code == "0" else "failed"
     line = urlencode(_dlr(status=status, err_code=code.zfill(3)))
 
-    (report,) = _reports(list(parse_query(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_query(numbered(line), CTX)))
 
     assert (report.raw_error, report.error_code) == (code.zfill(3), code)
-    row = _seed_row("vonage", report.raw_status, report.error_code)
+    row = seed_row("vonage", report.raw_status, report.error_code)
     assert row is not None
     assert row["error_code"] == code
 
@@ -192,7 +161,7 @@ def test_every_documented_err_code_is_qualified_on_a_failure(code: str) -> None:
 def test_without_scts_the_event_time_is_message_timestamp_in_utc_whatever_the_zone() -> None:
     line = json.dumps(_dlr(scts=None))
 
-    (report,) = _reports(list(parse_json(_numbered(line), LONDON)))
+    (report,) = only_reports(list(parse_json(numbered(line), LONDON)))
 
     assert report.event_at == datetime(2026, 5, 4, 11, 12, 40, tzinfo=UTC)
 
@@ -200,7 +169,7 @@ def test_without_scts_the_event_time_is_message_timestamp_in_utc_whatever_the_zo
 def test_without_any_date_the_event_time_is_none() -> None:
     line = json.dumps(_dlr(scts=None, message_timestamp=None))
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert report.event_at is None
 
@@ -208,10 +177,10 @@ def test_without_any_date_the_event_time_is_none() -> None:
 def test_failure_keeps_the_err_code_as_written() -> None:
     line = json.dumps(_dlr(status="failed", err_code="09"))
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert (report.raw_status, report.raw_error, report.error_code) == ("failed", "09", "9")
-    row = _seed_row("vonage", "failed", "9")
+    row = seed_row("vonage", "failed", "9")
     assert row is not None
     assert (row["failure_type"], row["failure_reason"]) == ("Hard", "Denylisted")
 
@@ -221,16 +190,16 @@ def test_numbers_are_accepted_where_vonage_writes_strings() -> None:
         {"messageId": "0A1", "status": "rejected", "err-code": 6, "price": 0.0333, "msisdn": 447700900001}
     )
 
-    (report,) = _reports(list(parse_json(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
     assert (report.raw_error, report.price, report.phone) == ("6", Decimal("0.0333"), "447700900001")
 
 
 def test_price_unit_option_overrides_eur_and_no_price_means_no_unit() -> None:
     ctx = ParseContext(source="vonage_test", provider="vonage", options={"price_unit": "USD"})
-    lines = _numbered(json.dumps(_dlr()), json.dumps(_dlr(price=None)))
+    lines = numbered(json.dumps(_dlr()), json.dumps(_dlr(price=None)))
 
-    priced, unpriced = _reports(list(parse_json(lines, ctx)))
+    priced, unpriced = only_reports(list(parse_json(lines, ctx)))
 
     assert (priced.price, priced.price_unit) == (Decimal("0.03330000"), "USD")
     assert (unpriced.price, unpriced.price_unit) == (None, None)
@@ -239,7 +208,7 @@ def test_price_unit_option_overrides_eur_and_no_price_means_no_unit() -> None:
 def test_query_string_with_leading_question_mark_and_encoded_values() -> None:
     line = "?msisdn=447700900001&to=Acme+Inc&messageId=0A2&status=expired&err-code=2&scts=2605041212"
 
-    (report,) = _reports(list(parse_query(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_query(numbered(line), CTX)))
 
     assert (report.provider_message_id, report.raw_status, report.raw_error) == ("0A2", "expired", "2")
     assert report.sender == "Acme Inc"
@@ -249,7 +218,7 @@ def test_query_string_with_leading_question_mark_and_encoded_values() -> None:
 def test_query_string_first_of_a_repeated_key_wins_and_empty_values_are_absent() -> None:
     line = "messageId=0A3&status=delivered&status=failed&err-code=&price="
 
-    (report,) = _reports(list(parse_query(_numbered(line), CTX)))
+    (report,) = only_reports(list(parse_query(numbered(line), CTX)))
 
     assert (report.raw_status, report.raw_error, report.price) == ("delivered", None, None)
 
@@ -279,21 +248,21 @@ def test_inbound_sms_webhook_becomes_inbound_in_both_forms() -> None:
         1,
     )
 
-    assert list(parse_json(_numbered(json.dumps(INBOUND)), LONDON)) == [expected]
-    assert list(parse_query(_numbered(urlencode(INBOUND)), LONDON)) == [expected]
+    assert list(parse_json(numbered(json.dumps(INBOUND)), LONDON)) == [expected]
+    assert list(parse_query(numbered(urlencode(INBOUND)), LONDON)) == [expected]
 
 
 def test_inbound_binary_message_without_text_has_empty_text() -> None:
     line = json.dumps({"msisdn": "447700900001", "to": "447700900999", "type": "binary", "data": "AQID"})
 
-    (record,) = parse_json(_numbered(line), CTX)
+    (record,) = parse_json(numbered(line), CTX)
 
     assert isinstance(record, Inbound)
     assert record.text == ""
 
 
 def test_inbound_without_msisdn_is_rejected() -> None:
-    (record,) = parse_json(_numbered(json.dumps({"text": "STOP", "type": "text"})), CTX)
+    (record,) = parse_json(numbered(json.dumps({"text": "STOP", "type": "text"})), CTX)
 
     assert isinstance(record, Reject)
     assert record.reason == "inbound message has no msisdn"
@@ -303,7 +272,7 @@ def test_inbound_without_msisdn_is_rejected() -> None:
 
 
 def test_unreadable_receipts_are_rejected_naming_field_and_value() -> None:
-    lines = _numbered(
+    lines = numbered(
         json.dumps(_dlr(messageId=None)),
         json.dumps(_dlr(status=None)),
         json.dumps(_dlr(scts="25-10-18")),
@@ -331,21 +300,21 @@ def test_unreadable_receipts_are_rejected_naming_field_and_value() -> None:
 
 
 def test_query_line_that_is_not_a_receipt_is_rejected() -> None:
-    (record,) = parse_query(_numbered("hello world"), CTX)
+    (record,) = parse_query(numbered("hello world"), CTX)
 
     assert isinstance(record, Reject)
     assert record.reason == "missing messageId"
 
 
 def test_deeply_nested_json_is_rejected_not_raised() -> None:
-    (record,) = parse_json(_numbered("[" * 100_000), CTX)
+    (record,) = parse_json(numbered("[" * 100_000), CTX)
 
     assert isinstance(record, Reject)
 
 
 def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
     garbage = ["", "   ", "{", "null", "a=b&c", '"', "\x00\x01", "messageId=&status=", "%zz", "{}"]
-    lines = _numbered(*garbage)
+    lines = numbered(*garbage)
     non_blank = {position for position, text in lines if text.strip()}
 
     for adapter in (parse_json, parse_query):
@@ -353,7 +322,7 @@ def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
 
 
 def test_price_too_large_for_the_report_table_is_rejected() -> None:
-    (record,) = parse_json(_numbered(json.dumps(_dlr(price="1e9"))), CTX)
+    (record,) = parse_json(numbered(json.dumps(_dlr(price="1e9"))), CTX)
 
     assert isinstance(record, Reject)
     assert record.reason == "price '1e9' is out of range"
