@@ -1,0 +1,273 @@
+"""The Dockerfile, docker-compose.yaml and requirements, checked by reading them: Docker is not available
+where this project is built, so these tests are what keeps the deployment files honest."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shlex
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[2]
+AIRFLOW_COMMANDS = ("api-server", "scheduler", "dag-processor", "triggerer")
+PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!_-]+$")
+VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+def requirement_lines(name: str) -> list[str]:
+    lines = (PROJECT / name).read_text(encoding="utf-8").splitlines()
+    return [line.split(" #", 1)[0].strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def pinned_version(package: str) -> str:
+    for line in requirement_lines("requirements.txt"):
+        name, _, version = line.partition("==")
+        if name.lower().replace("_", "-") == package:
+            return version
+    raise AssertionError(f"{package} is not pinned in requirements.txt")
+
+
+@cache
+def dockerfile() -> list[tuple[str, str]]:
+    """(instruction, arguments) of the Dockerfile, continuation lines joined, comments dropped."""
+    text = (PROJECT / "Dockerfile").read_text(encoding="utf-8")
+    joined = re.sub(r"\\\n", " ", text)
+    found = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            instruction, _, arguments = line.partition(" ")
+            found.append((instruction.upper(), arguments.strip()))
+    return found
+
+
+def env_example() -> dict[str, str]:
+    values = {}
+    for line in (PROJECT / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Compose's ``${VAR}``, ``${VAR:-default}``, ``${VAR:?error}`` and ``$$`` on every string of a document."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, kind, rest = match.groups()
+        if env.get(name):
+            return env[name]
+        if kind and kind.endswith("?"):
+            raise AssertionError(f"${{{name}}} is required but .env.example gives no value")
+        return rest or "" if kind and kind.endswith("-") else env.get(name, "")
+
+    return VARIABLE.sub(substitute, value.replace("$$", "\0")).replace("\0", "$")
+
+
+@cache
+def compose_raw() -> dict[str, Any]:
+    return yaml.safe_load((PROJECT / "docker-compose.yaml").read_text(encoding="utf-8"))
+
+
+@cache
+def compose() -> dict[str, Any]:
+    """The compose file as docker compose sees it with the values of .env.example (anchors merged by YAML)."""
+    return interpolate(compose_raw(), env_example())  # type: ignore[no-any-return]
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return compose()["services"]  # type: ignore[no-any-return]
+
+
+def command_of(service: dict[str, Any]) -> str:
+    command = service.get("command", "")
+    return " ".join(command) if isinstance(command, list) else str(command)
+
+
+def airflow_services() -> dict[str, dict[str, Any]]:
+    return {name: s for name, s in services().items() if "build" in s or str(s.get("image", "")).startswith("sms")}
+
+
+def service_running(command: str) -> tuple[str, dict[str, Any]]:
+    matches = [(name, s) for name, s in airflow_services().items() if command_of(s).split()[:1] == [command]]
+    assert len(matches) == 1, f"expected one service running `airflow {command}`, found {[n for n, _ in matches]}"
+    return matches[0]
+
+
+def postgres_services() -> dict[str, dict[str, Any]]:
+    return {name: s for name, s in services().items() if str(s.get("image", "")).startswith("postgres:")}
+
+
+def volume_targets(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> source (host path or named volume) of a service's short-syntax volumes."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target, *_ = str(volume).split(":")
+        mounts[target] = source
+    return mounts
+
+
+# --- Dockerfile ---------------------------------------------------------------------------------------------
+
+
+def test_the_image_extends_the_official_image_of_the_pinned_airflow_and_python() -> None:
+    froms = [args for instruction, args in dockerfile() if instruction == "FROM"]
+    assert len(froms) == 1, "one stage: the official image, extended"
+    image, _, tag = froms[0].split()[0].partition(":")
+    assert image == "apache/airflow"
+    version = pinned_version("apache-airflow")
+    assert tag in (version, f"{version}-python3.11"), f"FROM tag {tag!r} does not match apache-airflow=={version}"
+    requires = re.search(r'requires-python = ">=(\d+\.\d+)', (PROJECT / "pyproject.toml").read_text())
+    assert requires and (tag == version or tag.endswith(f"-python{requires.group(1)}"))
+
+
+def test_the_image_installs_the_requirements_without_moving_airflow() -> None:
+    runs = " && ".join(args for instruction, args in dockerfile() if instruction == "RUN")
+    assert re.search(r"pip install .*[\"']?apache-airflow==\$\{AIRFLOW_VERSION\}[\"']?", runs), \
+        "pin apache-airflow==${AIRFLOW_VERSION} so pip cannot up- or downgrade the image's Airflow"
+    copied = {shlex.split(args)[-1]: shlex.split(args)[-2] for instruction, args in dockerfile()
+              if instruction == "COPY"}
+    installed = re.findall(r"-r\s+(\S+)", runs)
+    assert installed and all(copied.get(path) == "requirements.txt" for path in installed)
+
+
+def dockerignored(relative: str) -> bool:
+    patterns = [p.strip() for p in (PROJECT / ".dockerignore").read_text().splitlines()
+                if p.strip() and not p.startswith("#")]
+    return any(fnmatch.fnmatch(relative.rstrip("/"), p.rstrip("/")) or relative.startswith(p.rstrip("/") + "/")
+               for p in patterns)
+
+
+def test_every_copied_path_exists_and_is_in_the_build_context() -> None:
+    copies = [shlex.split(args) for instruction, args in dockerfile() if instruction in ("COPY", "ADD")]
+    assert copies
+    sources = [s for parts in copies for s in [p for p in parts if not p.startswith("--")][:-1]]
+    assert {"dags/", "plugins/", "include/"} <= set(sources)
+    missing = [s for s in sources if not (PROJECT / s).exists()]
+    ignored = [s for s in sources if dockerignored(s)]
+    assert missing == [] and ignored == []
+
+
+def test_every_runtime_requirement_is_pinned_once() -> None:
+    lines = requirement_lines("requirements.txt")
+    assert [line for line in lines if not PIN.match(line)] == []
+    names = [line.split("==")[0].lower().replace("_", "-") for line in lines]
+    assert len(names) == len(set(names))
+
+
+def test_dev_requirements_are_pinned_on_top_of_the_runtime_set() -> None:
+    lines = requirement_lines("requirements-dev.txt")
+    assert "-r requirements.txt" in lines
+    assert [line for line in lines if line != "-r requirements.txt" and not PIN.match(line)] == []
+
+
+# --- docker-compose.yaml ---------------------------------------------------------------------------------
+
+
+def test_compose_runs_every_airflow_component_and_an_init() -> None:
+    for command in AIRFLOW_COMMANDS:
+        service_running(command)
+    init = [name for name, s in airflow_services().items() if "airflow db migrate" in command_of(s)]
+    assert len(init) == 1
+    for command in AIRFLOW_COMMANDS:
+        name, service = service_running(command)
+        assert service["depends_on"][init[0]]["condition"] == "service_completed_successfully", name
+
+
+def test_both_databases_are_postgres_with_health_checks_the_others_wait_for() -> None:
+    databases = postgres_services()
+    assert len(databases) == 2, "a metadata database and a tracking database"
+    for name, service in databases.items():
+        assert "pg_isready" in " ".join(service["healthcheck"]["test"]), name
+        assert service["environment"]["POSTGRES_DB"] and service["environment"]["POSTGRES_PASSWORD"]
+    for name, service in airflow_services().items():
+        for database in databases:
+            assert service["depends_on"][database]["condition"] == "service_healthy", (name, database)
+
+
+def test_long_running_services_have_health_checks() -> None:
+    for command in AIRFLOW_COMMANDS:
+        name, service = service_running(command)
+        assert service.get("healthcheck", {}).get("test"), name
+
+
+def test_every_airflow_service_runs_the_same_image_built_from_the_dockerfile() -> None:
+    version = pinned_version("apache-airflow")
+    images = {(str(s.get("build")), s.get("image")) for s in airflow_services().values()}
+    assert len(images) == 1
+    build, image = images.pop()
+    assert build == "." and (PROJECT / "Dockerfile").exists()
+    assert image and image.endswith(f":{version}")
+
+
+def test_dags_plugins_include_and_the_sample_data_are_mounted() -> None:
+    for name, service in airflow_services().items():
+        mounts = volume_targets(service)
+        for folder in ("dags", "plugins", "include"):
+            assert mounts.get(f"/opt/airflow/{folder}") == f"./{folder}", (name, folder)
+        samples = [source for source in mounts.values() if source.startswith("./include/sample_data")]
+        assert samples, f"{name}: the sample data is not mounted"
+        host_paths = [s for s in mounts.values() if s.startswith("./")]
+        assert [p for p in host_paths if not (PROJECT / p).exists()] == [], name
+
+
+def test_the_landing_setting_points_at_a_mounted_folder() -> None:
+    for name, service in airflow_services().items():
+        landing = service["environment"]["SMS_TRACKING_LANDING"]
+        assert landing in volume_targets(service), name
+
+
+def test_the_tracking_connection_points_at_the_tracking_database() -> None:
+    databases = postgres_services()
+    metadata = {name for name, s in databases.items() if s["environment"]["POSTGRES_DB"] == "airflow"}
+    for name, service in airflow_services().items():
+        url = urlsplit(service["environment"]["AIRFLOW_CONN_SMS_TRACKING_POSTGRES"])
+        assert url.scheme in ("postgres", "postgresql"), name
+        assert url.hostname in databases and url.hostname not in metadata, name
+        target = databases[url.hostname]["environment"]
+        assert url.path.lstrip("/") == target["POSTGRES_DB"]
+        assert (url.username, url.password) == (target["POSTGRES_USER"], target["POSTGRES_PASSWORD"])
+        assert url.port in (None, 5432)
+
+
+def test_the_metadata_connection_points_at_the_metadata_database() -> None:
+    databases = postgres_services()
+    for name, service in airflow_services().items():
+        url = urlsplit(service["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        target = databases[str(url.hostname)]["environment"]
+        assert target["POSTGRES_DB"] == url.path.lstrip("/") == "airflow", name
+        assert url.password == target["POSTGRES_PASSWORD"], name
+
+
+def test_components_share_one_token_secret_and_find_the_execution_api() -> None:
+    secrets = {s["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"] for s in airflow_services().values()}
+    assert len(secrets) == 1 and secrets.pop()
+    api_name, api = service_running("api-server")
+    url = urlsplit(api["environment"]["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
+    assert url.hostname == api_name and url.path.rstrip("/") == "/execution"
+
+
+def test_env_example_gives_every_variable_the_compose_file_requires() -> None:
+    text = (PROJECT / "docker-compose.yaml").read_text(encoding="utf-8")
+    required = {m.group(1) for m in VARIABLE.finditer(text) if (m.group(2) or "").endswith("?")}
+    assert required
+    given = env_example()
+    assert sorted(v for v in required if not given.get(v)) == []
+
+
+@pytest.mark.parametrize("path", ["docs/deployment.md", "docs/readme-deploy-snippet.md"])
+def test_the_deployment_docs_show_both_ways_to_run(path: str) -> None:
+    text = (PROJECT / path).read_text(encoding="utf-8")
+    assert "docker compose up" in text and "docker build" in text
