@@ -267,7 +267,7 @@ def test_env_example_gives_every_variable_the_compose_file_requires() -> None:
     assert sorted(v for v in required if not given.get(v)) == []
 
 
-@pytest.mark.parametrize("path", ["docs/deployment.md", "docs/readme-deploy-snippet.md"])
+@pytest.mark.parametrize("path", ["docs/deployment.md", "README.md"])
 def test_the_deployment_docs_show_both_ways_to_run(path: str) -> None:
     text = (PROJECT / path).read_text(encoding="utf-8")
     assert "docker compose up" in text and "docker build" in text
