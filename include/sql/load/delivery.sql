@@ -4,7 +4,7 @@ UPDATE sms_tracking.source_object
  WHERE source = %(source)s AND uri = %(uri)s AND object_id <> %(object_id)s AND status = 'loaded';
 
 INSERT INTO sms_tracking.pending_delivery (delivery_id)
-SELECT DISTINCT delivery_id FROM stage_delivery
+SELECT DISTINCT delivery_id FROM stage_delivery ORDER BY delivery_id
 ON CONFLICT DO NOTHING;
 
 -- The content profile (encoding, length, segments, tracked URLs) was computed from the content at parse

@@ -1,7 +1,7 @@
 -- Merge the staged inbound messages; one already stored (same provider id or same content) is kept once.
 -- The build's quarantine step reads them for STOP and START keywords (an already stored one changes nothing).
 INSERT INTO sms_tracking.pending_inbound (inbound_key)
-SELECT DISTINCT inbound_key FROM stage_inbound_message
+SELECT DISTINCT inbound_key FROM stage_inbound_message ORDER BY inbound_key
 ON CONFLICT DO NOTHING;
 
 INSERT INTO sms_tracking.inbound_message (
@@ -10,5 +10,5 @@ INSERT INTO sms_tracking.inbound_message (
 SELECT inbound_key, provider, provider_message_id, phone_raw, phone_e164, recipient, text, received_at, object_id,
        position
   FROM stage_inbound_message
- ORDER BY position
+ ORDER BY inbound_key, position
 ON CONFLICT DO NOTHING;

@@ -4,7 +4,7 @@ UPDATE sms_tracking.source_object
  WHERE source = %(source)s AND uri = %(uri)s AND object_id <> %(object_id)s AND status = 'loaded';
 
 INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-SELECT DISTINCT provider, provider_message_id FROM stage_message
+SELECT DISTINCT provider, provider_message_id FROM stage_message ORDER BY 1, 2
 ON CONFLICT DO NOTHING;
 
 INSERT INTO sms_tracking.message (
