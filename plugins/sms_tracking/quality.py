@@ -138,6 +138,8 @@ def not_in_future(column: str) -> Check:
 
 OBJECTS_IN_SCOPE = "object_id IN {objects}"
 STATUSES = ("pending", "delivered", "failed")
+QUARANTINE_STATUSES = ("Valid", "With errors", "Quarantine", "Denylisted", "Allowlisted")
+EXCLUSION_REASONS = ("Address empty", "Invalid number", "Duplicate", "Quarantined", "Denylisted", "Control group")
 FAILURE_TYPES = ("Hard", "Soft", "Ignored")
 
 SUITES: tuple[Suite, ...] = (
@@ -235,6 +237,46 @@ SUITES: tuple[Suite, ...] = (
         Check("final_status_in_time", "ExpectColumnValuesToBeBetween",
               "no message stays without a final status longer than stuck_after_hours",
               {"column": "hours_without_final_status", "max_value": Param("stuck_after_hours")}),
+    )),
+    Suite("exclusion", "exclusion", ("delivery_id", "recipient_id"), where="delivery_id IN {run_deliveries}",
+          requires=("delivery_summary",), checks=(
+        *key("delivery_id", "recipient_id"),
+        in_set("reason", EXCLUSION_REASONS),
+        e164("phone_e164"),
+        not_in_future("prepared_at"),
+    )),
+    Suite("quarantine", "quarantine", ("phone_e164",), requires=("delivery_summary", "delivery_log"),
+          where="phone_e164 IN (SELECT phone_e164 FROM sms_tracking.delivery_log"
+                " WHERE delivery_id IN {run_deliveries})",
+          checks=(
+        *key("phone_e164"),
+        e164("phone_e164"),
+        in_set("status", QUARANTINE_STATUSES),
+        Check("error_count_not_negative", "ExpectColumnValuesToBeBetween", "error counters are never negative",
+              {"column": "error_count", "min_value": 0}),
+        not_in_future("last_error_at"),
+    )),
+    Suite("quarantine_history", "quarantine_history", ("id", "phone_e164"), requires=("delivery_summary",),
+          where="delivery_id IN {run_deliveries}", checks=(
+        *key("id"),
+        e164("phone_e164"),
+        in_set("from_status", QUARANTINE_STATUSES),
+        in_set("to_status", QUARANTINE_STATUSES),
+        in_set("cause_kind", ("delivery", "report", "rule", "inbound", "user")),
+    )),
+    Suite("tracking_log", "tracking_log", ("click_key", "delivery_id"), where="delivery_id IN {run_deliveries}",
+          requires=("delivery_summary",), checks=(
+        *key("click_key"),
+        not_null("delivery_id"),
+        not_null("url"),
+        in_set("method", ("GET", "HEAD", "POST")),
+        not_in_future("clicked_at"),
+    )),
+    Suite("audit_event", "audit_event", ("event", "delivery_id"), where="run_id = {run_id}", checks=(
+        not_null("event"),
+        not_null("message"),
+        in_set("level", ("info", "warning", "error")),
+        not_in_future("at"),
     )),
     Suite("source_freshness", "source_object", ("source",), query="source_freshness.sql", checks=(
         Check("loaded_once", "ExpectColumnValuesToNotBeNull", "every expected source has loaded an object",
