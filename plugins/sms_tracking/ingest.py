@@ -12,10 +12,11 @@ import gzip
 import hashlib
 import io
 import logging
+import operator
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, astuple, dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
@@ -84,6 +85,12 @@ _TABLES: dict[type, tuple[str, tuple[str, ...]]] = {
     contract.Send: ("message", (*(f.name for f in fields(contract.Send)), "object_id")),
     contract.Click: ("click", (*(f.name for f in fields(contract.Click)), "object_id")),
 }
+
+_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    cls: operator.attrgetter(*(f.name for f in fields(cls)))
+    for cls in (contract.Delivery, contract.Target, contract.Send, contract.Click)
+}
+"""The fields of a contract record in column order (``dataclasses.astuple`` deep-copies every value)."""
 
 
 def landing_path(landing: str, relative: str = "") -> ObjectStoragePath:
@@ -217,7 +224,7 @@ def _row(record: Any, object_id: int, ctx: ParseContext, received_at: datetime) 
             to_e164(record.phone, ctx.options.get("default_region")), _clean(record.recipient),
             _clean(record.text), record.received_at, object_id, record.position,
         )
-    return tuple(_clean(v) for v in (*astuple(record), object_id))
+    return (*map(_clean, _FIELDS[type(record)](record)), object_id)
 
 
 class _Stager:

@@ -103,9 +103,16 @@ def parse_compact_date(value: str | None, tz: ZoneInfo) -> datetime | None:
     text = value.strip()
     if not _COMPACT_DATE.match(text):
         raise ValueError(f"date {text!r} is not YYMMDDhhmm, YYMMDDhhmmss or YYYYMMDDhhmmss")
-    pattern = {14: "%Y%m%d%H%M%S", 12: "%y%m%d%H%M%S"}.get(len(text), "%y%m%d%H%M")
+    # Sliced by hand: strptime costs more than the rest of a receipt's parsing.
+    if len(text) == 14:
+        year, rest, pattern = int(text[:4]), text[4:], "%Y%m%d%H%M%S"
+    else:
+        year, rest = int(text[:2]), text[2:]
+        year += 1900 if year >= 69 else 2000  # strptime's %y rule (POSIX)
+        pattern = "%y%m%d%H%M%S" if len(text) == 12 else "%y%m%d%H%M"
     try:
-        naive = datetime.strptime(text, pattern)
+        naive = datetime(year, int(rest[0:2]), int(rest[2:4]), int(rest[4:6]), int(rest[6:8]),
+                         int(rest[8:10] or 0))
     except ValueError:
         raise ValueError(f"date {text!r} is not a valid calendar date and time ({pattern})") from None
     return naive.replace(tzinfo=tz).astimezone(UTC)
