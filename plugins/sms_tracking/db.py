@@ -25,16 +25,30 @@ _MIGRATION_LOCK = 0x5D5_0001
 BUILD_LOCK = 0x5D5_0002
 
 
+DEFAULT_WORK_MEM = "64MB"
+
+
 def connect(dsn: str | None = None) -> psycopg.Connection[Any]:
-    """A psycopg 3 connection: ``dsn``, else ``SMS_TRACKING_DSN``, else the Airflow connection."""
+    """A psycopg 3 connection: ``dsn``, else ``SMS_TRACKING_DSN``, else the Airflow connection.
+
+    The session gets ``SMS_TRACKING_WORK_MEM`` as ``work_mem`` and ``temp_buffers``: the loads stage a
+    whole object in temporary tables and the build sorts and hashes whole batches, which spill to disk
+    with the server's 4 MB default. An empty value keeps the server's settings.
+    """
     import psycopg
 
     dsn = dsn or os.environ.get("SMS_TRACKING_DSN")
     if dsn:
-        return psycopg.connect(dsn)
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
+        conn = psycopg.connect(dsn)
+    else:
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    conn = PostgresHook(postgres_conn_id=CONN_ID).get_conn()
+        conn = PostgresHook(postgres_conn_id=CONN_ID).get_conn()
+    memory = os.environ.get("SMS_TRACKING_WORK_MEM", DEFAULT_WORK_MEM).strip()
+    if memory:
+        conn.execute("SELECT set_config('work_mem', %s, false), set_config('temp_buffers', %s, false)",
+                     (memory, memory))
+        conn.commit()
     return conn  # type: ignore[no-any-return]
 
 

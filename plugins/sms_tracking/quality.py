@@ -10,6 +10,7 @@ import, so it is imported inside :func:`validate_run` only (docs/quality.md).
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import logging
 import os
@@ -661,33 +662,38 @@ def validate_run(run_id: str, dsn: str | None = None, config: QualityConfig | No
     values = sql_values(config, (source.name for source in load_sources()))
 
     results: list[CheckResult] = []
-    queries: dict[str, str] = {}
-    with closing(db.connect(dsn)) as conn, conn.transaction():
-        existing = existing_tables(conn, {t for suite in suites for t in (suite.table, *suite.requires)})
-        objects = claim_objects(conn, run_id)
-        deliveries = conn.execute(
-            f"SELECT count(*) FROM {SCHEMA}.delivery_summary WHERE refreshed_by_run = %s", (run_id,)
-        ).fetchone()[0]  # type: ignore[index]
-        for suite in suites:
-            if all(severity_of[f"{suite.name}.{c.name}"] == "disabled" for c in suite.checks):
-                continue
-            missing = [t for t in (suite.table, *suite.requires) if t not in existing]
-            if missing:
-                results += skipped(suite, severity_of, missing)
-                continue
-            query = render_sql(suite.sql(), run_id, now, values)
-            if conn.execute(f"SELECT count(*) FROM ({query}) AS counted").fetchone()[0]:  # type: ignore[arg-type,index]
-                queries[suite.name] = query
-            else:
-                results += passed_empty(suite, severity_of)
+    tables: dict[str, str] = {}
     docs_dir = data_docs_dir() if docs else None
-    runnable = [suite for suite in suites if suite.name in queries]
-    if runnable:  # else nothing to validate: spare the GX import
-        url = sqlalchemy_url(dsn or os.environ.get("SMS_TRACKING_DSN") or _airflow_uri())
-        results += _run_gx(url, runnable, queries, severity_of, params, run_id, now, config.sample_size, docs_dir)
-
-    with closing(db.connect(dsn)) as conn, conn.transaction():
-        write_results(conn, run_id, results)
+    with closing(db.connect(dsn)) as conn:
+        try:
+            with conn.transaction():
+                existing = existing_tables(conn, {t for suite in suites for t in (suite.table, *suite.requires)})
+                objects = claim_objects(conn, run_id)
+                deliveries = conn.execute(
+                    f"SELECT count(*) FROM {SCHEMA}.delivery_summary WHERE refreshed_by_run = %s", (run_id,)
+                ).fetchone()[0]  # type: ignore[index]
+                drop_stale_work_tables(conn, now)
+            for suite in suites:
+                if all(severity_of[f"{suite.name}.{c.name}"] == "disabled" for c in suite.checks):
+                    continue
+                missing = [t for t in (suite.table, *suite.requires) if t not in existing]
+                if missing:
+                    results += skipped(suite, severity_of, missing)
+                    continue
+                table = work_table(suite, run_id, now)
+                if materialise(conn, table, render_sql(suite.sql(), run_id, now, values)):
+                    tables[suite.name] = table
+                else:
+                    results += passed_empty(suite, severity_of)
+            runnable = [suite for suite in suites if suite.name in tables]
+            if runnable:  # else nothing to validate: spare the GX import
+                url = sqlalchemy_url(dsn or os.environ.get("SMS_TRACKING_DSN") or _airflow_uri())
+                results += _run_gx(url, runnable, tables, severity_of, params, run_id, now, config.sample_size,
+                                   docs_dir)
+        finally:
+            drop_work_tables(conn, tables.values())
+        with conn.transaction():
+            write_results(conn, run_id, results)
 
     failures = [r for r in results if r.failed and r.critical]
     warnings = [r for r in results if r.failed and not r.critical]
@@ -730,6 +736,54 @@ def existing_tables(conn: psycopg.Connection[Any], tables: Iterable[str]) -> set
     return {row[0] for row in rows}
 
 
+WORK_SCHEMA = "sms_tracking_work"
+WORK_TABLE_MAX_AGE = timedelta(days=1)
+
+
+def work_table(suite: Suite, run_id: str, now: datetime) -> str:
+    """The scratch table of a suite's rows: named after the run (a retry replaces its own) and the time (so
+    a killed task's leftovers can be told by age)."""
+    run = hashlib.sha256(run_id.encode()).hexdigest()[:10]
+    return f"v{int(now.timestamp())}_{run}_{suite.name}"
+
+
+def materialise(conn: psycopg.Connection[Any], table: str, query: str) -> int:
+    """Compute a suite's rows once into an unlogged table (committed, so GX's own connection reads it);
+    returns the row count. An empty table is dropped at once."""
+    with conn.transaction():
+        conn.execute(f"DROP TABLE IF EXISTS {WORK_SCHEMA}.{table}")
+        rows = conn.execute(f"CREATE UNLOGGED TABLE {WORK_SCHEMA}.{table} AS {query}").rowcount
+        if not rows:
+            conn.execute(f"DROP TABLE {WORK_SCHEMA}.{table}")
+    return rows
+
+
+def drop_work_tables(conn: psycopg.Connection[Any], tables: Iterable[str]) -> None:
+    """Drop a validation's scratch tables; on a broken connection, leave them to :func:`drop_stale_work_tables`."""
+    import psycopg
+
+    try:
+        conn.rollback()
+        with conn.transaction():
+            for table in tables:
+                conn.execute(f"DROP TABLE IF EXISTS {WORK_SCHEMA}.{table}")
+    except psycopg.Error as exc:
+        log.warning("Scratch tables of this validation not dropped (%s); a later validation drops them", exc)
+
+
+def drop_stale_work_tables(conn: psycopg.Connection[Any], now: datetime) -> None:
+    """Drop the scratch tables of validations killed more than a day ago (a live one ends long before)."""
+    names = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s", (WORK_SCHEMA,)
+    ).fetchall()
+    horizon = (now - WORK_TABLE_MAX_AGE).timestamp()
+    for (name,) in names:
+        match = re.match(r"v(\d+)_", name)
+        if match and int(match.group(1)) < horizon:
+            log.info("Dropping %s.%s, left by a validation that did not finish", WORK_SCHEMA, name)
+            conn.execute(f"DROP TABLE IF EXISTS {WORK_SCHEMA}.{name}")
+
+
 def claim_objects(conn: psycopg.Connection[Any], run_id: str) -> int:
     """Take every object no run validated yet as this run's scope; returns the scope's size.
 
@@ -767,7 +821,7 @@ def write_results(conn: psycopg.Connection[Any], run_id: str, results: Sequence[
         )
 
 
-def _run_gx(url: str, suites: Sequence[Suite], queries: Mapping[str, str], severity_of: Mapping[str, Severity],
+def _run_gx(url: str, suites: Sequence[Suite], tables: Mapping[str, str], severity_of: Mapping[str, Severity],
             params: Mapping[str, Any], run_id: str, now: datetime, sample_size: int,
             docs_dir: Path | None) -> list[CheckResult]:
     """Validate each suite with GX Core in an ephemeral context, offline and without progress bars.
@@ -809,7 +863,7 @@ def _run_gx(url: str, suites: Sequence[Suite], queries: Mapping[str, str], sever
     results: list[CheckResult] = []
     for suite in suites:
         checks = {c.name: c for c in suite.checks if severity_of[f"{suite.name}.{c.name}"] != "disabled"}
-        asset = source.add_query_asset(suite.name, query=queries[suite.name])
+        asset = source.add_table_asset(suite.name, table_name=tables[suite.name], schema_name=WORK_SCHEMA)
         batch_definition = asset.add_batch_definition_whole_table("rows")
         gx_suite = context.suites.add(gx.ExpectationSuite(
             name=suite.name, expectations=[expectation(c) for c in checks.values()]))
