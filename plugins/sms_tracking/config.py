@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -51,9 +52,14 @@ class Settings:
     unknown_failure_type: str
     unknown_failure_reason: str
     default_region: str | None
+    clock_skew_seconds: float = 120.0
+    """How far a report's own date may be after its arrival, or before its message's submission, and still
+    be believed (docs/reliability.md)."""
 
     @classmethod
     def from_env(cls) -> Settings:
+        from sms_tracking.quarantine import _duration
+
         return cls(
             landing=os.environ.get("SMS_TRACKING_LANDING", str(DEFAULT_LANDING)),
             max_reject_rate=float(os.environ.get("SMS_TRACKING_MAX_REJECT_RATE", "0.05")),
@@ -61,6 +67,7 @@ class Settings:
             unknown_failure_type=os.environ.get("SMS_TRACKING_UNKNOWN_FAILURE_TYPE", "Soft"),
             unknown_failure_reason=os.environ.get("SMS_TRACKING_UNKNOWN_FAILURE_REASON", "Not defined"),
             default_region=os.environ.get("SMS_TRACKING_DEFAULT_REGION") or None,
+            clock_skew_seconds=_duration(os.environ, "SMS_TRACKING_CLOCK_SKEW", timedelta(minutes=2)).total_seconds(),
         )
 
 

@@ -123,6 +123,7 @@ def build_step(
     params = {
         "unknown_type": settings.unknown_failure_type,
         "unknown_reason": settings.unknown_failure_reason,
+        "clock_skew_seconds": settings.clock_skew_seconds,
         "run_id": run_id,
         "dag_id": dag_id or current_run().dag_id,
         "task_id": step,

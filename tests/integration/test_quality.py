@@ -178,16 +178,17 @@ def test_unknown_status_fails_status_known(dsn: str, landing: Landing) -> None:
     assert results(dsn)["report.status_known"]["unexpected_sample"][0]["raw_status"] == "BOGUS"
 
 
-def test_done_before_submit_fails_done_after_submit(dsn: str, landing: Landing) -> None:
+def test_done_before_submit_is_a_done_after_submit_warning(dsn: str, landing: Landing) -> None:
     sends = landing.files["sends/sends.csv"].splitlines(keepends=True)
     landing.files["sends/sends.csv"] = "".join(
         landing.send("D1", "r2", "+33612345679", "A2", 30) if ",A2," in line else line for line in sends)
     build(dsn, landing)
-    failed = fails_with(dsn)
-    assert [r.id for r in failed.failures] == ["delivery_log.done_after_submit"]
-    assert "sms_tracking.delivery_log: delivery_log.done_after_submit failed" in str(failed)
-    assert "sample rows: provider=smpp provider_message_id=A2 submit_to_done_seconds=-1500.0" in str(failed)
-    assert results(dsn)["delivery_log.done_after_submit"]["unexpected_count"] == 1
+    # A warning: the delivery log already timed that report by its arrival (docs/reliability.md).
+    summary = quality.validate_run(RUN, dsn=dsn, docs=False)
+    assert summary["failed_critical"] == [] and summary["failed_warning"] == ["delivery_log.done_after_submit"]
+    result = results(dsn)["delivery_log.done_after_submit"]
+    assert result["unexpected_count"] == 1
+    assert result["unexpected_sample"][0]["provider_message_id"] == "A2"
 
 
 def test_orphan_reports_fail_past_their_bound(dsn: str, landing: Landing) -> None:

@@ -95,28 +95,69 @@ def test_source_zone_is_configurable_per_source(
     )
     monkeypatch.setenv("SMS_TRACKING_SOURCES", str(sources))
     run_all(dsn)
-    # 10:12 in Tokyo (+09) instead of Paris (+02).
-    assert done_at(dsn, "A1")[0] == utc("2026-05-04 01:12:00")
+    # 10:12 in Tokyo (+09) instead of Paris (+02). That is before A1's submission (08:00Z), so the delivery
+    # log times it by its arrival and keeps the date read in Tokyo as the reported one.
+    with psycopg.connect(dsn) as conn:
+        events = conn.execute("SELECT event_at FROM sms_tracking.report WHERE provider_message_id = 'A1'").fetchall()
+    assert (utc("2026-05-04 01:12:00"),) in events
+    assert arrival_and_reported(dsn, "A1")[1] == utc("2026-05-04 01:12:00")
 
 
-def test_report_dated_before_its_submission_is_kept_as_reported(dsn: str, landing: Path) -> None:
-    # Submitted 08:00:02Z; done 09:50 Paris = 07:50Z, ten minutes earlier (a clock skew at the provider).
+def arrival_and_reported(dsn: str, message_id: str) -> tuple[datetime, datetime | None]:
+    """The deciding report's arrival time and the date it gave when that date was not believed."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT r.received_at, l.reported_done_at FROM sms_tracking.delivery_log l "
+            "JOIN sms_tracking.report r USING (report_id) WHERE l.provider_message_id = %s", (message_id,)).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def validation_audit(dsn: str, delivery_id: str) -> dict[str, object]:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT details FROM sms_tracking.audit_event WHERE delivery_id = %s AND event = 'validation' "
+            "ORDER BY at DESC LIMIT 1", (delivery_id,)).fetchone()
+    assert row is not None
+    return dict(row[0])
+
+
+def test_report_dated_before_its_submission_is_timed_by_its_arrival(dsn: str, landing: Path) -> None:
+    # Submitted 08:00:02Z; done 09:50 Paris = 07:50Z, ten minutes earlier (a clock skew at the provider),
+    # beyond SMS_TRACKING_CLOCK_SKEW (2 min): the status holds, the date is replaced by the arrival.
     write(landing, "reports/smpp_main/r2.txt",
           "id:A3 sub:001 dlvrd:001 submit date:2605040950 done date:2605040950 stat:DELIVRD err:000 text:x\n")
     run_all(dsn)
     done, submitted = done_at(dsn, "A3")
+    arrived, reported = arrival_and_reported(dsn, "A3")
     assert log_rows(dsn)["A3"][0] == "delivered"
-    assert done == utc("2026-05-04 07:50:00") and submitted == utc("2026-05-04 08:00:02")
-    # docs/quality.md: delivery_log.done_after_submit fails beyond 120 s of skew; nothing is clamped.
+    assert submitted == utc("2026-05-04 08:00:02")
+    assert done == arrived and done > submitted
+    assert reported == utc("2026-05-04 07:50:00")  # what the provider said is kept
+    assert validation_audit(dsn, "D1")["reports_before_submit"] == 1
 
 
-def test_report_dated_in_the_future_is_kept_as_reported_and_wins_as_latest(dsn: str, landing: Path) -> None:
+def test_report_dated_within_the_clock_skew_before_submission_keeps_its_date(
+    dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMS_TRACKING_CLOCK_SKEW", "15m")
+    write(landing, "reports/smpp_main/r2.txt",
+          "id:A3 sub:001 dlvrd:001 submit date:2605040950 done date:2605040950 stat:DELIVRD err:000 text:x\n")
+    run_all(dsn)
+    assert done_at(dsn, "A3")[0] == utc("2026-05-04 07:50:00")
+    assert arrival_and_reported(dsn, "A3")[1] is None
+
+
+def test_report_dated_in_the_future_is_timed_by_its_arrival(dsn: str, landing: Path) -> None:
     write(landing, "reports/smpp_main/r2.txt",
           "id:A2 sub:001 dlvrd:001 submit date:2605041000 done date:3005041000 stat:DELIVRD err:000 text:x\n")
     run_all(dsn)
-    assert log_rows(dsn)["A2"][0] == "delivered"  # later than the UNDELIV of 2026: it is the latest final
-    assert done_at(dsn, "A2")[0] == utc("2030-05-04 08:00:00")
-    # docs/quality.md: report.event_at_not_in_future (15 min tolerance) fails the run's validation.
+    arrived, reported = arrival_and_reported(dsn, "A2")
+    # It arrived after the UNDELIV dated 2026-05-04, so it is the latest final: delivered, at its arrival.
+    assert log_rows(dsn)["A2"][0] == "delivered"
+    assert done_at(dsn, "A2")[0] == arrived < datetime.now(UTC)
+    assert reported == utc("2030-05-04 08:00:00")
+    assert validation_audit(dsn, "D1")["reports_in_future"] == 1
 
 
 def test_late_report_seven_days_after_send_updates_log_and_summary(dsn: str, landing: Path) -> None:

@@ -93,7 +93,8 @@ SELECT l.delivery_id, count(*) AS sent,
        count(e.reason) AS to_excluded,
        count(e.reason) FILTER (WHERE e.reason IN ('Denylisted', 'Quarantined')) AS to_denylisted_or_quarantined,
        count(*) FILTER (WHERE l.segments <> a.segments_per_message) AS segments_differ,
-       count(*) FILTER (WHERE l.done_at < l.submitted_at - interval '1 minute') AS reports_before_submit
+       count(*) FILTER (WHERE l.reported_done_at < l.submitted_at) AS reports_before_submit,
+       count(*) FILTER (WHERE l.reported_done_at >= l.submitted_at) AS reports_in_future
   FROM audit_delivery a
   JOIN sms_tracking.delivery_log l USING (delivery_id)
   LEFT JOIN sms_tracking.target t ON t.delivery_id = l.delivery_id AND t.recipient_id = l.recipient_id
@@ -103,10 +104,12 @@ SELECT l.delivery_id, count(*) AS sent,
 INSERT INTO audit_new (delivery_id, level, event, message, details, latest_only)
 SELECT v.delivery_id,
        CASE WHEN v.to_denylisted_or_quarantined > 0 THEN 'error'
-            WHEN v.not_targeted + v.to_excluded + v.over_to_deliver + v.segments_differ + v.reports_before_submit > 0
+            WHEN v.not_targeted + v.to_excluded + v.over_to_deliver + v.segments_differ + v.reports_before_submit
+                 + v.reports_in_future > 0
             THEN 'warning' ELSE 'info' END,
        'validation',
-       CASE WHEN v.not_targeted + v.to_excluded + v.over_to_deliver + v.segments_differ + v.reports_before_submit = 0
+       CASE WHEN v.not_targeted + v.to_excluded + v.over_to_deliver + v.segments_differ + v.reports_before_submit
+                 + v.reports_in_future = 0
             THEN format('Validation passed: %s message(s) checked against the target list, the exclusions and the content',
                         v.sent)
             ELSE 'Validation found: ' || concat_ws('; ',
@@ -120,18 +123,23 @@ SELECT v.delivery_id,
                       THEN v.segments_differ || ' message(s) whose send-log segments differ from the content''s '
                            || v.segments_per_message END,
                  CASE WHEN v.reports_before_submit > 0
-                      THEN v.reports_before_submit || ' message(s) with a final report dated over a minute before submit' END)
+                      THEN v.reports_before_submit || ' message(s) whose final report is dated before the submission'
+                           || ' (timed by its arrival instead)' END,
+                 CASE WHEN v.reports_in_future > 0
+                      THEN v.reports_in_future || ' message(s) whose final report is dated after it arrived'
+                           || ' (timed by its arrival instead)' END)
        END,
        jsonb_build_object('key', md5(concat_ws('/', v.sent, v.not_targeted, v.to_excluded, v.over_to_deliver,
-                                               v.segments_differ, v.reports_before_submit)),
+                                               v.segments_differ, v.reports_before_submit, v.reports_in_future)),
                           'messages', v.sent, 'not_in_target_list', v.not_targeted,
                           'to_excluded_recipients', v.to_excluded, 'excluded_causes', v.excluded_causes,
                           'over_to_deliver', v.over_to_deliver, 'segments_differ', v.segments_differ,
-                          'reports_before_submit', v.reports_before_submit),
+                          'reports_before_submit', v.reports_before_submit,
+                          'reports_in_future', v.reports_in_future),
        true
   FROM (
         SELECT a.delivery_id, a.sent, a.segments_per_message, c.to_excluded, c.to_denylisted_or_quarantined,
-               c.segments_differ, c.reports_before_submit,
+               c.segments_differ, c.reports_before_submit, c.reports_in_future,
                CASE WHEN r.targets > 0 THEN c.not_in_target_list ELSE 0 END AS not_targeted,
                CASE WHEN r.targets > 0 THEN greatest(a.sent - (r.targets - r.excluded), 0) ELSE 0 END
                    AS over_to_deliver,

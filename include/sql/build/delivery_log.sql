@@ -1,6 +1,6 @@
 -- Step 2 of the build: rebuild the delivery-log row of every message touched by new data, from all of
 -- its reports, under final-status precedence: a final report beats an intermediate one; between two
--- finals the later event wins (provider done date, else received time); an exact tie keeps delivered.
+-- finals the later one wins (by the report's time, below); an exact tie keeps delivered.
 SELECT pg_advisory_xact_lock(97866);
 
 CREATE TEMP TABLE build_keys (provider text, provider_message_id text, PRIMARY KEY (provider, provider_message_id))
@@ -17,32 +17,41 @@ UNION
 SELECT DISTINCT delivery_id FROM sms_tracking.message JOIN build_keys USING (provider, provider_message_id)
 ON CONFLICT DO NOTHING;
 
+-- Each report's time: its own date, unless that date cannot be true -- later than the report arrived, or
+-- earlier than its message was submitted, by more than SMS_TRACKING_CLOCK_SKEW -- in which case its
+-- arrival time (docs/reliability.md). A report without a date of its own is timed by its arrival.
+CREATE TEMP TABLE build_reports ON COMMIT DROP AS
+SELECT rq.*,
+       CASE WHEN rq.event_at IS NULL THEN rq.received_at
+            WHEN rq.event_at > rq.received_at + make_interval(secs => %(clock_skew_seconds)s) THEN rq.received_at
+            WHEN rq.event_at < m.submitted_at - make_interval(secs => %(clock_skew_seconds)s) THEN rq.received_at
+            ELSE rq.event_at END AS reported_at
+  FROM sms_tracking.report_qualified rq
+  JOIN build_keys k USING (provider, provider_message_id)
+  LEFT JOIN sms_tracking.message m USING (provider, provider_message_id);
+
 WITH winner AS (
-    SELECT DISTINCT ON (rq.provider, rq.provider_message_id) rq.*
-      FROM sms_tracking.report_qualified rq
-      JOIN build_keys k USING (provider, provider_message_id)
-     ORDER BY rq.provider, rq.provider_message_id, rq.is_final DESC,
-              coalesce(rq.event_at, rq.received_at) DESC, rq.outcome = 'delivered' DESC, rq.report_id
+    SELECT DISTINCT ON (provider, provider_message_id) *
+      FROM build_reports
+     ORDER BY provider, provider_message_id, is_final DESC, reported_at DESC, outcome = 'delivered' DESC, report_id
 ), stats AS (
-    SELECT r.provider, r.provider_message_id, count(*) AS report_count,
-           max(coalesce(r.event_at, r.received_at)) AS last_report_at,
-           (array_agg(r.price ORDER BY coalesce(r.event_at, r.received_at) DESC, r.report_id)
-                FILTER (WHERE r.price IS NOT NULL))[1] AS price,
-           (array_agg(r.price_unit ORDER BY coalesce(r.event_at, r.received_at) DESC, r.report_id)
-                FILTER (WHERE r.price IS NOT NULL))[1] AS price_unit
-      FROM sms_tracking.report r
-      JOIN build_keys k USING (provider, provider_message_id)
+    SELECT provider, provider_message_id, count(*) AS report_count, max(reported_at) AS last_report_at,
+           (array_agg(price ORDER BY reported_at DESC, report_id) FILTER (WHERE price IS NOT NULL))[1] AS price,
+           (array_agg(price_unit ORDER BY reported_at DESC, report_id) FILTER (WHERE price IS NOT NULL))[1]
+               AS price_unit
+      FROM build_reports
      GROUP BY 1, 2
 )
 INSERT INTO sms_tracking.delivery_log AS d (
     provider, provider_message_id, delivery_id, recipient_id, phone_e164, status, is_final, failure_type,
     failure_reason, raw_status, raw_error, error_code, submitted_at, done_at, last_report_at, report_count,
-    segments, price, price_unit, report_id)
+    segments, price, price_unit, report_id, reported_done_at)
 SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone_e164,
        coalesce(w.outcome, 'pending'), coalesce(w.is_final, false), w.failure_type, w.failure_reason,
        w.raw_status, w.raw_error, w.error_code, m.submitted_at,
-       CASE WHEN w.is_final THEN coalesce(w.event_at, w.received_at) END,
-       s.last_report_at, coalesce(s.report_count, 0), m.segments, s.price, s.price_unit, w.report_id
+       CASE WHEN w.is_final THEN w.reported_at END,
+       s.last_report_at, coalesce(s.report_count, 0), m.segments, s.price, s.price_unit, w.report_id,
+       CASE WHEN w.is_final AND w.event_at IS DISTINCT FROM w.reported_at THEN w.event_at END
   FROM sms_tracking.message m
   JOIN build_keys k USING (provider, provider_message_id)
   LEFT JOIN winner w USING (provider, provider_message_id)
@@ -55,4 +64,4 @@ ON CONFLICT (provider, provider_message_id) DO UPDATE
        submitted_at = excluded.submitted_at, done_at = excluded.done_at,
        last_report_at = excluded.last_report_at, report_count = excluded.report_count,
        segments = excluded.segments, price = excluded.price, price_unit = excluded.price_unit,
-       report_id = excluded.report_id;
+       report_id = excluded.report_id, reported_done_at = excluded.reported_done_at;

@@ -1,6 +1,7 @@
--- Delivery-log rows of the deliveries whose summary this run refreshed, with the submit-to-done time.
+-- Delivery-log rows of the deliveries whose summary this run refreshed, with the submit-to-done time as the
+-- provider dated it (the date the delivery log did not believe, when it replaced one: docs/reliability.md).
 SELECT l.provider, l.provider_message_id, l.delivery_id, l.status, l.is_final, l.failure_type, l.failure_reason,
        l.phone_e164, l.submitted_at, l.done_at, l.last_report_at,
-       extract(epoch FROM l.done_at - l.submitted_at)::float8 AS submit_to_done_seconds
+       extract(epoch FROM coalesce(l.reported_done_at, l.done_at) - l.submitted_at)::float8 AS submit_to_done_seconds
   FROM sms_tracking.delivery_log l
  WHERE l.delivery_id IN {run_deliveries}
