@@ -265,8 +265,9 @@ def task_validate(args: dict[str, Any]) -> Any:
 
 @task
 def task_incremental_files(args: dict[str, Any]) -> dict[str, Any]:
-    """Write final reports for the latest pending messages (padded with the latest others), as providers
-    send them hours later: one new SMPP file and one new Twilio callback file."""
+    """Write final reports for the latest messages sent, as providers send them hours later: one new SMPP
+    file and one new Twilio callback file. The latest sends, not pending messages from anywhere in the
+    history: a day's reports are about the day's deliveries, and the build's work is per delivery touched."""
     from zoneinfo import ZoneInfo
 
     import psycopg
@@ -280,7 +281,7 @@ def task_incremental_files(args: dict[str, Any]) -> dict[str, Any]:
                       left(coalesce(d.content, ''), 20)
                  FROM sms_tracking.delivery_log l LEFT JOIN sms_tracking.delivery d USING (delivery_id)
                 WHERE l.provider IN ('smpp', 'twilio')
-                ORDER BY (l.status = 'pending') DESC, l.submitted_at DESC LIMIT %s""",
+                ORDER BY l.submitted_at DESC, l.provider, l.provider_message_id LIMIT %s""",
             (args["reports"],),
         ).fetchall()
     smpp: list[str] = []
@@ -304,6 +305,73 @@ def task_incremental_files(args: dict[str, Any]) -> dict[str, Any]:
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             written.append(str(path))
     return {"reports": len(rows), "smpp": len(smpp), "twilio": len(twilio), "files": written}
+
+
+# --- History: the database an incremental run lands on ------------------------------------------------
+
+HISTORY_TABLES = (
+    "delivery", "target", "message", "report", "delivery_log", "delivery_summary", "exclusion", "send_list",
+    "click", "tracking_log", "tracked_url", "audit_event", "summary_delivery_day", "delivery_failure_summary",
+    "delivery_exclusion_summary", "delivery_url_summary", "daily_provider", "daily_country",
+    "daily_failure_reason",
+)
+"""The tables whose rows belong to a delivery or a day: what grows with the history."""
+HISTORY_KEYS = ("delivery_id", "provider_message_id", "recipient_id", "click_key", "inbound_key", "tracking_token")
+
+
+@task
+def task_history(args: dict[str, Any]) -> dict[str, Any]:
+    """Grow the loaded database to ``copies`` times its deliveries: each copy of every delivery-keyed row gets
+    its keys suffixed and its times moved back by whole spans of the data, set-based, copy after copy.
+
+    Loading 10M messages through the pipeline would take hours of this machine; the incremental target is
+    about how the build's work grows with history, which needs the rows and their indexes, not their story.
+    """
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(args["dsn"], autocommit=True) as conn:
+        span_days = int(conn.execute(
+            "SELECT ceil(extract(epoch FROM max(submitted_at) - min(submitted_at)) / 86400) + 2 "
+            "FROM sms_tracking.message").fetchone()[0] or 1)
+        columns = conn.execute(
+            """SELECT table_name, column_name, data_type, coalesce(column_default, '') LIKE 'nextval%%'
+                 FROM information_schema.columns
+                WHERE table_schema = 'sms_tracking' AND table_name = ANY(%s) AND is_generated = 'NEVER'
+                ORDER BY table_name, ordinal_position""", (list(HISTORY_TABLES),)).fetchall()
+        first_day = conn.execute("SELECT min(submitted_at)::date - 1 FROM sms_tracking.message").fetchone()[0]
+        by_table: dict[str, list[tuple[str, str, bool]]] = {}
+        for table, column, data_type, serial in columns:
+            by_table.setdefault(table, []).append((column, data_type, serial))
+        for copy in range(1, args["copies"]):
+            shift = copy * span_days
+            for table in HISTORY_TABLES:
+                names, values = [], []
+                for column, data_type, serial in by_table[table]:
+                    if serial:
+                        continue
+                    names.append(column)
+                    if column in HISTORY_KEYS:
+                        values.append(f"{column} || '~h{copy}'")
+                    elif data_type == "timestamp with time zone":
+                        values.append(f"{column} - interval '{shift} days'")
+                    elif data_type == "date":
+                        values.append(f"{column} - {shift}")
+                    else:
+                        values.append(column)
+                # The originals only: their keys carry no copy suffix, their days are the data's.
+                key = next((k for k in ("delivery_id", "provider_message_id") if k in names), None)
+                original = f"{key} NOT LIKE '%~h%'" if key else f"day >= '{first_day}'"
+                conn.execute(
+                    f"INSERT INTO sms_tracking.{table} ({', '.join(names)}) "
+                    f"SELECT {', '.join(values)} FROM sms_tracking.{table} WHERE {original} "
+                    "ON CONFLICT DO NOTHING")
+            print(f"    history copy {copy + 1}/{args['copies']} in {time.monotonic() - started:.0f} s", flush=True)
+        conn.execute("VACUUM ANALYZE")
+        messages = conn.execute("SELECT count(*) FROM sms_tracking.delivery_log").fetchone()[0]
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    return {"messages": messages, "copies": args["copies"], "span_days": span_days, "database_bytes": size,
+            "seconds": time.monotonic() - started}
 
 
 # --- UI latency --------------------------------------------------------------------------------------------
@@ -839,6 +907,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="reuse the pipeline database of an earlier run with the same --messages (--pg-dir/--dsn)")
     parser.add_argument("--incremental", action="store_true", help="then add 10,000 reports and run every task again")
     parser.add_argument("--reference", help="results JSON of a 1M run: its pipeline time is the incremental reference")
+    parser.add_argument("--history-copies", type=int, default=1,
+                        help="before the incremental run, grow the database to this many copies of its deliveries "
+                        "(10 on a 1M load: a 10M-message history)")
     parser.add_argument("--ui", action="store_true", help="then time the UI's JSON endpoints on the loaded database")
     parser.add_argument("--ui-requests", type=int, default=100, help="requests per endpoint (default 100)")
     parser.add_argument("--json", help="write every figure to this file")
@@ -900,6 +971,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                     args.messages)
                 variants.append(pipeline_variant)
             results["variants"] = [asdict(v) for v in variants]
+            if args.history_copies > 1 and pipeline_variant is not None:
+                print(f"==> History: {args.history_copies} copies of the loaded deliveries", flush=True)
+                dsn = pipeline_variant.detail["dsn"]
+                results["history"] = run_child("history", {"dsn": dsn, "copies": args.history_copies},
+                                               child_env(dsn, landing, work), work).result
             if args.incremental and pipeline_variant is not None:
                 print(f"==> Incremental: {INCREMENTAL_REPORTS:,} new reports", flush=True)
                 reference = None
