@@ -292,13 +292,15 @@ def load_object(
             return LoadResult(source, uri, "skipped", object_id=previous[0])
         if previous:
             conn.execute("DELETE FROM sms_tracking.source_object WHERE object_id = %s", (previous[0],))
+        modified_at = modified_time(path)
         object_id = conn.execute(
             """INSERT INTO sms_tracking.source_object
-                   (source, kind, uri, checksum, size_bytes, status, started_at, finished_at, dag_id, run_id, task_id)
-               VALUES (%s, %s, %s, %s, %s, 'loaded', %s, %s, %s, %s, %s) RETURNING object_id""",
-            (source, kind, uri, digest, size, started, started, run.dag_id, run.run_id, run.task_id),
+                   (source, kind, uri, checksum, size_bytes, modified_at, status, started_at, finished_at, dag_id,
+                    run_id, task_id)
+               VALUES (%s, %s, %s, %s, %s, %s, 'loaded', %s, %s, %s, %s, %s) RETURNING object_id""",
+            (source, kind, uri, digest, size, modified_at, started, started, run.dag_id, run.run_id, run.task_id),
         ).fetchone()[0]  # type: ignore[index]
-        received_at = _modified_at(path) or started
+        received_at = modified_at or started
         stager = _Stager(conn)
         read = rejected = 0
         first_rejects: list[Reject] = []
@@ -367,12 +369,14 @@ def load_object(
     return result
 
 
-def _modified_at(path: ObjectStoragePath) -> datetime | None:
-    """The object's modification time: the received time of reports that carry none."""
-    try:
-        info = path.stat()
-    except (OSError, NotImplementedError):
-        return None
+def modified_time(path: ObjectStoragePath, info: Any = None) -> datetime | None:
+    """The object's modification time (from ``info``, its ``stat()``, when given): the received time of
+    reports that carry none, and with the size the quick check of :func:`sms_tracking.pipeline.pending_objects`."""
+    if info is None:
+        try:
+            info = path.stat()
+        except (OSError, NotImplementedError):
+            return None
     mtime = info.get("mtime") or info.get("LastModified") or info.get("created")
     if isinstance(mtime, datetime):
         return mtime.astimezone(UTC)

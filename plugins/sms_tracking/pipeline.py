@@ -50,17 +50,26 @@ def pending_objects(source_name: str, dsn: str | None = None) -> list[str]:
         source = source_by_name(source_name)
         folder = landing_path(source.path) if "://" in source.path else landing_path(settings.landing, source.path)
         uris = list_objects(folder)
-    from sms_tracking.ingest import checksum
+    from sms_tracking.ingest import checksum, modified_time
 
     with closing(db.connect(dsn)) as conn:
-        loaded = {
-            (uri, digest)
-            for uri, digest in conn.execute(
-                "SELECT uri, checksum FROM sms_tracking.source_object WHERE source = %s AND status <> 'rejected'",
-                (source_name,),
-            ).fetchall()
-        }
-    pending = [uri for uri in uris if (uri, checksum(landing_path(uri))[0]) not in loaded]
+        rows = conn.execute(
+            "SELECT uri, checksum, size_bytes, modified_at FROM sms_tracking.source_object "
+            "WHERE source = %s AND status <> 'rejected'",
+            (source_name,),
+        ).fetchall()
+    loaded = {(uri, digest) for uri, digest, _, _ in rows}
+    unchanged = {(uri, size, modified) for uri, _, size, modified in rows if modified is not None}
+
+    def is_new(uri: str) -> bool:
+        # Same size and modification time as a loaded version: not read again (rsync's quick check).
+        path = landing_path(uri)
+        info = path.stat()
+        if (uri, info.get("size"), modified_time(path, info)) in unchanged:
+            return False
+        return (uri, checksum(path)[0]) not in loaded
+
+    pending = [uri for uri in uris if is_new(uri)]
     if len(pending) > settings.max_objects_per_run:
         log.warning("%d objects pending; loading the first %d this run", len(pending), settings.max_objects_per_run)
         pending = pending[: settings.max_objects_per_run]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -143,6 +144,34 @@ def test_rerun_and_same_file_under_another_name_change_nothing(dsn: str, landing
     assert after["delivery_log"] == before["delivery_log"]
     assert after["report"] == before["report"]
     assert after["summary"] == before["summary"]
+
+
+def test_pending_objects_reads_only_objects_whose_size_or_time_changed(
+    dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from sms_tracking import ingest
+
+    run_all(dsn)
+    read: list[str] = []
+    real_checksum = ingest.checksum
+
+    def counting_checksum(path: Any) -> tuple[str, int]:
+        read.append(path.name)
+        return real_checksum(path)
+
+    monkeypatch.setattr(ingest, "checksum", counting_checksum)
+    assert pipeline.pending_objects("smpp_main", dsn=dsn) == []
+    assert read == []  # unchanged size and time: not read at all
+    receipts = landing / "reports/smpp_main/r1.txt"
+    stat = receipts.stat()
+    os.utime(receipts, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched, same content
+    assert pipeline.pending_objects("smpp_main", dsn=dsn) == []
+    assert read == ["r1.txt"]  # read to be checksummed; the checksum was loaded
+    receipts.write_text(SMPP.replace("DELIVRD", "UNDELIV", 1), encoding="utf-8")  # same size, new content
+    os.utime(receipts, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2 * 10**9))
+    assert [uri.rsplit("/", 1)[1] for uri in pipeline.pending_objects("smpp_main", dsn=dsn)] == ["r1.txt"]
 
 
 def test_reports_before_the_send_log_are_joined_when_it_arrives(dsn: str, landing: Path) -> None:
