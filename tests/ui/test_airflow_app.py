@@ -69,7 +69,7 @@ def plugin_routes() -> list[tuple[str, str]]:
             continue
         path = route.path
         for name, value in SAMPLES.items():
-            path = path.replace("{" + name + "}", value)
+            path = path.replace("{" + name + "}", value).replace("{" + name + ":path}", value)
         path = path.replace("{action}", "release" if path.startswith("/api/") else "allowlist")
         if "{path:path}" in path:
             path = path.replace("{path:path}", "index.html" if "data-docs" in path else "css/sms-tracking.css")

@@ -124,7 +124,7 @@ def test_these_lists_cover_every_route_of_the_app(plugin_app: Any) -> None:
     from fastapi.routing import APIRoute
 
     templates = {r.path for r in plugin_app.routes if isinstance(r, APIRoute)}
-    tested = {re.sub(r"/D1\b", "/{delivery_id}", re.sub(r"/\+\d+", "/{phone}", p)) for p in PAGES + API + WRITES}
+    tested = {re.sub(r"/D1\b", "/{delivery_id:path}", re.sub(r"/\+\d+", "/{phone}", p)) for p in PAGES + API + WRITES}
     tested = {re.sub(r"/(release|allowlist)$", "/{action}", p) for p in tested}
     tested |= {"/health", "/static/{path:path}", "/data-docs/{path:path}"}
     assert templates == tested
@@ -272,6 +272,25 @@ def test_unknown_delivery_is_404(extras_ro: str, client_for: Any) -> None:
     client = client_for("viewer")
     assert client.get("/deliveries/NOPE").status_code == 404
     assert client.get("/api/deliveries/NOPE/log").json() == {"detail": "No delivery with id 'NOPE'"}
+
+
+def test_delivery_ids_with_slashes_reach_every_tab(extras_dsn: str, client_for: Any) -> None:
+    with psycopg.connect(extras_dsn) as conn:
+        for table in ("delivery", "delivery_summary"):
+            columns = [row[0] for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'sms_tracking' "
+                "AND table_name = %s ORDER BY ordinal_position", (table,)).fetchall()]
+            values = ", ".join("'2026/11/promo'" if c == "delivery_id" else c for c in columns)
+            conn.execute(f"INSERT INTO sms_tracking.{table} ({', '.join(columns)}) "
+                         f"SELECT {values} FROM sms_tracking.{table} WHERE delivery_id = 'D1'")
+    client = client_for("viewer")
+    encoded = "2026%2F11%2Fpromo"
+    assert client.get(f"/api/deliveries/{encoded}").json()["delivery"]["delivery_id"] == "2026/11/promo"
+    for tab in ("", "/sms", "/log", "/exclusions", "/tracking", "/audit"):
+        assert client.get(f"/deliveries/{encoded}{tab}").status_code == 200, tab
+        assert client.get(f"/api/deliveries/{encoded}{tab}").status_code == 200, tab
+    # The list links to it with the slashes encoded.
+    assert f'deliveries/{encoded}"' in client.get("/?q=promo").text
 
 
 def test_sms_tab_shows_the_content_as_sent(extras_ro: str, client_for: Any) -> None:

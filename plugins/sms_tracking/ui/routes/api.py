@@ -39,19 +39,13 @@ def delivery_choices() -> m.DeliveryChoices:
         return queries.delivery_choices(reader)
 
 
-@router.get("/deliveries/{delivery_id}", response_model=m.DeliverySummary, summary="Summary tab: KPIs and charts")
-def delivery_summary(delivery_id: DeliveryId) -> m.DeliverySummary:
-    with queries.open_reader() as reader:
-        return queries.delivery_summary(reader, delivery_id)
-
-
-@router.get("/deliveries/{delivery_id}/sms", response_model=m.SmsContent, summary="SMS tab: content as sent")
+@router.get("/deliveries/{delivery_id:path}/sms", response_model=m.SmsContent, summary="SMS tab: content as sent")
 def sms(delivery_id: DeliveryId) -> m.SmsContent:
     with queries.open_reader() as reader:
         return queries.sms_content(reader, delivery_id)
 
 
-@router.get("/deliveries/{delivery_id}/log", response_model=m.Page[m.LogRow], summary="Delivery tab: the log")
+@router.get("/deliveries/{delivery_id:path}/log", response_model=m.Page[m.LogRow], summary="Delivery tab: the log")
 def delivery_log(
     delivery_id: DeliveryId, viewer: ViewerDep, filters: params.LogFiltersDep, paging: params.PagingDep
 ) -> m.Page[m.LogRow]:
@@ -59,7 +53,7 @@ def delivery_log(
         return queries.delivery_log(reader, viewer, delivery_id, filters, paging)
 
 
-@router.get("/deliveries/{delivery_id}/exclusions", response_model=m.Exclusions, summary="Exclusions tab")
+@router.get("/deliveries/{delivery_id:path}/exclusions", response_model=m.Exclusions, summary="Exclusions tab")
 def exclusions(
     delivery_id: DeliveryId,
     viewer: ViewerDep,
@@ -70,13 +64,13 @@ def exclusions(
         return queries.exclusions(reader, viewer, delivery_id, reason, paging)
 
 
-@router.get("/deliveries/{delivery_id}/tracking", response_model=m.Tracking, summary="Tracking tab")
+@router.get("/deliveries/{delivery_id:path}/tracking", response_model=m.Tracking, summary="Tracking tab")
 def tracking(delivery_id: DeliveryId, paging: params.PagingDep) -> m.Tracking:
     with queries.open_reader() as reader:
         return queries.tracking(reader, delivery_id, paging)
 
 
-@router.get("/deliveries/{delivery_id}/audit", response_model=m.Audit, summary="Audit tab: journal and pipeline")
+@router.get("/deliveries/{delivery_id:path}/audit", response_model=m.Audit, summary="Audit tab: journal and pipeline")
 def audit(
     delivery_id: DeliveryId,
     viewer: ViewerDep,
@@ -85,6 +79,12 @@ def audit(
 ) -> m.Audit:
     with queries.open_reader() as reader:
         return queries.audit(reader, viewer, delivery_id, level, paging)
+
+
+@router.get("/deliveries/{delivery_id:path}", response_model=m.DeliverySummary, summary="Summary tab: KPIs and charts")
+def delivery_summary(delivery_id: DeliveryId) -> m.DeliverySummary:
+    with queries.open_reader() as reader:
+        return queries.delivery_summary(reader, delivery_id)
 
 
 @router.get("/quarantine", response_model=m.Page[m.QuarantineRow], summary="Quarantine list")

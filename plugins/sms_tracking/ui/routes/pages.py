@@ -50,24 +50,14 @@ def _tab(
     )
 
 
-@router.get("/deliveries/{delivery_id}", response_class=HTMLResponse)
-def summary_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) -> HTMLResponse:
-    with queries.open_reader() as reader:
-        summary = queries.delivery_summary(reader, delivery_id)
-        return _tab(
-            request, viewer, reader, delivery_id, "summary", "delivery_summary.html", summary=summary,
-            charts=charts.summary_charts(summary), tiles=tiles.summary_tiles(summary),
-        )
-
-
-@router.get("/deliveries/{delivery_id}/sms", response_class=HTMLResponse)
+@router.get("/deliveries/{delivery_id:path}/sms", response_class=HTMLResponse)
 def sms_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) -> HTMLResponse:
     with queries.open_reader() as reader:
         sms = queries.sms_content(reader, delivery_id)
         return _tab(request, viewer, reader, delivery_id, "sms", "delivery_sms.html", sms=sms)
 
 
-@router.get("/deliveries/{delivery_id}/log", response_class=HTMLResponse)
+@router.get("/deliveries/{delivery_id:path}/log", response_class=HTMLResponse)
 def log_tab(
     request: Request, viewer: ViewerDep, delivery_id: DeliveryId, filters: params.LogFiltersDep,
     paging: params.PagingDep,
@@ -81,7 +71,7 @@ def log_tab(
         )
 
 
-@router.get("/deliveries/{delivery_id}/exclusions", response_class=HTMLResponse)
+@router.get("/deliveries/{delivery_id:path}/exclusions", response_class=HTMLResponse)
 def exclusions_tab(
     request: Request,
     viewer: ViewerDep,
@@ -97,7 +87,7 @@ def exclusions_tab(
         )
 
 
-@router.get("/deliveries/{delivery_id}/tracking", response_class=HTMLResponse)
+@router.get("/deliveries/{delivery_id:path}/tracking", response_class=HTMLResponse)
 def tracking_tab(
     request: Request, viewer: ViewerDep, delivery_id: DeliveryId, paging: params.PagingDep
 ) -> HTMLResponse:
@@ -109,7 +99,7 @@ def tracking_tab(
         )
 
 
-@router.get("/deliveries/{delivery_id}/audit", response_class=HTMLResponse)
+@router.get("/deliveries/{delivery_id:path}/audit", response_class=HTMLResponse)
 def audit_tab(
     request: Request,
     viewer: ViewerDep,
@@ -120,6 +110,16 @@ def audit_tab(
     with queries.open_reader() as reader:
         audit = queries.audit(reader, viewer, delivery_id, level, paging)
         return _tab(request, viewer, reader, delivery_id, "audit", "delivery_audit.html", audit=audit, level=level)
+
+
+@router.get("/deliveries/{delivery_id:path}", response_class=HTMLResponse)
+def summary_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) -> HTMLResponse:
+    with queries.open_reader() as reader:
+        summary = queries.delivery_summary(reader, delivery_id)
+        return _tab(
+            request, viewer, reader, delivery_id, "summary", "delivery_summary.html", summary=summary,
+            charts=charts.summary_charts(summary), tiles=tiles.summary_tiles(summary),
+        )
 
 
 @router.get("/quarantine", response_class=HTMLResponse)
