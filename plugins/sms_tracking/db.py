@@ -22,7 +22,9 @@ CONN_ID = "sms_tracking_postgres"
 SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _MIGRATION_LOCK = 0x5D5_0001
-BUILD_LOCK = 0x5D5_0002
+BUILD_LOCK = 97866
+"""The build's advisory lock: every build step (``include/sql/build``, by this number) and the quarantine
+writes take it, so two builds serialise."""
 
 
 DEFAULT_WORK_MEM = "64MB"

@@ -69,7 +69,8 @@ def export_send_lists(conn: psycopg.Connection[Any], landing: str) -> list[str]:
     """Write ``send_lists/<delivery_id>.csv`` for each delivery prepared since the last export.
 
     COPY streams the rows to the file in blocks; the file is written under a hidden name and renamed,
-    so a reader never sees half a list. A delivery leaves the queue only once its file is written.
+    so a reader never sees half a list. A delivery leaves the queue only once its file is written, and
+    its queue row is locked while it is written, so a concurrent export skips it.
     """
     from sms_tracking.ingest import landing_path
 
@@ -87,6 +88,11 @@ def export_send_lists(conn: psycopg.Connection[Any], landing: str) -> list[str]:
         partial = folder / f".{name}.part"
         size = 0
         with conn.transaction():
+            # Two builds may export at once (the export runs after the prepare step's locked transaction):
+            # the queue row, locked until the file is in place, gives each list one writer.
+            if conn.execute("SELECT FROM sms_tracking.pending_export WHERE delivery_id = %s FOR UPDATE SKIP LOCKED",
+                            (delivery_id,)).fetchone() is None:
+                continue  # exported by another build meanwhile, or being exported by it now
             with partial.open("wb") as out, conn.cursor() as cur, cur.copy(
                 f"COPY (SELECT {', '.join(SEND_LIST_COLUMNS)} FROM sms_tracking.send_list WHERE delivery_id = %s"
                 " ORDER BY recipient_id COLLATE \"C\") TO STDOUT WITH (FORMAT csv, HEADER)",

@@ -349,7 +349,12 @@ def load_object(
                 loaded += inserted
                 duplicate += staged - inserted
         if "reject" in stager.counts:
-            conn.execute("INSERT INTO sms_tracking.reject SELECT * FROM stage_reject ON CONFLICT DO NOTHING")
+            # A refused batch keeps every bad line (the file is to be fixed); a loaded one only those not
+            # already rejected from another object, the others counting as its duplicates.
+            stored = db.run_sql_file(conn, "load/reject.sql",
+                                     {"object_id": object_id, "deduplicate": status == "loaded"})
+            duplicate += rejected - stored
+            rejected = stored
         conn.execute(
             """UPDATE sms_tracking.source_object SET status = %s, rows_read = %s, rows_loaded = %s,
                    rows_duplicate = %s, rows_rejected = %s, finished_at = %s WHERE object_id = %s""",

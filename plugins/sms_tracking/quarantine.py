@@ -340,7 +340,7 @@ def set_status(
         raise ValueError(f"{phone!r} is not a phone number (expected international form, e.g. +33612345678)")
     config = QuarantineConfig.from_env().sql_params()
     with closing(db.connect(dsn)) as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(97866)")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (db.BUILD_LOCK,))
         conn.execute(
             """WITH recorded AS (
                    INSERT INTO sms_tracking.quarantine_event

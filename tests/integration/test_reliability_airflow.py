@@ -443,9 +443,9 @@ def test_two_build_runs_at_once_in_two_airflow_processes_are_serialised_and_equa
     # under test is the tracking database the two runs share.
     other_home = tmp_path / "airflow-b"
     shutil.copytree(airflow_db, other_home, ignore=shutil.ignore_patterns("logs", "sms_tracking_data_docs"))
-    # The DAG's own retries, 1 s apart instead of 30: the send-list export of ``prepare`` runs outside the
-    # build lock and can fail in one of the runs (see test_two_send_list_exports_at_once_both_succeed).
-    settings = {"SMS_TRACKING_TEST_RETRY_DELAY": "1"}
+    # No retries: each step must pass on its first try, the send-list export of ``prepare`` included
+    # (see test_two_send_list_exports_at_once_both_succeed).
+    settings = {"SMS_TRACKING_TEST_RETRIES": "0"}
     with psycopg.connect(dsn, autocommit=True) as gate:
         # Hold the build lock until both runs wait for it at their first step, so they really overlap.
         gate.execute("SELECT pg_advisory_lock(%s)", (BUILD_LOCK,))
@@ -463,8 +463,8 @@ def test_two_build_runs_at_once_in_two_airflow_processes_are_serialised_and_equa
         state, tis = run.states()
         assert state == "success"
         assert {tis[step][0] for step in (*pipeline.BUILD_STEPS, "validate")} == {"success"}
-        # Only the send-list export may need Airflow's retry; no build step failed on the database.
-        assert all(tis[step][1] == 1 for step in (*pipeline.BUILD_STEPS[1:], "validate")), tis
+        # Every step passed on its first try.
+        assert all(tis[step][1] == 1 for step in (*pipeline.BUILD_STEPS, "validate")), tis
         assert "DeadlockDetected" not in run.log.read_text(errors="replace")
     assert_equals_reference(dsn, reference)
 
@@ -528,16 +528,15 @@ def test_the_same_run_rerun_and_the_same_file_under_two_names_store_no_report_tw
     assert tis["load_object"] == ("skipped", 0)  # no object pending: the load task maps to nothing
     assert source_objects(dsn, "smpp_main") == resent["objects"]
     assert snapshot(dsn)["report"] == resent["tables"]["report"]
-    # After the build: the tables of an undisturbed run (but the reject table, see the next test) and no
-    # report stored twice.
+    # After the build: the tables of an undisturbed run and no report stored twice.
     tables = snapshot(dsn)
     for table, rows in reference["tables"].items():
-        if table != "reject":
-            assert tables[table] == rows, f"{table} differs from the undisturbed run"
+        assert tables[table] == rows, f"{table} differs from the undisturbed run"
     figures = report_figures(dsn)
     assert figures == {"in": REPORTS_IN + read, "stored": REPORTS_STORED, "merged": REPORTS_MERGED + merged,
                        "rejected": REPORTS_REJECTED + rejected}
-    assert (read, merged, rejected) == (513, 512, 1)
+    # Its bad line was rejected from the first name already: a duplicate too (include/sql/load/reject.sql).
+    assert (read, merged, rejected) == (513, 513, 0)
     assert figures["in"] == figures["stored"] + figures["merged"] + figures["rejected"]
     with psycopg.connect(dsn) as conn:
         assert conn.execute(
@@ -545,9 +544,6 @@ def test_the_same_run_rerun_and_the_same_file_under_two_names_store_no_report_tw
             "raw_status, error_code, event_at, raw_text HAVING count(*) > 1) d").fetchone() == (0,)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the bad lines of a file delivered again under another name are stored in reject once per name "
-    "(reject's key is object_id, position): README promises the same file twice adds nothing"))
 def test_the_same_file_under_two_names_rejects_its_bad_lines_once(
     resent: dict[str, Any], reference: dict[str, Any]
 ) -> None:
@@ -555,9 +551,6 @@ def test_the_same_file_under_two_names_rejects_its_bad_lines_once(
     assert duplicates(resent["dsn"]) == 0
 
 
-@pytest.mark.xfail(strict=True, raises=FileNotFoundError, reason=(
-    "bug: export_send_lists (exclusions.py) runs after the prepare transaction, outside the build lock: "
-    "two builds export the same pending send list through the same .part file and the second rename fails"))
 def test_two_send_list_exports_at_once_both_succeed(dsn: str, landing: Path) -> None:
     """What ``test_two_build_runs_at_once_…`` met through Airflow, made deterministic: both exports have
     opened ``send_lists/.<delivery>.csv.part`` when the test lets their COPY of the send list go on."""
