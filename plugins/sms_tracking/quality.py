@@ -498,6 +498,19 @@ def sqlalchemy_url(dsn: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def with_work_mem(url: str) -> str:
+    """GX's own connections get the pipeline's ``work_mem`` (``db.connect`` sets it on ours): its uniqueness
+    checks group whole tables, which spill to disk with the server's 4 MB default."""
+    from sqlalchemy.engine import make_url
+
+    memory = os.environ.get("SMS_TRACKING_WORK_MEM", db.DEFAULT_WORK_MEM).strip()
+    if not memory:
+        return url
+    parsed = make_url(url)
+    options = " ".join(filter(None, [parsed.query.get("options"), f"-c work_mem={memory}"]))  # type: ignore[list-item]
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
 def data_docs_dir() -> Path:
     """Where Data Docs are built and the UI plugin serves them: ``SMS_TRACKING_DATA_DOCS``, else
     ``<AIRFLOW_HOME>/sms_tracking_data_docs`` (a shared volume in multi-node deployments)."""
@@ -687,7 +700,7 @@ def validate_run(run_id: str, dsn: str | None = None, config: QualityConfig | No
                     results += passed_empty(suite, severity_of)
             runnable = [suite for suite in suites if suite.name in tables]
             if runnable:  # else nothing to validate: spare the GX import
-                url = sqlalchemy_url(dsn or os.environ.get("SMS_TRACKING_DSN") or _airflow_uri())
+                url = with_work_mem(sqlalchemy_url(dsn or os.environ.get("SMS_TRACKING_DSN") or _airflow_uri()))
                 results += _run_gx(url, runnable, tables, severity_of, params, run_id, now, config.sample_size,
                                    docs_dir)
         finally:
