@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
 _PREFIX = re.compile(r"^(whatsapp|tel|sms|sip):", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 18)
 def to_e164(raw: str | None, default_region: str | None = None) -> str | None:
     """E.164 form of ``raw``, or None when it is not a possible phone number.
 
     Channel prefixes (``whatsapp:``) are dropped. A number without ``+`` or ``00`` is read as
     national in ``default_region`` when one is set, else as international without its ``+``
-    (providers such as Vonage and Infobip write ``447700900000``).
+    (providers such as Vonage and Infobip write ``447700900000``). Cached: an audience is messaged
+    again and again, and parsing a number costs more than the rest of its send-log line.
     """
     if raw is None:
         return None
