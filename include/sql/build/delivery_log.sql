@@ -64,4 +64,15 @@ ON CONFLICT (provider, provider_message_id) DO UPDATE
        submitted_at = excluded.submitted_at, done_at = excluded.done_at,
        last_report_at = excluded.last_report_at, report_count = excluded.report_count,
        segments = excluded.segments, price = excluded.price, price_unit = excluded.price_unit,
-       report_id = excluded.report_id, reported_done_at = excluded.reported_done_at;
+       report_id = excluded.report_id, reported_done_at = excluded.reported_done_at
+ -- A row that does not change is not written again (no new row version, no index entries): a re-run or a
+ -- re-qualification that changes nothing costs reads only.
+ WHERE (d.delivery_id, d.recipient_id, d.phone_e164, d.status, d.is_final, d.failure_type, d.failure_reason,
+        d.raw_status, d.raw_error, d.error_code, d.submitted_at, d.done_at, d.last_report_at, d.report_count,
+        d.segments, d.price, d.price_unit, d.report_id, d.reported_done_at)
+       IS DISTINCT FROM
+       (excluded.delivery_id, excluded.recipient_id, excluded.phone_e164, excluded.status, excluded.is_final,
+        excluded.failure_type, excluded.failure_reason, excluded.raw_status, excluded.raw_error,
+        excluded.error_code, excluded.submitted_at, excluded.done_at, excluded.last_report_at,
+        excluded.report_count, excluded.segments, excluded.price, excluded.price_unit, excluded.report_id,
+        excluded.reported_done_at);
