@@ -54,6 +54,32 @@ def connect(dsn: str | None = None) -> psycopg.Connection[Any]:
     return conn  # type: ignore[no-any-return]
 
 
+STALE_SHARE = 0.2
+"""A table is analysed before a build step when this share of its rows changed since its last ANALYZE."""
+
+
+def analyze_stale(conn: psycopg.Connection[Any], schema: str = "sms_tracking") -> list[str]:
+    """ANALYZE the schema's tables that changed a lot since their statistics (a first load, a big batch).
+
+    Autovacuum would get there, but maybe minutes after the next build step has planned its joins on a
+    million rows believed to be none (measured: the tracking step at 145 s instead of 6 s on a 1M load).
+    Small increments change nothing here, so an incremental build pays one catalog query.
+    """
+    stale = [row[0] for row in conn.execute(
+        """SELECT relname FROM pg_stat_user_tables
+            WHERE schemaname = %s AND n_mod_since_analyze > 1000
+              AND n_mod_since_analyze > %s * greatest(n_live_tup, 1)
+            ORDER BY relname""",
+        (schema, STALE_SHARE),
+    ).fetchall()]
+    for table in stale:
+        conn.execute(f'ANALYZE "{schema}"."{table}"')
+    conn.commit()
+    if stale:
+        log.info("Analysed %s (their statistics were stale)", ", ".join(stale))
+    return stale
+
+
 def sql_text(relative: str) -> str:
     """The text of a file under ``include/sql``."""
     return (SQL_DIR / relative).read_text(encoding="utf-8")
