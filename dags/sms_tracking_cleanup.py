@@ -3,7 +3,8 @@
 Daily. At the run's reference time (the end of its data interval, so a re-run repeats the same work), a
 With errors number whose last counted error is older than SMS_TRACKING_WITH_ERRORS_RELEASE_DAYS (10), or
 SMS_TRACKING_MAILBOX_FULL_RELEASE_DAYS (30) after a Mailbox full error, becomes Valid. Quarantine and
-Denylisted numbers are never released here (docs/quarantine.md).
+Denylisted numbers are never released here (docs/quarantine.md). Validation results older than
+SMS_TRACKING_VALIDATION_RETENTION_DAYS (90) are deleted, each check's latest kept (docs/quality.md).
 """
 
 from __future__ import annotations
@@ -40,4 +41,11 @@ with DAG(
         reference = context.get("data_interval_end") or context["dag_run"].run_after
         return run_cleanup(reference, RunInfo(ti.dag_id, ti.run_id, ti.task_id))
 
-    prepare_database() >> release()
+    @task
+    def purge_validation_results() -> dict:
+        from sms_tracking.quality import purge_results
+
+        context = get_current_context()
+        return purge_results(context.get("data_interval_end") or context["dag_run"].run_after)
+
+    prepare_database() >> [release(), purge_validation_results()]

@@ -254,3 +254,22 @@ def test_each_object_is_validated_by_one_run_and_again_by_its_retries(dsn: str, 
 def _claim(dsn: str, run_id: str) -> int:
     with psycopg.connect(dsn) as conn:
         return quality.claim_objects(conn, run_id)
+
+
+def test_old_results_are_purged_but_each_checks_latest_is_kept(dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    rows = [("r1", "report", "key_unique", 200), ("r2", "report", "key_unique", 100), ("r3", "report", "key_unique", 1),
+            ("r1", "message", "key_unique", 200)]  # message.key_unique ran once, 200 days ago
+    with psycopg.connect(dsn) as conn:
+        for run_id, suite, expectation, age in rows:
+            conn.execute(
+                "INSERT INTO sms_tracking.validation_result (run_id, suite, table_name, expectation, expectation_type,"
+                " description, success, critical, validated_at) VALUES (%s, %s, %s, %s, 'x', 'x', true, true, %s)",
+                (run_id, suite, suite, expectation, now - timedelta(days=age)))
+    assert quality.purge_results(now, dsn=dsn) == {"deleted": 2, "retention_days": 90}
+    with psycopg.connect(dsn) as conn:
+        kept = conn.execute("SELECT suite, run_id FROM sms_tracking.validation_result ORDER BY 1, 2").fetchall()
+    assert kept == [("message", "r1"), ("report", "r3")]
+    monkeypatch.setenv("SMS_TRACKING_VALIDATION_RETENTION_DAYS", "0")
+    with pytest.raises(ValueError, match="SMS_TRACKING_VALIDATION_RETENTION_DAYS: expected 1 or more"):
+        quality.purge_results(now, dsn=dsn)
