@@ -78,6 +78,14 @@ REPORTS_REJECTED = 2
 # --- the Airflow side -------------------------------------------------------------------------------
 
 
+def private_home(airflow_db: Path, where: Path) -> Path:
+    """A copy of the session's migrated Airflow home for one test: the metadata DB of the runs a test
+    starts is its own, so nothing a run leaves there reaches another test or the session's DB."""
+    home = where / "airflow-home"
+    shutil.copytree(airflow_db, home, ignore=shutil.ignore_patterns("logs", "sms_tracking_data_docs"))
+    return home
+
+
 def airflow_env(dsn: str, landing: Path, home: Path | None = None, **settings: str) -> dict[str, str]:
     """The environment of a ``dags test``: tasks reach Postgres through the Airflow connection."""
     env = {key: value for key, value in os.environ.items() if key != "SMS_TRACKING_DSN"}
@@ -335,7 +343,7 @@ def test_connection_killed_mid_load_fails_the_task_and_the_rerun_equals_an_undis
     dsn: str, landing: Path, reference: dict[str, Any], airflow_db: Path, tmp_path: Path
 ) -> None:
     load_direct(dsn, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
-    env = airflow_env(dsn, landing, SMS_TRACKING_TEST_RETRIES="0")
+    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_TEST_RETRIES="0")
     date = "2026-05-01"
     # The merge of a load writes the report table: a SHARE lock lets the task read, stage and COPY, and
     # stops it at the merge, inside the object's transaction.
@@ -375,7 +383,7 @@ def test_connection_killed_inside_a_build_step_airflow_retries_it_and_the_result
     load_direct(dsn, (CAMPAIGN, *REPORT_SOURCES))
     # The DAG's own retries (2), one second apart instead of 30: Airflow retries the failed task in the
     # same DAG run, as the scheduler does.
-    env = airflow_env(dsn, landing, SMS_TRACKING_TEST_RETRY_DELAY="1")
+    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_TEST_RETRY_DELAY="1")
     date = "2026-05-02"
     # delivery_log is the first step that writes the delivery_log table: an EXCLUSIVE lock lets prepare and
     # qualify through and stops delivery_log after it took its queue (DELETE FROM pending_message), in its
@@ -414,7 +422,7 @@ def test_postgres_restarted_mid_load_airflow_retries_and_the_result_equals_an_un
         pipeline.prepare_database(server)
         load_direct(server, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
         # Airflow's own retry, 5 s after the failure (the restart takes about a second).
-        env = airflow_env(server, landing, SMS_TRACKING_TEST_RETRY_DELAY="5")
+        env = airflow_env(server, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_TEST_RETRY_DELAY="5")
         with table_locked(server, "report", "SHARE"):
             run = DagsTest(SMPP_DAG, "2026-05-03", env, tmp_path / "run.log")
             waiting_backends(server, [run], relation_wait("report"))
@@ -439,10 +447,9 @@ def test_two_build_runs_at_once_in_two_airflow_processes_are_serialised_and_equa
     dsn: str, landing: Path, reference: dict[str, Any], airflow_db: Path, tmp_path: Path
 ) -> None:
     load_direct(dsn, (CAMPAIGN, *REPORT_SOURCES))
-    # The second process gets a copy of the metadata DB: SQLite takes one writer at a time, and what is
-    # under test is the tracking database the two runs share.
-    other_home = tmp_path / "airflow-b"
-    shutil.copytree(airflow_db, other_home, ignore=shutil.ignore_patterns("logs", "sms_tracking_data_docs"))
+    # Each process has its own metadata DB: SQLite takes one writer at a time, and what is under test is
+    # the tracking database the two runs share.
+    home, other_home = private_home(airflow_db, tmp_path / "a"), private_home(airflow_db, tmp_path / "b")
     # No retries: each step must pass on its first try, the send-list export of ``prepare`` included
     # (see test_two_send_list_exports_at_once_both_succeed).
     settings = {"SMS_TRACKING_TEST_RETRIES": "0"}
@@ -450,7 +457,7 @@ def test_two_build_runs_at_once_in_two_airflow_processes_are_serialised_and_equa
         # Hold the build lock until both runs wait for it at their first step, so they really overlap.
         gate.execute("SELECT pg_advisory_lock(%s)", (BUILD_LOCK,))
         runs = [
-            DagsTest(BUILD_DAG, "2026-05-04", airflow_env(dsn, landing, **settings), tmp_path / "build-a.log"),
+            DagsTest(BUILD_DAG, "2026-05-04", airflow_env(dsn, landing, home, **settings), tmp_path / "build-a.log"),
             DagsTest(BUILD_DAG, "2026-05-05", airflow_env(dsn, landing, other_home, **settings),
                      tmp_path / "build-b.log"),
         ]
@@ -482,7 +489,8 @@ def resent(
     (smpp / "resent").mkdir()
     shutil.copy2(smpp / "receipts-part-0001.txt", smpp / "resent" / "receipts-part-0001.txt")
     dsn = fresh_database(postgres_server, template_dsn)
-    env = airflow_env(dsn, landing, SMS_TRACKING_TEST_RETRIES="0")
+    home = private_home(airflow_db, folder)
+    env = airflow_env(dsn, landing, home, SMS_TRACKING_TEST_RETRIES="0")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SMS_TRACKING_LANDING", str(landing))
         load_direct(dsn, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
@@ -495,7 +503,7 @@ def resent(
             task = subprocess.run(
                 [sys.executable, "-m", "airflow", "tasks", "test", SMPP_DAG, "load_object", run_id, "--map-index", "0"],
                 env=env, stdout=out, stderr=subprocess.STDOUT, check=False, timeout=RUN_TIMEOUT)
-        task_result = xcom(airflow_db, SMPP_DAG, run_id, "load_object", 0) if task.returncode == 0 else None
+        task_result = xcom(home, SMPP_DAG, run_id, "load_object", 0) if task.returncode == 0 else None
         after_task = source_objects(dsn, "smpp_main"), snapshot(dsn)
         again = dags_test(SMPP_DAG, "2026-05-06", env, folder / "run2.log")
         build_direct(dsn)
