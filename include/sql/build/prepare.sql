@@ -15,6 +15,7 @@ CREATE TEMP TABLE prepare_delivery ON COMMIT DROP AS
 SELECT p.delivery_id, d.is_proof
   FROM sms_tracking.pending_preparation p
   JOIN sms_tracking.delivery d USING (delivery_id);
+ANALYZE prepare_delivery;
 
 CREATE TEMP TABLE prepare_decision ON COMMIT DROP AS
 WITH undecided AS (

@@ -7,10 +7,11 @@ SELECT r.report_id, r.provider, r.provider_message_id, r.raw_status, r.error_cod
        CASE WHEN EXISTS (SELECT FROM sms_tracking.message m
                           WHERE m.provider = r.provider AND m.provider_message_id = r.provider_message_id)
             THEN r.provider_message_id END AS sent_message_id
-  FROM sms_tracking.report r
+  FROM {objects} AS scope (object_id)
+ -- Per object through the report_object index (OFFSET 0 keeps it so), not a scan of every report.
+ CROSS JOIN LATERAL (SELECT * FROM sms_tracking.report r WHERE r.object_id = scope.object_id OFFSET 0) r
   LEFT JOIN (
         -- 'ignore' < 'keep' < 'to_qualify': the status is known when any of its rows was qualified.
         SELECT provider, raw_status, min(state) AS state
           FROM sms_tracking.qualification
          GROUP BY provider, raw_status) q ON q.provider = r.provider AND q.raw_status = r.raw_status
- WHERE r.object_id IN {objects}
