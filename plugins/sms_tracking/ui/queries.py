@@ -146,9 +146,11 @@ def _unit(first: datetime | None, last: datetime | None) -> str:
 
 
 def deliveries(reader: Reader, filters: params.DeliveryFilters, paging: params.Paging) -> m.Page[m.DeliveryRow]:
-    args = {**filters.sql_params(), "limit": paging.limit, "offset": paging.offset}
+    args = {**filters.sql_params(), "limit": paging.limit, "offset": paging.offset, "cap": COUNT_CAP + 1}
     order = params.order_by(params.DELIVERY_SORTS, filters.sort, filters.direction, "delivery_id", nulls_last=True)
-    found = reader.rows("deliveries", args, order_by=order)
+    where = _sql_file("deliveries_filters")
+    found = reader.rows("deliveries", args, filters=where, order_by=order)
+    total = (reader.row("deliveries_count", args, filters=where) or {"total": 0})["total"]
     clicks = {
         r["delivery_id"]: r
         for r in reader.rows(
@@ -167,8 +169,10 @@ def deliveries(reader: Reader, filters: params.DeliveryFilters, paging: params.P
         )
         for r in found
     ]
-    total = found[0]["total"] if found else 0
-    return m.Page[m.DeliveryRow](items=items, total_entries=total, limit=paging.limit, offset=paging.offset)
+    return m.Page[m.DeliveryRow](
+        items=items, total_entries=min(total, COUNT_CAP), total_is_capped=total > COUNT_CAP,
+        limit=paging.limit, offset=paging.offset,
+    )
 
 
 def delivery_choices(reader: Reader) -> m.DeliveryChoices:

@@ -1,0 +1,7 @@
+(%(q)s::text IS NULL OR d.delivery_id = %(q)s OR d.name ILIKE %(q_like)s OR d.delivery_id ILIKE %(q_like)s)
+   AND (%(date_from)s::timestamptz IS NULL OR d.created_at >= %(date_from)s)
+   AND (%(date_to)s::timestamptz IS NULL OR d.created_at < %(date_to)s)
+   AND (%(provider)s::text IS NULL OR d.provider = %(provider)s)
+   AND (%(sender)s::text IS NULL OR d.sender = %(sender)s)
+   AND (%(state)s::text IS NULL OR d.state = %(state)s)
+   AND (%(proofs)s OR NOT d.is_proof)
