@@ -287,7 +287,9 @@ def task_incremental_files(args: dict[str, Any]) -> dict[str, Any]:
     smpp: list[str] = []
     twilio: list[str] = []
     for provider, pmid, phone, submitted, segments, text in rows:
-        done = submitted + timedelta(hours=6)
+        # Hours later, and a few minutes more on each run, so a repeated incremental run brings new reports
+        # (same message, other done date), not copies of the last run's.
+        done = submitted + timedelta(hours=6, minutes=int(time.time() // 60) % 600)
         if provider == "smpp":
             smpp.append(
                 f"id:{pmid} sub:{segments:03d} dlvrd:{segments:03d} "
