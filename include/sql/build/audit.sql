@@ -246,8 +246,15 @@ SELECT n.delivery_id, n.level, n.event, n.message, n.details, %(dag_id)s, %(run_
             THEN (SELECT a.details ->> 'key' FROM sms_tracking.audit_event a
                    WHERE a.delivery_id = n.delivery_id AND a.event = n.event
                    ORDER BY a.at DESC LIMIT 1) IS DISTINCT FROM n.details ->> 'key'
+            -- Equality (or IS NULL for the pipeline's own journal), not IS NOT DISTINCT FROM: that cannot use
+            -- the delivery index, and the lookup became a scan of the journal per new event (quadratic:
+            -- minutes on a 5M-message first load).
+            WHEN n.delivery_id IS NULL
+            THEN NOT EXISTS (SELECT 1 FROM sms_tracking.audit_event a
+                              WHERE a.delivery_id IS NULL AND a.event = n.event
+                                AND a.details ->> 'key' = n.details ->> 'key')
             ELSE NOT EXISTS (SELECT 1 FROM sms_tracking.audit_event a
-                              WHERE a.delivery_id IS NOT DISTINCT FROM n.delivery_id AND a.event = n.event
+                              WHERE a.delivery_id = n.delivery_id AND a.event = n.event
                                 AND a.details ->> 'key' = n.details ->> 'key') END
  ORDER BY n.delivery_id, n.event;
 
