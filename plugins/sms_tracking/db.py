@@ -30,6 +30,11 @@ writes take it, so two builds serialise."""
 DEFAULT_WORK_MEM = "64MB"
 
 
+def work_mem() -> str:
+    """``SMS_TRACKING_WORK_MEM``: the sessions' ``work_mem`` (empty: the server's)."""
+    return os.environ.get("SMS_TRACKING_WORK_MEM", DEFAULT_WORK_MEM).strip()
+
+
 def connect(dsn: str | None = None) -> psycopg.Connection[Any]:
     """A psycopg 3 connection: ``dsn``, else ``SMS_TRACKING_DSN``, else the Airflow connection.
 
@@ -46,7 +51,7 @@ def connect(dsn: str | None = None) -> psycopg.Connection[Any]:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         conn = PostgresHook(postgres_conn_id=CONN_ID).get_conn()
-    memory = os.environ.get("SMS_TRACKING_WORK_MEM", DEFAULT_WORK_MEM).strip()
+    memory = work_mem()
     if memory:
         conn.execute("SELECT set_config('work_mem', %s, false), set_config('temp_buffers', %s, false)",
                      (memory, memory))

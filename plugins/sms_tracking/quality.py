@@ -503,7 +503,7 @@ def with_work_mem(url: str) -> str:
     checks group whole tables, which spill to disk with the server's 4 MB default."""
     from sqlalchemy.engine import make_url
 
-    memory = os.environ.get("SMS_TRACKING_WORK_MEM", db.DEFAULT_WORK_MEM).strip()
+    memory = db.work_mem()
     if not memory:
         return url
     parsed = make_url(url)

@@ -45,7 +45,7 @@ from typing import IO, Any
 
 import psycopg
 import pytest
-from tests.integration.test_reliability_faults import duplicates, fresh_database, snapshot
+from tests.integration.test_reliability_faults import dedicated_cluster, duplicates, fresh_database, snapshot
 
 from sms_tracking import pipeline
 from sms_tracking.config import DEFAULT_LANDING
@@ -409,17 +409,9 @@ def test_connection_killed_inside_a_build_step_airflow_retries_it_and_the_result
 def test_postgres_restarted_mid_load_airflow_retries_and_the_result_equals_an_undisturbed_run(
     landing: Path, reference: dict[str, Any], airflow_db: Path, tmp_path: Path
 ) -> None:
-    from sms_tracking.local_postgres import LocalPostgres, wait_until_ready
+    from sms_tracking.local_postgres import wait_until_ready
 
-    folder = tmp_path / "pg"
-    folder.mkdir()
-    tmp_path.chmod(0o755)
-    folder.chmod(0o755)
-    cluster = LocalPostgres(folder / "cluster")
-    server = cluster.start()
-    try:
-        wait_until_ready(server)
-        pipeline.prepare_database(server)
+    with dedicated_cluster(tmp_path) as (cluster, server):
         load_direct(server, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
         # Airflow's own retry, 5 s after the failure (the restart takes about a second).
         env = airflow_env(server, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_TEST_RETRY_DELAY="5")
@@ -439,8 +431,6 @@ def test_postgres_restarted_mid_load_airflow_retries_and_the_result_equals_an_un
         assert status == "loaded"
         build_direct(server)
         assert_equals_reference(server, reference)
-    finally:
-        cluster.destroy()
 
 
 def test_two_build_runs_at_once_in_two_airflow_processes_are_serialised_and_equal_one_run(

@@ -3,6 +3,7 @@ build step, and two builds at once, leave the tables equal to those of an undist
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
@@ -190,9 +191,9 @@ def test_connection_killed_mid_build_step_fails_it_and_the_rerun_equals_an_undis
     assert duplicates(dsn) == 0
 
 
-def test_postgres_restarted_mid_load_the_retry_equals_an_undisturbed_run(
-    tmp_path: Path, landing: Path, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextlib.contextmanager
+def dedicated_cluster(tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    """A Postgres cluster of the test's own, migrated, that the test may stop and start; destroyed after."""
     from sms_tracking.local_postgres import LocalPostgres, wait_until_ready
 
     folder = tmp_path / "pg"
@@ -204,6 +205,17 @@ def test_postgres_restarted_mid_load_the_retry_equals_an_undisturbed_run(
     try:
         wait_until_ready(server)
         pipeline.prepare_database(server)
+        yield cluster, server
+    finally:
+        cluster.destroy()
+
+
+def test_postgres_restarted_mid_load_the_retry_equals_an_undisturbed_run(
+    tmp_path: Path, landing: Path, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sms_tracking.local_postgres import wait_until_ready
+
+    with dedicated_cluster(tmp_path) as (cluster, server):
         monkeypatch.setenv("SMS_TRACKING_DSN", server)
         load_all_but = [(s, u) for s in SOURCES for u in pipeline.pending_objects(s, server)]
         for source, uri in load_all_but:
@@ -222,8 +234,6 @@ def test_postgres_restarted_mid_load_the_retry_equals_an_undisturbed_run(
         build_all(server)
         assert snapshot(server) == reference
         assert duplicates(server) == 0
-    finally:
-        cluster.destroy()
 
 
 def test_two_builds_at_once_are_serialised_without_deadlock_or_lost_update(
