@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 SEND_LISTS_FOLDER = "send_lists"
 WRITE_BLOCK = 1 << 20
+EXPORT_BATCH = 500
+"""Deliveries whose send lists one transaction exports."""
 SEND_LIST_COLUMNS = ("delivery_id", "recipient_id", "phone_e164", "flag")
 
 
@@ -68,39 +70,55 @@ def send_list_name(delivery_id: str) -> str:
 def export_send_lists(conn: psycopg.Connection[Any], landing: str) -> list[str]:
     """Write ``send_lists/<delivery_id>.csv`` for each delivery prepared since the last export.
 
-    COPY streams the rows to the file in blocks; the file is written under a hidden name and renamed,
-    so a reader never sees half a list. A delivery leaves the queue only once its file is written, and
-    its queue row is locked while it is written, so a concurrent export skips it.
+    A batch of queued deliveries is locked (``FOR UPDATE SKIP LOCKED``: a concurrent export takes other
+    ones), then one COPY streams all their lists, in delivery order, and each delivery's row count says
+    where its file ends: one query per batch, not per delivery (5,000 lists: 14 s one by one). Each file
+    is written under a hidden name and renamed, so a reader never sees half a list; the deliveries leave
+    the queue when their batch's files are in place. A batch that fails leaves its deliveries queued, and
+    the next export rewrites their files with the same content.
     """
     from sms_tracking.ingest import landing_path
 
-    written: list[str] = []
     folder = landing_path(landing, SEND_LISTS_FOLDER)
-    pending = [row[0] for row in conn.execute(
-        "SELECT delivery_id FROM sms_tracking.pending_export ORDER BY delivery_id").fetchall()]
-    conn.commit()
-    if pending:
-        folder.mkdir(parents=True, exist_ok=True)
-    for delivery_id in pending:
+    written: list[str] = []
+    while True:
         clock = time.monotonic()
-        name = send_list_name(delivery_id)
-        target = folder / name
-        partial = folder / f".{name}.part"
-        size = 0
         with conn.transaction():
-            # Two builds may export at once (the export runs after the prepare step's locked transaction):
-            # the queue row, locked until the file is in place, gives each list one writer.
-            if conn.execute("SELECT FROM sms_tracking.pending_export WHERE delivery_id = %s FOR UPDATE SKIP LOCKED",
-                            (delivery_id,)).fetchone() is None:
-                continue  # exported by another build meanwhile, or being exported by it now
-            with partial.open("wb") as out, conn.cursor() as cur, cur.copy(
-                f"COPY (SELECT {', '.join(SEND_LIST_COLUMNS)} FROM sms_tracking.send_list WHERE delivery_id = %s"
-                " ORDER BY recipient_id COLLATE \"C\") TO STDOUT WITH (FORMAT csv, HEADER)",
-                (delivery_id,),
-            ) as copy:
-                buffer = bytearray()
-                for row in copy:  # one COPY message per row: write in blocks
-                    buffer += row
+            batch = [row[0] for row in conn.execute(
+                'SELECT delivery_id FROM sms_tracking.pending_export ORDER BY delivery_id COLLATE "C"'
+                " LIMIT %s FOR UPDATE SKIP LOCKED", (EXPORT_BATCH,)).fetchall()]
+            if not batch:
+                break
+            folder.mkdir(parents=True, exist_ok=True)
+            files = _write_batch(conn, folder, batch)
+            conn.execute("DELETE FROM sms_tracking.pending_export WHERE delivery_id = ANY(%s)", (batch,))
+        written.extend(str(target) for target, _ in files)
+        log.info("Send lists of %d deliveries (%s to %s): %d bytes in %.2fs", len(batch), batch[0], batch[-1],
+                 sum(size for _, size in files), time.monotonic() - clock)
+    return written
+
+
+def _write_batch(conn: psycopg.Connection[Any], folder: Any, batch: list[str]) -> list[tuple[Any, int]]:
+    """The send lists of ``batch`` (sorted as the COPY sorts them) from one COPY; returns (file, bytes)."""
+    counts = dict(conn.execute(
+        "SELECT delivery_id, count(*) FROM sms_tracking.send_list WHERE delivery_id = ANY(%s) GROUP BY 1",
+        (batch,)).fetchall())
+    files: list[tuple[Any, int]] = []
+    with conn.cursor() as cur, cur.copy(
+        f"COPY (SELECT {', '.join(SEND_LIST_COLUMNS)} FROM sms_tracking.send_list WHERE delivery_id = ANY(%s)"
+        ' ORDER BY delivery_id COLLATE "C", recipient_id COLLATE "C") TO STDOUT WITH (FORMAT csv, HEADER)',
+        (batch,),
+    ) as copy:
+        rows = iter(copy)  # one COPY message per row, the header first
+        header = bytes(next(rows))
+        for delivery_id in batch:
+            name = send_list_name(delivery_id)
+            target, partial = folder / name, folder / f".{name}.part"
+            buffer = bytearray(header)
+            size = 0
+            with partial.open("wb") as out:
+                for _ in range(counts.get(delivery_id, 0)):
+                    buffer += next(rows)
                     if len(buffer) >= WRITE_BLOCK:
                         out.write(buffer)
                         size += len(buffer)
@@ -108,7 +126,7 @@ def export_send_lists(conn: psycopg.Connection[Any], landing: str) -> list[str]:
                 out.write(buffer)
                 size += len(buffer)
             partial.rename(target)
-            conn.execute("DELETE FROM sms_tracking.pending_export WHERE delivery_id = %s", (delivery_id,))
-        written.append(str(target))
-        log.info("Send list of %s: %d bytes to %s in %.2fs", delivery_id, size, target, time.monotonic() - clock)
-    return written
+            files.append((target, size))
+        if next(rows, None) is not None:
+            raise RuntimeError("send lists changed during their export (more rows than counted)")
+    return files

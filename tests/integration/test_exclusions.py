@@ -187,3 +187,29 @@ def test_two_consecutive_deliveries_first_failures_become_second_exclusions(dsn:
     assert exclusions(dsn, "D2") == {"r2": "Quarantined", "r3": "Denylisted", "r5": "Denylisted"}
     assert [row["recipient_id"] for row in exported(landing, "D2")] == ["r1", "r4", "r6"]
     assert [row["recipient_id"] for row in exported(landing, "D1")] == ["r1", "r2", "r3", "r4", "r5"]
+
+
+def test_send_lists_are_exported_in_batches_each_file_whole(
+    dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 2 deliveries, one COPY each: every file holds exactly its delivery's rows, a delivery
+    whose recipients were all excluded gets a header-only file, and the queue ends empty."""
+    from sms_tracking import exclusions as module
+
+    monkeypatch.setattr(module, "EXPORT_BATCH", 2)
+    write(landing, "deliveries/deliveries.csv", DELIVERIES + "".join(
+        f"{d},Batch {d},+15550100,Hi,twilio,2026-05-04T08:00:00Z,,false\n" for d in ("d3", "D4", "a5")))
+    write(landing, "targets/all.csv", targets(
+        "D1,r01,+33600000001", "D1,r02,+33600000002", "D2,r01,", "P1,r00,+33600000009",
+        "d3,r01,+33600000003", "D4,r02,+33600000004", "D4,r01,+33600000041", "a5,r01,+33600000005"))
+    run_all(dsn)
+    for delivery, recipients in {"D1": ["r01", "r02"], "D2": [], "P1": ["r00"], "d3": ["r01"],
+                                 "D4": ["r01", "r02"], "a5": ["r01"]}.items():
+        rows = exported(landing, delivery)
+        assert [row["recipient_id"] for row in rows] == recipients, delivery
+        assert {row["delivery_id"] for row in rows} <= {delivery}
+        assert (landing / "send_lists" / f"{delivery}.csv").read_text().startswith(
+            "delivery_id,recipient_id,phone_e164,flag\n")
+    assert not list((landing / "send_lists").glob(".*.part"))
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM sms_tracking.pending_export").fetchone() == (0,)
