@@ -171,6 +171,24 @@ def test_late_report_is_applied_in_event_time_order(dsn: str, conn: Connection) 
     assert [h[3] for h in history(conn)] == [1, 2, 3, 4, 0]
 
 
+def test_successes_of_a_clean_number_are_recorded_not_applied_and_a_late_error_replays_them(
+    dsn: str, conn: Connection
+) -> None:
+    # Successes alone change nothing for a Valid number: the step records them and empties the queue
+    # without walking them. An error dated between them, arriving later, replays the number with them:
+    # the success after it resets the count, so the number ends Valid with the error and reset in history.
+    record(conn, "ok1", T0, "success")
+    record(conn, "ok2", T0 + days(2), "success")
+    build(dsn)
+    assert state(conn) is None
+    assert conn.execute("SELECT count(*) FROM sms_tracking.quarantine_event WHERE kind = 'success'").fetchone() == (2,)
+    assert conn.execute("SELECT count(*) FROM sms_tracking.pending_quarantine_event").fetchone() == (0,)
+    record(conn, "late", T0 + days(1), "soft")
+    build(dsn)
+    assert state(conn) == ("Valid", 0)
+    assert [(h[1], h[2], h[3]) for h in history(conn)] == [("Valid", "With errors", 1), ("With errors", "Valid", 0)]
+
+
 def test_new_event_at_the_time_of_an_applied_one_takes_its_place_in_kind_order(dsn: str, conn: Connection) -> None:
     # A success sorts before a soft error of the same instant: the error, applied first, still stands.
     record(conn, "m1", T0, "soft")

@@ -91,6 +91,26 @@ WITH taken AS (
 INSERT INTO sms_tracking.pending_quarantine_event (event_key, phone_e164, at)
 SELECT event_key, phone_e164, at FROM recorded;
 
+-- A success changes nothing for a number that is Valid (or has no status) when it is all the number has
+-- to apply: such events stay recorded (a later replay of the number reads them) but leave the queue
+-- unapplied, so quarantine_apply's per-event loop walks only numbers with something to change (a first
+-- load: about 1 event in 10).
+WITH busy AS (
+    SELECT n.phone_e164
+      FROM sms_tracking.pending_quarantine_event n
+      JOIN sms_tracking.quarantine_event e USING (event_key)
+     WHERE e.kind <> 'success'
+    UNION
+    SELECT phone_e164 FROM sms_tracking.pending_quarantine_replay
+    UNION
+    SELECT phone_e164 FROM sms_tracking.quarantine WHERE status <> 'Valid' OR error_count <> 0
+)
+DELETE FROM sms_tracking.pending_quarantine_event n
+ USING sms_tracking.quarantine_event e
+ WHERE e.event_key = n.event_key
+   AND e.kind = 'success'
+   AND n.phone_e164 NOT IN (SELECT phone_e164 FROM busy);
+
 SELECT sms_tracking.quarantine_apply(
     %(error_threshold)s, make_interval(secs => %(significant_error_period)s),
     make_interval(secs => %(with_errors_release)s), make_interval(secs => %(mailbox_full_release)s));
