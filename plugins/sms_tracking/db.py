@@ -93,7 +93,8 @@ def sql_text(relative: str) -> str:
 def run_sql_file(
     conn: psycopg.Connection[Any], relative: str, params: Mapping[str, Any] | None = None
 ) -> int:
-    """Run a multi-statement SQL file in the current transaction; returns the last statement's rowcount.
+    """Run a multi-statement SQL file in the current transaction; returns the row count of the last
+    statement that has one (a trailing DDL or ``DO`` block has none).
 
     Statements are separated by a line holding only ``;`` or ending in ``;``, and take
     ``%(name)s`` parameters.
@@ -102,7 +103,8 @@ def run_sql_file(
     with conn.cursor() as cur:
         for statement in split_statements(sql_text(relative)):
             cur.execute(statement, params if params and "%(" in statement else None)  # type: ignore[arg-type]
-            rowcount = cur.rowcount
+            if cur.rowcount >= 0:
+                rowcount = cur.rowcount
     return rowcount
 
 

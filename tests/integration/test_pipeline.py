@@ -106,6 +106,37 @@ def test_final_status_precedence_and_qualification(dsn: str, landing: Path) -> N
     assert log["SM2"][0] == "delivered"
 
 
+def test_a_first_load_builds_the_log_indexes_after_its_rows(dsn: str, landing: Path) -> None:
+    """The first build's batch is larger than the (empty) log: its secondary indexes are dropped and built
+    again after the insert, the same definitions under the same names, and the step still counts its rows.
+    A later small batch keeps them (same index objects)."""
+    indexes = ("SELECT indexname, indexdef, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
+               "FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = 'delivery_log' ORDER BY 1")
+
+    def build_log() -> tuple[int, list[tuple], list[tuple]]:
+        with psycopg.connect(dsn) as conn:
+            before = conn.execute(indexes).fetchall()
+        rows = pipeline.build_step("delivery_log", run_id="test", dsn=dsn)["rows"]
+        with psycopg.connect(dsn) as conn:
+            return rows, before, conn.execute(indexes).fetchall()
+
+    for source in ("campaign", "smpp_main", "twilio_callbacks", "twilio_api"):
+        for uri in pipeline.pending_objects(source, dsn=dsn):
+            pipeline.load(source, uri, dsn=dsn)
+    for step in pipeline.BUILD_STEPS[:pipeline.BUILD_STEPS.index("delivery_log")]:
+        pipeline.build_step(step, run_id="test", dsn=dsn)
+    rows, before, after = build_log()
+    with psycopg.connect(dsn) as conn:
+        assert rows == conn.execute("SELECT count(*) FROM sms_tracking.delivery_log").fetchone()[0] > 1  # type: ignore[index]
+        conn.execute("INSERT INTO sms_tracking.pending_message SELECT provider, provider_message_id "
+                     "FROM sms_tracking.message ORDER BY 1, 2 LIMIT 1")
+    assert [i[:2] for i in after] == [i[:2] for i in before] and len(after) > 1
+    rebuilt = {i[0] for i in after} - {i[0] for i in after if i in before}
+    assert rebuilt == {i[0] for i in after} - {"delivery_log_pkey"}
+    _, before, after = build_log()  # one message: a batch smaller than the log
+    assert after == before
+
+
 def test_unknown_code_is_flagged_to_qualify_and_counted(dsn: str, landing: Path) -> None:
     run_all(dsn)
     with psycopg.connect(dsn) as conn:

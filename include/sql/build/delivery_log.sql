@@ -30,6 +30,28 @@ SELECT rq.*,
   JOIN build_keys k USING (provider, provider_message_id)
   LEFT JOIN sms_tracking.message m USING (provider, provider_message_id);
 
+-- A batch at least as large as the log (a first load, a backfill) builds the log's secondary indexes once,
+-- after its rows are in, instead of updating them row by row: 1M first-load rows with 8 indexes take 32 s
+-- to insert, 5.5 s with the primary key only, and each index about 1.3 s to build. The definitions are
+-- read from the catalog, so this follows the migrations; the whole step stays one transaction (the log
+-- is locked until it commits, and an error restores the indexes).
+CREATE TEMP TABLE build_deferred_index ON COMMIT DROP AS
+WITH batch AS (SELECT count(*) AS keys FROM build_keys)
+SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+  FROM pg_index i, batch b
+ WHERE i.indrelid = 'sms_tracking.delivery_log'::regclass AND NOT i.indisprimary AND NOT i.indisunique
+   AND b.keys > 0
+   -- The log's rows, counted no further than the batch's size (statistics may not know a fresh load yet).
+   AND (SELECT count(*) FROM (SELECT FROM sms_tracking.delivery_log LIMIT b.keys + 1) l) <= b.keys;
+
+DO $$
+DECLARE ix record;
+BEGIN
+    FOR ix IN SELECT name FROM build_deferred_index LOOP
+        EXECUTE 'DROP INDEX ' || ix.name;
+    END LOOP;
+END $$;
+
 WITH winner AS (
     SELECT DISTINCT ON (provider, provider_message_id) *
       FROM build_reports
@@ -76,3 +98,11 @@ ON CONFLICT (provider, provider_message_id) DO UPDATE
         excluded.error_code, excluded.submitted_at, excluded.done_at, excluded.last_report_at,
         excluded.report_count, excluded.segments, excluded.price, excluded.price_unit, excluded.report_id,
         excluded.reported_done_at);
+
+DO $$
+DECLARE ix record;
+BEGIN
+    FOR ix IN SELECT definition FROM build_deferred_index LOOP
+        EXECUTE ix.definition;
+    END LOOP;
+END $$;
