@@ -347,6 +347,26 @@ def task_history(args: dict[str, Any]) -> dict[str, Any]:
             by_table.setdefault(table, []).append((column, data_type, serial))
         for copy in range(1, args["copies"]):
             shift = copy * span_days
+            # Each copy has landing objects of its own, as a real history does: a table's rows of one object
+            # id are one file's, which is what the planner's statistics on object_id must see.
+            conn.execute("DROP TABLE IF EXISTS history_object")
+            conn.execute(
+                "CREATE TEMP TABLE history_object (old_id bigint PRIMARY KEY, new_id bigint NOT NULL) ON COMMIT "
+                "PRESERVE ROWS")
+            conn.execute(
+                "INSERT INTO history_object SELECT object_id, nextval('sms_tracking.source_object_object_id_seq') "
+                "FROM sms_tracking.source_object WHERE uri NOT LIKE '%~h%' ORDER BY object_id")
+            conn.execute(
+                f"INSERT INTO sms_tracking.source_object (object_id, source, kind, uri, checksum, size_bytes, status, "
+                f"rows_read, rows_loaded, rows_duplicate, rows_rejected, started_at, finished_at, dag_id, run_id, "
+                f"task_id, qualified_at, audited_at, modified_at) "
+                f"SELECT h.new_id, source, kind, uri || '~h{copy}', checksum, size_bytes, status, rows_read, "
+                f"rows_loaded, rows_duplicate, rows_rejected, started_at - interval '{shift} days', "
+                f"finished_at - interval '{shift} days', dag_id, run_id, task_id, "
+                f"qualified_at - interval '{shift} days', audited_at - interval '{shift} days', "
+                f"modified_at - interval '{shift} days' "
+                f"FROM sms_tracking.source_object o JOIN history_object h ON h.old_id = o.object_id")
+            conn.execute("ANALYZE history_object")
             for table in HISTORY_TABLES:
                 names, values = [], []
                 for column, data_type, serial in by_table[table]:
@@ -355,6 +375,8 @@ def task_history(args: dict[str, Any]) -> dict[str, Any]:
                     names.append(column)
                     if column in HISTORY_KEYS:
                         values.append(f"{column} || '~h{copy}'")
+                    elif column == "object_id":
+                        values.append("(SELECT h.new_id FROM history_object h WHERE h.old_id = object_id)")
                     elif data_type == "timestamp with time zone":
                         values.append(f"{column} - interval '{shift} days'")
                     elif data_type == "date":
