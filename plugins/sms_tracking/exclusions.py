@@ -77,9 +77,7 @@ def export_send_lists(conn: psycopg.Connection[Any], landing: str) -> list[str]:
     the queue when their batch's files are in place. A batch that fails leaves its deliveries queued, and
     the next export rewrites their files with the same content.
     """
-    from sms_tracking.ingest import landing_path
-
-    folder = landing_path(landing, SEND_LISTS_FOLDER)
+    folder = None  # the landing location, opened once there is a list to write (Airflow's import is slow)
     written: list[str] = []
     while True:
         clock = time.monotonic()
@@ -89,7 +87,11 @@ def export_send_lists(conn: psycopg.Connection[Any], landing: str) -> list[str]:
                 " LIMIT %s FOR UPDATE SKIP LOCKED", (EXPORT_BATCH,)).fetchall()]
             if not batch:
                 break
-            folder.mkdir(parents=True, exist_ok=True)
+            if folder is None:
+                from sms_tracking.ingest import landing_path
+
+                folder = landing_path(landing, SEND_LISTS_FOLDER)
+                folder.mkdir(parents=True, exist_ok=True)
             files = _write_batch(conn, folder, batch)
             conn.execute("DELETE FROM sms_tracking.pending_export WHERE delivery_id = ANY(%s)", (batch,))
         written.extend(str(target) for target, _ in files)
