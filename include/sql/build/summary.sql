@@ -67,6 +67,11 @@ SELECT answered.delivery_id, h.phone_e164
          LIMIT 1) answered
  WHERE h.cause_kind = 'inbound' AND h.to_status = 'Denylisted' AND h.from_status <> 'Denylisted';
 
+-- Read per delivery below: without the index, each delivery scanned every stop (5,000 deliveries x 15,000
+-- stops on a 1M first load: 4.9 s).
+CREATE INDEX ON build_stops (delivery_id);
+ANALYZE build_stops;
+
 CREATE TEMP TABLE build_numbers ON COMMIT DROP AS
 SELECT b.delivery_id,
        (SELECT count(DISTINCT h.phone_e164) FROM sms_tracking.quarantine_history h
