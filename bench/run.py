@@ -424,7 +424,7 @@ def task_ui(args: dict[str, Any]) -> dict[str, Any]:
         "GET /api/deliveries": lambda: "/api/deliveries",
         "GET /api/deliveries?sort&offset": lambda: (
             f"/api/deliveries?sort={picker.choice(['created_at', 'success_rate', 'name'])}"
-            f"&direction=desc&offset={picker.randrange(0, max(1, len(ids) - 50))}"),
+            f"&dir={picker.choice(['asc', 'desc'])}&offset={picker.randrange(0, max(1, len(ids) - 50))}"),
         "GET /api/deliveries/{id}": lambda: f"/api/deliveries/{picker.choice(ids)}",
         "GET /api/deliveries/{id}/log": lambda: f"/api/deliveries/{picker.choice(ids)}/log",
         "GET /api/deliveries/{id}/tracking": lambda: f"/api/deliveries/{picker.choice(ids)}/tracking",
