@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -58,8 +59,6 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        from sms_tracking.quarantine import _duration
-
         return cls(
             landing=os.environ.get("SMS_TRACKING_LANDING", str(DEFAULT_LANDING)),
             max_reject_rate=float(os.environ.get("SMS_TRACKING_MAX_REJECT_RATE", "0.05")),
@@ -67,9 +66,42 @@ class Settings:
             unknown_failure_type=os.environ.get("SMS_TRACKING_UNKNOWN_FAILURE_TYPE", "Soft"),
             unknown_failure_reason=os.environ.get("SMS_TRACKING_UNKNOWN_FAILURE_REASON", "Not defined"),
             default_region=os.environ.get("SMS_TRACKING_DEFAULT_REGION") or None,
-            clock_skew_seconds=_duration(os.environ, "SMS_TRACKING_CLOCK_SKEW", timedelta(minutes=2)).total_seconds(),
+            clock_skew_seconds=duration_setting(os.environ, "SMS_TRACKING_CLOCK_SKEW",
+                                                timedelta(minutes=2)).total_seconds(),
         )
 
+
+
+_DURATION_TERM = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.IGNORECASE)
+_BARE_SECONDS = re.compile(r"\d+(?:\.\d+)?")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, bare_seconds: bool = False) -> timedelta:
+    """``90s``, ``30m``, ``2h``, ``1d``, ``1.5h`` or a sum such as ``1d12h``; with ``bare_seconds``, also a
+    bare number of seconds (``86400``), which the environment settings have always accepted."""
+    cleaned = text.strip()
+    if bare_seconds and _BARE_SECONDS.fullmatch(cleaned):
+        return timedelta(seconds=float(cleaned))
+    terms = _DURATION_TERM.findall(cleaned)
+    if not terms or _DURATION_TERM.sub("", cleaned).strip():
+        seconds = "seconds (86400) or " if bare_seconds else ""
+        raise ValueError(f"{text!r} is not a duration: give {seconds}a number with s, m, h or d (24h, 30m, 1d12h)")
+    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[unit.lower()] for n, unit in terms))
+
+
+def duration_setting(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    """A positive duration from environment variable ``name`` (:func:`parse_duration`, bare seconds allowed)."""
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        period = parse_duration(value, bare_seconds=True)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if period <= timedelta(0):
+        raise ValueError(f"{name}: expected a positive duration, found {value!r}")
+    return period
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 TRANSPORTS = ("files", "api")

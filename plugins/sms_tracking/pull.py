@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from sms_tracking.config import parse_duration
+
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
@@ -72,19 +74,6 @@ API_SPECS: dict[str, ApiSpec] = {
     "infobip": ApiSpec("infobip", "infobip_json", {"limit": "1000", "max_pages": "100", "endpoint": "/sms/1/reports"}),
 }
 """Providers whose reports can be pulled, keyed by the source's ``provider``."""
-
-_DURATION = re.compile(r"(\d+)\s*([smhd])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``2h``, ``1d`` or a sum such as ``1d12h``."""
-    cleaned = text.strip().lower()
-    parts = _DURATION.findall(cleaned)
-    if not parts or _DURATION.sub("", cleaned).strip():
-        raise ValueError(f"{text!r} is not a duration such as 30m, 2h, 1d or 1d12h")
-    return sum((timedelta(**{_UNITS[unit]: int(n)}) for n, unit in parts), timedelta())
-
 
 def parse_start(text: str) -> datetime:
     """An ISO date or date-time; without a zone it is UTC (Twilio's dates are GMT)."""

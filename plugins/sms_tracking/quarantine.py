@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sms_tracking.config import duration_setting
+
 if TYPE_CHECKING:
     from sms_tracking.ingest import RunInfo
 
@@ -66,7 +68,8 @@ class QuarantineConfig:
         threshold = _positive_int(env, "SMS_TRACKING_QUARANTINE_ERROR_THRESHOLD", 5)
         return cls(
             error_threshold=threshold,
-            significant_error_period=_duration(env, "SMS_TRACKING_SIGNIFICANT_ERROR_PERIOD", timedelta(hours=24)),
+            significant_error_period=duration_setting(
+                env, "SMS_TRACKING_SIGNIFICANT_ERROR_PERIOD", timedelta(hours=24)),
             with_errors_release=_days(env, "SMS_TRACKING_WITH_ERRORS_RELEASE_DAYS", 10),
             mailbox_full_release=_days(env, "SMS_TRACKING_MAILBOX_FULL_RELEASE_DAYS", 30),
             stop_keywords=_keywords(env, "SMS_TRACKING_STOP_KEYWORDS", DEFAULT_STOP_KEYWORDS),
@@ -85,31 +88,6 @@ class QuarantineConfig:
             "accented": ACCENTED,
             "unaccented": UNACCENTED,
         }
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``24h``, ``90m``, ``1d``, ``30s`` or a bare number of seconds (``86400``)."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a duration: give seconds (86400) or a number with s, m, h or d (24h)")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
-
-
-def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
-    value = env.get(name)
-    if not value:
-        return default
-    try:
-        period = parse_duration(value)
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
-    if period <= timedelta(0):
-        raise ValueError(f"{name}: expected a positive duration, found {value!r}")
-    return period
 
 
 def _days(env: Mapping[str, str], name: str, default: int) -> timedelta:

@@ -25,7 +25,6 @@ from sms_tracking.pull import (
     Window,
     fetch_page,
     judge,
-    parse_duration,
     parse_retry_after,
     pull_options,
     pull_window,
@@ -36,20 +35,6 @@ NOW = datetime(2026, 5, 4, 12, 30, 15, 123456, tzinfo=UTC)
 
 
 # -- options and window ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("90s", timedelta(seconds=90)), ("30m", timedelta(minutes=30)), ("2h", timedelta(hours=2)),
-    ("1d", timedelta(days=1)), ("1d12h", timedelta(hours=36)), (" 0h ", timedelta()),
-])
-def test_durations_read_as_the_docs_write_them(text: str, expected: timedelta) -> None:
-    assert parse_duration(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "2", "2 hours", "h", "1w", "2h-"])
-def test_a_duration_that_is_not_one_is_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="not a duration"):
-        parse_duration(text)
 
 
 def test_twilio_options_default_to_full_pages_and_a_day_of_look_back() -> None:

@@ -19,7 +19,6 @@ from sms_tracking.quarantine import (
     inbound_event_kind,
     keyword,
     outcome_event_kind,
-    parse_duration,
     release,
     replay,
     transition,
@@ -240,13 +239,6 @@ def test_config_reads_its_environment_variables() -> None:
     assert (config.error_threshold, config.significant_error_period) == (3, timedelta(hours=1))
     assert (config.with_errors_release, config.mailbox_full_release) == (days(7), days(14))
     assert (config.stop_keywords, config.start_keywords) == (("STOP", "ARRET", "HALT"), ("GO",))
-
-
-@pytest.mark.parametrize(("text", "period"), [("24h", timedelta(hours=24)), ("86400", timedelta(days=1)),
-                                              ("90m", timedelta(minutes=90)), ("1d", timedelta(days=1)),
-                                              ("30s", timedelta(seconds=30))])
-def test_significant_error_period_accepts_units_or_seconds(text: str, period: timedelta) -> None:
-    assert parse_duration(text) == period
 
 
 @pytest.mark.parametrize(
