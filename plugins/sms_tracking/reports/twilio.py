@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from sms_tracking.reports.base import (
@@ -70,11 +70,24 @@ def parse_callback(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Itera
         text = line.strip()
         if not text:
             continue
-        fields: dict[str, str] = {}
-        for key, value in parse_qsl(text.removeprefix("?"), keep_blank_values=True):
-            if value.strip():
-                fields.setdefault(key.strip(), value.strip())
-        yield _callback_record(fields, position, line, ctx)
+        yield _callback_record(form_fields(text.removeprefix("?")), position, line, ctx)
+
+
+def form_fields(text: str) -> dict[str, str]:
+    """The non-blank fields of a form-encoded body, the first of a repeated name winning: what
+    ``parse_qsl(text, keep_blank_values=True)`` reads, without its cost for fields that need no decoding
+    (most of a callback's: it took two thirds of the parsing time)."""
+    fields: dict[str, str] = {}
+    for pair in text.split("&"):
+        key, _, value = pair.partition("=")
+        if "%" in value or "+" in value:
+            value = unquote(value.replace("+", " "))
+        value = value.strip()
+        if value:
+            if "%" in key or "+" in key:
+                key = unquote(key.replace("+", " "))
+            fields.setdefault(key.strip(), value)
+    return fields
 
 
 def parse_csv(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Record]:

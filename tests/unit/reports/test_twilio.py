@@ -10,12 +10,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
+import pytest
 from tests.unit.reports.helpers import numbered, only_reports
 
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
-from sms_tracking.reports.twilio import parse_callback, parse_csv, parse_json
+from sms_tracking.reports.twilio import form_fields, parse_callback, parse_csv, parse_json
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 API_EXAMPLES = SAMPLES / "twilio_api_examples" / "messages.jsonl"
@@ -548,3 +550,17 @@ def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
     csv_lines = numbered("id,status", *garbage)
     csv_positions = {record.position for record in parse_csv(csv_lines, CTX)}
     assert csv_positions == {position for position, text in csv_lines[1:] if text.strip()}
+
+
+@pytest.mark.parametrize("body", [
+    "MessageSid=SM1&MessageStatus=delivered&To=%2B33612345678&Body=Hello+world%21",
+    "A=1&A=2&B=&B=3&C&&D=%20%20&E=+x+&F%5Bk%5D=v&G=%E2%82%AC&H=%ZZ&I=a%2Bb&J==x&+K+=y",
+    "", "&", "=", "x=%", "Body=caf%C3%A9+%26+cr%C3%A8me&Body=second",
+])
+def test_form_fields_read_what_parse_qsl_reads(body: str) -> None:
+    """The fast reader of callback bodies keeps, for each name, the first non-blank value parse_qsl gives."""
+    expected: dict[str, str] = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        if value.strip():
+            expected.setdefault(key.strip(), value.strip())
+    assert form_fields(body) == expected
