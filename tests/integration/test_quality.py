@@ -166,6 +166,26 @@ def test_duplicate_message_fails_the_send_log_key(dsn: str, landing: Landing) ->
     assert row["unexpected_sample"][0] == {"provider": "smpp", "provider_message_id": "A2"}
 
 
+def test_duplicate_reports_with_no_error_code_fail_the_natural_key(dsn: str, landing: Landing) -> None:
+    """NULLs compare equal in the natural key, as in report_natural_key (coalesce): GX's own compound
+    uniqueness joined on '=' and never saw two delivered reports (no error code) of the same event."""
+    build(dsn, landing)
+    execute(dsn, "DROP INDEX sms_tracking.report_natural_key",
+            "INSERT INTO sms_tracking.report (provider, provider_message_id, raw_status, error_code, event_at, "
+            "received_at, raw_text, object_id, position) SELECT provider, provider_message_id, raw_status, NULL, "
+            "event_at, received_at, raw_text, object_id, position + 1000 FROM sms_tracking.report "
+            "WHERE provider_message_id = 'A1' AND raw_status = 'DELIVRD'",
+            "UPDATE sms_tracking.report SET error_code = NULL WHERE provider_message_id = 'A1'",
+            "DELETE FROM sms_tracking.validated_object")
+    failed = fails_with(dsn)
+    assert [r.id for r in failed.failures] == ["report.natural_key_unique"]
+    row = results(dsn)["report.natural_key_unique"]
+    assert (row["success"], row["unexpected_count"], row["expectation_type"]) == (
+        False, 2, "expect_compound_columns_to_be_unique")
+    assert [(r["provider_message_id"], r["raw_status"], r["error_code"]) for r in row["unexpected_sample"]] == [
+        ("A1", "DELIVRD", None)]
+
+
 def test_unknown_status_fails_status_known(dsn: str, landing: Landing) -> None:
     landing.files["reports/smpp_main/r1.txt"] += smpp("A3", "BOGUS", "000", landing.t0 + timedelta(minutes=20))
     build(dsn, landing)
