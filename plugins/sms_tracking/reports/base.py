@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -92,6 +93,7 @@ def normalise_error_code(raw: str | None) -> str | None:
 _COMPACT_DATE = re.compile(r"^\d{10}(\d{2})?(\d{2})?$")
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_compact_date(value: str | None, tz: ZoneInfo) -> datetime | None:
     """Read the zone-less ``YYMMDDhhmm[ss]`` (10, 12 digits) or ``YYYYMMDDhhmmss`` (14) dates of SMPP receipts.
 

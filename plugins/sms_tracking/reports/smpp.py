@@ -92,6 +92,11 @@ _FIELD = re.compile(
     re.IGNORECASE,
 )
 _TEXT_FIELD = re.compile(r"(?<!\S)text:", re.IGNORECASE)
+_CANONICAL = re.compile(
+    r"id:(\S*) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) stat:(\S*) err:(\S*)(?: text:(.*))?",
+    re.IGNORECASE | re.DOTALL,
+)
+"""Appendix B's own layout, what most SMSCs send: read in one match, the general loop being the fallback."""
 _HEX_LINE = re.compile(r"[0-9A-Fa-f\s]+")
 _HEX_ID = re.compile(r"(?:0[xX])?(?P<digits>[0-9A-Fa-f]+)")
 _STATE_TEXT = re.compile(r"(?:[A-Za-z_]+\.)?(?P<name>[A-Za-z_]+)?\s*(?:\(\s*(?P<number>\d+)\s*\))?")
@@ -131,6 +136,11 @@ def parse_receipt_text(text: str) -> ReceiptFields:
     rest of the line is the text. The first occurrence of a field wins. Unknown fields are ignored.
     """
     text = text.rstrip("\r\n\x00")
+    canonical = _CANONICAL.fullmatch(text)
+    if canonical is not None:
+        id_, sub, dlvrd, submit_date, done_date, stat, err, rest = canonical.groups()
+        return ReceiptFields(id=id_ or None, sub=sub or None, dlvrd=dlvrd or None, submit_date=submit_date or None,
+                             done_date=done_date or None, stat=stat or None, err=err or None, text=rest)
     marker = _TEXT_FIELD.search(text)
     head = text if marker is None else text[: marker.start()]
     values: dict[str, str | None] = {}

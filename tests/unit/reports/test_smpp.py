@@ -356,6 +356,22 @@ def test_text_field_is_the_rest_of_the_line_and_is_not_searched_for_fields() -> 
     assert parse_receipt_text("id:1 stat:DELIVRD text:").text == ""
 
 
+@pytest.mark.parametrize("text", [
+    "id:11D1 sub:002 dlvrd:002 submit date:2605041000 done date:2605041000 stat:DELIVRD err:000 text:Soldes",
+    "ID:a SUB:001 DLVRD:000 SUBMIT DATE:2605041000 DONE DATE:2605041001 STAT:UNDELIV ERR:001",
+    "id:a sub: dlvrd:001 submit date: done date:2605041001 stat:EXPIRED err: text:",
+    "id:a sub:001 dlvrd:001 submit date:1 done date:2 stat:DELIVRD err:000 text:stat:UNDELIV id:2\r\n",
+    "id:a sub:001 dlvrd:001 submit date:1 done date:2 stat:DELIVRD err:000 text:line\nbreak\x00",
+])
+def test_the_canonical_layout_reads_as_the_general_field_loop_does(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Appendix B's own layout is read by one match; the general loop must read the same fields."""
+    from sms_tracking.reports import smpp
+
+    fast = parse_receipt_text(text)
+    monkeypatch.setattr(smpp, "_CANONICAL", re.compile(r"(?!)"))  # never matches: the general loop only
+    assert fast == parse_receipt_text(text)
+
+
 def test_missing_err_gives_no_raw_error() -> None:
     report = _report("id:1 submit date:2605041210 done date:2605041212 stat:DELIVRD")
     assert report.raw_error is None and report.error_code is None
