@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,33 @@ def test_a_first_load_builds_the_log_indexes_after_its_rows(dsn: str, landing: P
     assert rebuilt == {i[0] for i in after} - {"delivery_log_pkey"}
     _, before, after = build_log()  # one message: a batch smaller than the log
     assert after == before
+
+
+def test_a_first_load_does_not_wait_for_a_reader_of_the_log(dsn: str, landing: Path) -> None:
+    """A reader holds the log (an open BI transaction): the first load's build neither waits for it nor
+    makes it wait; the batch goes in with the indexes maintained (the same index objects)."""
+    for source in ("campaign", "smpp_main", "twilio_callbacks", "twilio_api"):
+        for uri in pipeline.pending_objects(source, dsn=dsn):
+            pipeline.load(source, uri, dsn=dsn)
+    for step in pipeline.BUILD_STEPS[:pipeline.BUILD_STEPS.index("delivery_log")]:
+        pipeline.build_step(step, run_id="test", dsn=dsn)
+    indexes = ("SELECT indexname, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
+               "FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = 'delivery_log' ORDER BY 1")
+    with psycopg.connect(dsn) as reader:
+        before = reader.execute(indexes).fetchall()
+        assert reader.execute("SELECT count(*) FROM sms_tracking.delivery_log").fetchone() == (0,)
+        # reader's transaction stays open: it holds the log's ACCESS SHARE lock during the build
+        with ThreadPoolExecutor(1) as pool:
+            build = pool.submit(pipeline.build_step, "delivery_log", run_id="test", dsn=dsn)
+            try:
+                result = build.result(timeout=60)
+            finally:
+                waited = not build.done()
+                reader.rollback()  # lets a waiting build finish, so a failure does not hang the suite
+        assert not waited, "the build waited for the reader's lock"
+        assert reader.execute(indexes).fetchall() == before
+    with psycopg.connect(dsn) as conn:
+        assert result["rows"] == conn.execute("SELECT count(*) FROM sms_tracking.delivery_log").fetchone()[0] > 1  # type: ignore[index]
 
 
 def test_unknown_code_is_flagged_to_qualify_and_counted(dsn: str, landing: Path) -> None:
