@@ -366,6 +366,11 @@ def task_history(args: dict[str, Any]) -> dict[str, Any]:
                 f"qualified_at - interval '{shift} days', audited_at - interval '{shift} days', "
                 f"modified_at - interval '{shift} days' "
                 f"FROM sms_tracking.source_object o JOIN history_object h ON h.old_id = o.object_id")
+            # Validated like their originals: the history is validated history, not the next run's scope.
+            conn.execute(
+                f"INSERT INTO sms_tracking.validated_object (object_id, run_id, validated_at) "
+                f"SELECT h.new_id, v.run_id, v.validated_at - interval '{shift} days' "
+                f"FROM sms_tracking.validated_object v JOIN history_object h ON h.old_id = v.object_id")
             conn.execute("ANALYZE history_object")
             for table in HISTORY_TABLES:
                 names, values = [], []
