@@ -71,7 +71,6 @@ class Settings:
         )
 
 
-
 _DURATION_TERM = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.IGNORECASE)
 _BARE_SECONDS = re.compile(r"\d+(?:\.\d+)?")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -102,6 +101,7 @@ def duration_setting(env: Mapping[str, str], name: str, default: timedelta) -> t
     if period <= timedelta(0):
         raise ValueError(f"{name}: expected a positive duration, found {value!r}")
     return period
+
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 TRANSPORTS = ("files", "api")
