@@ -212,6 +212,57 @@ def test_changed_outcome_replays_the_number(dsn: str, conn: Connection) -> None:
     assert history(conn) == []
 
 
+def build_summaries(dsn: str) -> None:
+    """The quarantine step and the steps after it that queue and summarise the deliveries it changed."""
+    for step in ("quarantine", "tracking", "summary"):
+        pipeline.build_step(step, run_id="test", dsn=dsn)
+
+
+def queued_for_summary(conn: Connection) -> set[str]:
+    """What the tracking step queued: it drains pending_delivery and the history changes into pending_summary."""
+    pipeline.build_step("tracking", run_id="test", dsn=conn.info.dsn)
+    return {row[0] for row in conn.execute("SELECT delivery_id FROM sms_tracking.pending_summary")}
+
+
+def test_replay_that_reproduces_the_history_keeps_its_rows_and_queues_no_other_delivery(
+    dsn: str, conn: Connection
+) -> None:
+    # A later report moves D3's success; the replay of the number gives the same transitions, so the
+    # history rows stay as they are (same ids) and D1, which quarantined the number, is not summarised again.
+    record(conn, "m1", T0, "hard", delivery="D1")
+    record(conn, "m3", T0 + days(5), "success", delivery="D3")
+    build_summaries(dsn)
+    stored = "SELECT id, delivery_id, to_status FROM sms_tracking.quarantine_history ORDER BY id"
+    rows = conn.execute(stored).fetchall()
+    assert [r[1:] for r in rows] == [("D1", "Quarantine")]
+    record(conn, "m3", T0 + days(6), "success", delivery="D3")
+    build(dsn)
+    assert conn.execute(stored).fetchall() == rows
+    assert conn.execute("SELECT count(*) FROM sms_tracking.pending_history_removed").fetchone() == (0,)
+    assert queued_for_summary(conn) == {"D3"}
+
+
+def test_replay_that_removes_a_quarantine_resummarises_the_delivery_that_caused_it(dsn: str, conn: Connection) -> None:
+    # Five significant soft errors, the fifth from D5, quarantine the number. A success dated before the
+    # fifth arrives late: the count restarts, D5's error now leaves the number With errors, and D5 (whose
+    # own report did not change) must lose its new quarantine in its summary.
+    for i in range(1, 6):
+        record(conn, f"m{i}", T0 + days(i), "soft", delivery=f"D{i}")
+    build_summaries(dsn)
+    new_quarantines = "SELECT new_quarantines FROM sms_tracking.delivery_summary WHERE delivery_id = 'D5'"
+    assert conn.execute(new_quarantines).fetchone() == (1,)
+    record(conn, "ok", T0 + days(4.5), "success", delivery="D9")
+    build(dsn)
+    assert state(conn) == ("With errors", 1)
+    assert conn.execute("SELECT delivery_id, to_status FROM sms_tracking.pending_history_removed").fetchall() == [
+        ("D5", "Quarantine")
+    ]
+    assert queued_for_summary(conn) == {"D5", "D9"}
+    assert conn.execute("SELECT count(*) FROM sms_tracking.pending_history_removed").fetchone() == (0,)
+    pipeline.build_step("summary", run_id="test", dsn=dsn)
+    assert conn.execute(new_quarantines).fetchone() == (0,)
+
+
 def test_provider_opt_out_denylists_the_number(
     dsn: str, conn: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

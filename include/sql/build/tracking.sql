@@ -10,13 +10,20 @@ SELECT pg_advisory_xact_lock(97866);
 
 -- A STOP read by the quarantine step changes the opt-outs of the delivery it answers, which no load
 -- queued: queue the deliveries named by, or answered by, the quarantine transitions written since the
--- last build. "Answered" is the summary's rule (build_stops in summary.sql): the number's latest message
--- submitted within SMS_TRACKING_OPT_OUT_DAYS before the STOP.
+-- last build or removed by a replay since (pending_history_removed). "Answered" is the summary's rule
+-- (build_stops in summary.sql): the number's latest message submitted within SMS_TRACKING_OPT_OUT_DAYS
+-- before the STOP.
 CREATE TEMP TABLE build_history ON COMMIT DROP AS
-SELECT h.id, h.phone_e164, h.to_status, h.cause_kind, h.delivery_id, h.at
+SELECT h.phone_e164, h.to_status, h.cause_kind, h.delivery_id, h.at
   FROM sms_tracking.quarantine_history h
  WHERE h.id > coalesce((SELECT last_id FROM sms_tracking.build_watermark WHERE name = 'quarantine_history'), 0)
    AND h.to_status IN ('Quarantine', 'Denylisted');
+
+WITH taken AS (
+    DELETE FROM sms_tracking.pending_history_removed RETURNING phone_e164, to_status, cause_kind, delivery_id, at
+)
+INSERT INTO build_history
+SELECT phone_e164, to_status, cause_kind, delivery_id, at FROM taken WHERE to_status IN ('Quarantine', 'Denylisted');
 
 INSERT INTO sms_tracking.pending_summary (delivery_id)
 SELECT delivery_id FROM build_history WHERE delivery_id IS NOT NULL
