@@ -512,16 +512,14 @@ def sqlalchemy_url(dsn: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def with_work_mem(url: str) -> str:
-    """GX's own connections get the pipeline's ``work_mem`` (``db.connect`` sets it on ours): its uniqueness
-    checks group whole tables, which spill to disk with the server's 4 MB default."""
+def with_session_settings(url: str) -> str:
+    """GX's own connections get the settings ``db.connect`` gives ours (``db.session_settings``): its
+    uniqueness checks group whole tables, which spill to disk with the server's 4 MB ``work_mem``."""
     from sqlalchemy.engine import make_url
 
-    memory = db.work_mem()
-    if not memory:
-        return url
     parsed = make_url(url)
-    options = " ".join(filter(None, [parsed.query.get("options"), f"-c work_mem={memory}"]))  # type: ignore[list-item]
+    settings = " ".join(f"-c {name}={value}" for name, value in db.session_settings().items())
+    options = " ".join(filter(None, [parsed.query.get("options"), settings]))  # type: ignore[list-item]
     return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
@@ -720,7 +718,7 @@ def validate_run(run_id: str, dsn: str | None = None, config: QualityConfig | No
                     results += passed_empty(suite, severity_of)
             runnable = [suite for suite in suites if suite.name in tables]
             if runnable:  # else nothing to validate: spare the GX import
-                url = with_work_mem(sqlalchemy_url(dsn or os.environ.get("SMS_TRACKING_DSN") or _airflow_uri()))
+                url = with_session_settings(sqlalchemy_url(dsn or os.environ.get("SMS_TRACKING_DSN") or _airflow_uri()))
                 results += _run_gx(url, runnable, tables, severity_of, params, run_id, now, config.sample_size,
                                    docs_dir)
         finally:

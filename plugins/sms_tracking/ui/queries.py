@@ -153,10 +153,8 @@ def deliveries(reader: Reader, filters: params.DeliveryFilters, paging: params.P
     if filters.sort == "success_rate":
         # Deliveries with a rate first, from the rate's index; no nulls there, so the default null
         # placement (one index, both directions) gives the same order. A short page reaches the
-        # deliveries without a rate: the general query reads it. The planner prices the statement's
-        # EXISTS at its per-row alternative (400,000+ for 50,000 deliveries), so JIT would compile it
-        # on every call, for longer (15-45 ms) than it runs: off for the rest of this transaction.
-        reader.conn.execute("SELECT set_config('jit', 'off', true)")
+        # deliveries without a rate: the general query reads it. (JIT, which compiled this statement on
+        # every call for longer than it runs, is off in every session: db.session_settings.)
         rated = params.order_by(params.DELIVERY_SORTS, filters.sort, filters.direction, "delivery_id")
         found = reader.rows("deliveries_by_success_rate", args, filters=where, order_by=rated)
         if len(found) < paging.limit:
