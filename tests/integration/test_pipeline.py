@@ -242,6 +242,20 @@ def test_reports_before_the_send_log_are_joined_when_it_arrives(dsn: str, landin
     assert log_rows(dsn)["A2"][:3] == ("failed", "Hard", "User unknown")
 
 
+def test_a_message_moved_to_another_delivery_leaves_both_summaries_right(dsn: str, landing: Path) -> None:
+    # A correction file moves A4 from D1 to D2: D1 loses a message and D2 gains one, though nothing else
+    # of D1 changed.
+    run_all(dsn)
+    header, *rows = SENDS.splitlines()
+    moved = next(row for row in rows if ",A4," in row).replace("D1,", "D2,", 1)
+    write(landing, "sends/correction.csv", f"{header}\n{moved}\n")
+    run_all(dsn)
+    summary = {row[0]: row[1:] for row in snapshot(dsn)["summary"]}
+    # sent, delivered, failed, pending, success, hard, soft, ignored, segments
+    assert summary["D1"] == (3, 1, 1, 1, 2, 1, 0, 0, 4)
+    assert summary["D2"] == (3, 2, 1, 0, 2, 1, 0, 0, 3)
+
+
 def test_bad_lines_are_rejected_with_position_and_reason(dsn: str, landing: Path) -> None:
     write(landing, "reports/smpp_main/r2.txt", SMPP + "id:A9 stat:\n")
     with pytest.raises(BatchRejected, match=r"r2\.txt: 1 of 8 lines rejected"):

@@ -18,10 +18,8 @@ SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone
   JOIN sms_tracking.message m USING (provider, provider_message_id);
 ANALYZE build_messages;
 
--- The deliveries to rebuild: the messages' own, and the one the log named before (a send-log row moved).
+-- The deliveries to rebuild: the messages' own (the one a moved message left was queued by its load).
 INSERT INTO sms_tracking.pending_delivery (delivery_id)
-SELECT DISTINCT delivery_id FROM sms_tracking.delivery_log JOIN build_keys USING (provider, provider_message_id)
-UNION
 SELECT DISTINCT delivery_id FROM build_messages
 ON CONFLICT DO NOTHING;
 

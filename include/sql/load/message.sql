@@ -7,6 +7,15 @@ INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
 SELECT DISTINCT provider, provider_message_id FROM stage_message ORDER BY 1, 2
 ON CONFLICT DO NOTHING;
 
+-- A message moved to another delivery (a corrected send log): the delivery it leaves is rebuilt too. Queued
+-- here, where the move is seen, so the delivery_log step reads only the messages' current deliveries.
+INSERT INTO sms_tracking.pending_delivery (delivery_id)
+SELECT DISTINCT m.delivery_id
+  FROM stage_message s
+  JOIN sms_tracking.message m USING (provider, provider_message_id)
+ WHERE m.delivery_id <> s.delivery_id
+ON CONFLICT DO NOTHING;
+
 INSERT INTO sms_tracking.message (
     provider, provider_message_id, delivery_id, recipient_id, phone_raw, phone_e164, submitted_at, segments,
     object_id)
