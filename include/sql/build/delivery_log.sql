@@ -26,6 +26,7 @@ ON CONFLICT DO NOTHING;
 -- Each report's time: its own date, unless that date cannot be true -- later than the report arrived, or
 -- earlier than its message was submitted, by more than SMS_TRACKING_CLOCK_SKEW -- in which case its
 -- arrival time (docs/reliability.md). A report without a date of its own is timed by its arrival.
+-- Reports of a message not in the send log yet (an orphan) are left out: the log has no row for them.
 -- Only the columns the log reads: the two sorts below then sort rows of about a third of the width (a
 -- report's raw text is most of its size).
 CREATE TEMP TABLE build_reports ON COMMIT DROP AS
@@ -36,8 +37,7 @@ SELECT rq.provider, rq.provider_message_id, rq.report_id, rq.raw_status, rq.raw_
             WHEN rq.event_at < m.submitted_at - make_interval(secs => %(clock_skew_seconds)s) THEN rq.received_at
             ELSE rq.event_at END AS reported_at
   FROM sms_tracking.report_qualified rq
-  JOIN build_keys k USING (provider, provider_message_id)
-  LEFT JOIN build_messages m USING (provider, provider_message_id);
+  JOIN build_messages m USING (provider, provider_message_id);
 
 -- A batch at least as large as the log (a first load, a backfill) builds the log's secondary indexes once,
 -- after its rows are in, instead of updating them row by row: 1M first-load rows with 8 indexes take 32 s
