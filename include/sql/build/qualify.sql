@@ -12,16 +12,24 @@ SELECT object_id FROM sms_tracking.source_object
 -- objects and scans every report (10 s on a 16M-report history for a 10,000-report increment).
 ANALYZE build_objects;
 
-CREATE TEMP TABLE build_reports ON COMMIT DROP AS
-SELECT rq.report_id, rq.provider, rq.raw_status, coalesce(rq.error_code, '*') AS error_code, rq.outcome,
-       rq.is_final, rq.failure_type, rq.failure_reason, rq.qualification_status, rq.qualification_code,
-       rq.raw_text,
-       EXISTS (SELECT 1 FROM sms_tracking.qualification q
-                WHERE q.provider = rq.provider AND q.raw_status = rq.raw_status) AS status_known
-  FROM build_objects b
- -- Per object, through the report_object index: an increment's few objects must not cost a scan of every
- -- report (the planner's estimate of a report count per object is poor); OFFSET 0 keeps it per object.
- CROSS JOIN LATERAL (SELECT * FROM sms_tracking.report_qualified r WHERE r.object_id = b.object_id OFFSET 0) rq;
+-- The new reports the qualification table has no row of their own for: a status it does not know, or a
+-- failure code only its wildcard row matches (only these are kept: a first load's 1.6M reports are read,
+-- not copied).
+CREATE TEMP TABLE build_unknown ON COMMIT DROP AS
+SELECT *
+  FROM (SELECT rq.report_id, rq.provider, rq.raw_status, coalesce(rq.error_code, '*') AS error_code, rq.outcome,
+               rq.is_final, rq.failure_type, rq.failure_reason, rq.qualification_status, rq.qualification_code,
+               rq.raw_text,
+               EXISTS (SELECT 1 FROM sms_tracking.qualification q
+                        WHERE q.provider = rq.provider AND q.raw_status = rq.raw_status) AS status_known
+          FROM build_objects b
+         -- Per object, through the report_object index: an increment's few objects must not cost a scan of
+         -- every report (the planner's estimate of a report count per object is poor); OFFSET 0 keeps it per
+         -- object.
+         CROSS JOIN LATERAL (SELECT * FROM sms_tracking.report_qualified r WHERE r.object_id = b.object_id
+                             OFFSET 0) rq) r
+ WHERE NOT status_known
+    OR (outcome = 'failed' AND error_code <> '*' AND qualification_code = '*');
 
 INSERT INTO sms_tracking.qualification (
     provider, raw_status, error_code, outcome, is_final, failure_type, failure_reason, description, state,
@@ -36,9 +44,7 @@ SELECT DISTINCT ON (provider, raw_status, error_code)
             THEN 'new error code, qualified like ' || qualification_status || ' / ' || qualification_code
             ELSE 'new status, qualified with the configured default' END,
        'to_qualify', 'auto', raw_text, 0
-  FROM build_reports
- WHERE NOT status_known
-    OR (outcome = 'failed' AND error_code <> '*' AND qualification_code = '*')
+  FROM build_unknown
  ORDER BY provider, raw_status, error_code, report_id
 ON CONFLICT DO NOTHING;
 
