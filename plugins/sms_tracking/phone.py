@@ -10,7 +10,7 @@ import phonenumbers
 _PREFIX = re.compile(r"^(whatsapp|tel|sms|sip):", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 20)
 def to_e164(raw: str | None, default_region: str | None = None) -> str | None:
     """E.164 form of ``raw``, or None when it is not a possible phone number.
 
