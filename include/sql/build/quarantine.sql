@@ -47,6 +47,9 @@ DELETE FROM sms_tracking.quarantine_event e
  USING quarantine_stale s
  WHERE e.event_key = s.event_key AND s.vanished;
 
+-- Recorded (new or changed) report events; queued at the end of this step.
+CREATE TEMP TABLE quarantine_recorded (event_key text, phone_e164 text, at timestamptz, kind text) ON COMMIT DROP;
+
 WITH recorded AS (
     INSERT INTO sms_tracking.quarantine_event AS e (
         event_key, phone_e164, at, kind, reason, cause_kind, delivery_id, provider, provider_message_id, report_id)
@@ -60,11 +63,10 @@ WITH recorded AS (
            IS DISTINCT FROM
            (excluded.phone_e164, excluded.at, excluded.kind, excluded.reason, excluded.delivery_id,
             excluded.report_id)
-    RETURNING event_key, phone_e164, at
+    RETURNING event_key, phone_e164, at, kind
 )
-INSERT INTO sms_tracking.pending_quarantine_event (event_key, phone_e164, at)
-SELECT event_key, phone_e164, at FROM recorded
-ON CONFLICT (event_key) DO UPDATE SET phone_e164 = excluded.phone_e164, at = excluded.at;
+INSERT INTO quarantine_recorded SELECT event_key, phone_e164, at, kind FROM recorded;
+ANALYZE quarantine_recorded;
 
 -- Inbound messages loaded since the last build: STOP denylists the number, START lifts the denylist.
 -- A message with no time (rare) takes the time its file was loaded, else the time it is read.
@@ -93,25 +95,27 @@ WITH taken AS (
 INSERT INTO sms_tracking.pending_quarantine_event (event_key, phone_e164, at)
 SELECT event_key, phone_e164, at FROM recorded;
 
--- A success changes nothing for a number that is Valid (or has no status) when it is all the number has
--- to apply: such events stay recorded (a later replay of the number reads them) but leave the queue
--- unapplied, so quarantine_apply's per-event loop walks only numbers with something to change (a first
--- load: about 1 event in 10).
+-- The recorded report events join the queue. A success changes nothing for a number that is Valid (or has
+-- no status) when it is all the number has to apply: such events stay recorded (a later replay of the
+-- number reads them) but are not queued, so quarantine_apply's per-event loop walks only numbers with
+-- something to change (a first load: about 1 event in 10, and 790,000 rows less to queue and unqueue).
 WITH busy AS (
     SELECT n.phone_e164
       FROM sms_tracking.pending_quarantine_event n
       JOIN sms_tracking.quarantine_event e USING (event_key)
      WHERE e.kind <> 'success'
     UNION
+    SELECT phone_e164 FROM quarantine_recorded WHERE kind <> 'success'
+    UNION
     SELECT phone_e164 FROM sms_tracking.pending_quarantine_replay
     UNION
     SELECT phone_e164 FROM sms_tracking.quarantine WHERE status <> 'Valid' OR error_count <> 0
 )
-DELETE FROM sms_tracking.pending_quarantine_event n
- USING sms_tracking.quarantine_event e
- WHERE e.event_key = n.event_key
-   AND e.kind = 'success'
-   AND n.phone_e164 NOT IN (SELECT phone_e164 FROM busy);
+INSERT INTO sms_tracking.pending_quarantine_event (event_key, phone_e164, at)
+SELECT event_key, phone_e164, at
+  FROM quarantine_recorded
+ WHERE kind <> 'success' OR phone_e164 IN (SELECT phone_e164 FROM busy)
+ON CONFLICT (event_key) DO UPDATE SET phone_e164 = excluded.phone_e164, at = excluded.at;
 
 SELECT sms_tracking.quarantine_apply(
     %(error_threshold)s, make_interval(secs => %(significant_error_period)s),
