@@ -50,6 +50,12 @@ DELETE FROM sms_tracking.quarantine_event e
 -- Recorded (new or changed) report events; queued at the end of this step.
 CREATE TEMP TABLE quarantine_recorded (event_key text, phone_e164 text, at timestamptz, kind text) ON COMMIT DROP;
 
+-- A first load or a backfill: the event table's secondary indexes are built once after its rows are in
+-- (sms_tracking.defer_indexes, migration 0017).
+CREATE TEMP TABLE quarantine_deferred_index ON COMMIT DROP AS
+SELECT sms_tracking.defer_indexes('sms_tracking.quarantine_event', (SELECT count(*) FROM quarantine_outcome))
+       AS definitions;
+
 WITH recorded AS (
     INSERT INTO sms_tracking.quarantine_event AS e (
         event_key, phone_e164, at, kind, reason, cause_kind, delivery_id, provider, provider_message_id, report_id)
@@ -66,6 +72,7 @@ WITH recorded AS (
     RETURNING event_key, phone_e164, at, kind
 )
 INSERT INTO quarantine_recorded SELECT event_key, phone_e164, at, kind FROM recorded;
+DO $$ BEGIN PERFORM sms_tracking.restore_indexes(definitions) FROM quarantine_deferred_index; END $$;
 ANALYZE quarantine_recorded;
 
 -- Inbound messages loaded since the last build: STOP denylists the number, START lifts the denylist.
