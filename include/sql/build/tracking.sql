@@ -79,8 +79,10 @@ SELECT c.click_key, c.delivery_id, c.recipient_id, c.tracking_token,
        c.clicked_at, c.user_agent, c.method, m.message_at,
        round(extract(epoch FROM c.clicked_at - m.message_at), 3),
        flag.bot_reason IS NOT NULL, flag.bot_reason
-  FROM sms_tracking.click c
-  JOIN build_deliveries b USING (delivery_id)
+  -- In the order of the log's (delivery, recipient) index, so its look-ups below read neighbouring pages
+  -- (in click order, 53,000 look-ups of a 1M log read 47,000 pages).
+  FROM (SELECT c.* FROM sms_tracking.click c JOIN build_deliveries b USING (delivery_id)
+         ORDER BY c.delivery_id, c.recipient_id OFFSET 0) c
   LEFT JOIN LATERAL (
         SELECT l.provider, l.provider_message_id,
                CASE WHEN l.status = 'delivered' THEN coalesce(l.done_at, l.submitted_at) ELSE l.submitted_at END
@@ -91,10 +93,14 @@ SELECT c.click_key, c.delivery_id, c.recipient_id, c.tracking_token,
          LIMIT 1) m ON true
   LEFT JOIN sms_tracking.tracked_url t
          ON t.delivery_id = c.delivery_id AND t.url_key = sms_tracking.url_key(c.url)
+ -- The bot flag, computed once per click (OFFSET 0 keeps both subqueries from being inlined: the CASE then
+ -- ran once per use of its result, and lower() once per token).
+ CROSS JOIN LATERAL (SELECT lower(c.user_agent) AS agent OFFSET 0) ua
  CROSS JOIN LATERAL (
         SELECT CASE
                  WHEN EXISTS (SELECT 1 FROM unnest(%(bot_user_agents)s::text[]) AS token
-                               WHERE strpos(lower(c.user_agent), token) > 0) THEN 'user_agent'
+                               WHERE strpos(ua.agent, token) > 0) THEN 'user_agent'
                  WHEN c.method = 'HEAD' THEN 'head_request'
                  WHEN c.clicked_at < m.message_at + make_interval(secs => %(bot_click_seconds)s::double precision) THEN 'too_fast'
-               END AS bot_reason) flag;
+               END AS bot_reason
+        OFFSET 0) flag;
