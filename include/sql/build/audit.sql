@@ -13,12 +13,15 @@ CREATE TEMP TABLE audit_new (
     latest_only boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP;
 
+-- Each delivery with its messages counted and their send window, from one read of its log rows.
 CREATE TEMP TABLE audit_delivery ON COMMIT DROP AS
 SELECT d.delivery_id, d.content, d.encoding, d.content_length, d.content_units, d.segments_per_message,
-       d.segments_if_gsm7, d.non_gsm7_characters, d.scheduled_at,
-       (SELECT count(*) FROM sms_tracking.delivery_log l WHERE l.delivery_id = d.delivery_id) AS sent
+       d.segments_if_gsm7, d.non_gsm7_characters, d.scheduled_at, w.sent, w.first_at, w.last_at
   FROM sms_tracking.delivery d
-  JOIN sms_tracking.pending_summary p USING (delivery_id);
+  JOIN sms_tracking.pending_summary p USING (delivery_id)
+ CROSS JOIN LATERAL (
+        SELECT count(*) AS sent, min(l.submitted_at) AS first_at, max(l.submitted_at) AS last_at
+          FROM sms_tracking.delivery_log l WHERE l.delivery_id = d.delivery_id) w;
 ANALYZE audit_delivery;
 
 -- The content: more than one segment, and characters outside GSM-7 with what UCS-2 costs.
@@ -52,24 +55,21 @@ SELECT delivery_id,
 
 -- The send window, journaled again whenever the send log widens it.
 INSERT INTO audit_new (delivery_id, level, event, message, details, latest_only)
-SELECT a.delivery_id,
-       CASE WHEN w.first_at < a.scheduled_at THEN 'warning' ELSE 'info' END,
+SELECT delivery_id,
+       CASE WHEN first_at < scheduled_at THEN 'warning' ELSE 'info' END,
        'send_window',
-       format('Send window: %s message(s) submitted from %s to %s%s', w.messages,
-              to_char(w.first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
-              to_char(w.last_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
-              CASE WHEN w.first_at < a.scheduled_at
+       format('Send window: %s message(s) submitted from %s to %s%s', sent,
+              to_char(first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+              to_char(last_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+              CASE WHEN first_at < scheduled_at
                    THEN format(', before the scheduled start %s',
-                               to_char(a.scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'))
+                               to_char(scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'))
                    ELSE '' END),
-       jsonb_build_object('key', md5(concat_ws('/', w.first_at, w.last_at, w.messages)), 'first_submit_at', w.first_at,
-                          'last_submit_at', w.last_at, 'messages', w.messages, 'scheduled_at', a.scheduled_at),
+       jsonb_build_object('key', md5(concat_ws('/', first_at, last_at, sent)), 'first_submit_at', first_at,
+                          'last_submit_at', last_at, 'messages', sent, 'scheduled_at', scheduled_at),
        true
-  FROM audit_delivery a
- CROSS JOIN LATERAL (
-        SELECT min(l.submitted_at) AS first_at, max(l.submitted_at) AS last_at, count(*) AS messages
-          FROM sms_tracking.delivery_log l WHERE l.delivery_id = a.delivery_id) w
- WHERE w.messages > 0;
+  FROM audit_delivery
+ WHERE sent > 0;
 
 -- Unknown codes met by the delivery's messages: each once per delivery, with the qualification it got.
 INSERT INTO audit_new (delivery_id, level, event, message, details)
