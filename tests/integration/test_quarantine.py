@@ -212,6 +212,26 @@ def test_changed_outcome_replays_the_number(dsn: str, conn: Connection) -> None:
     assert history(conn) == []
 
 
+def test_a_number_of_successes_only_is_not_replayed_until_one_turns_into_an_error(dsn: str, conn: Connection) -> None:
+    # A later report moves a success of a number that only ever succeeded: the event follows, nothing else
+    # changes (no replay is queued for such a number). When a re-qualification turns that success into a
+    # hard error, the number is replayed and quarantined, and the move back to success releases it.
+    record(conn, "ok1", T0, "success")
+    record(conn, "ok2", T0 + days(2), "success")
+    build(dsn)
+    record(conn, "ok2", T0 + days(3), "success")
+    build(dsn)
+    assert conn.execute("SELECT at FROM sms_tracking.quarantine_event WHERE event_key = 'report:twilio:ok2'"
+                        ).fetchone() == (T0 + days(3),)
+    assert state(conn) is None and history(conn) == []
+    record(conn, "ok1", T0, "hard")
+    build(dsn)
+    assert state(conn) == ("Quarantine", 1)
+    record(conn, "ok1", T0, "success")
+    build(dsn)
+    assert state(conn) is None and history(conn) == []
+
+
 def build_summaries(dsn: str) -> None:
     """The quarantine step and the steps after it that queue and summarise the deliveries it changed."""
     for step in ("quarantine", "tracking", "summary"):

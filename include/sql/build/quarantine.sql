@@ -37,8 +37,14 @@ SELECT e.event_key, e.phone_e164,
            AND (o.phone_e164, o.at, o.kind, o.reason, o.delivery_id, o.report_id)
                IS NOT DISTINCT FROM (e.phone_e164, e.at, e.kind, e.reason, e.delivery_id, e.report_id));
 
+-- Except a number with nothing but successes recorded: it has no history for a replay to redo (a late
+-- report that moves a success touches mostly such numbers: 84 % of those of the benchmark's incremental
+-- run). An error this batch brings it is a changed event, queued and applied below like a new one.
 INSERT INTO sms_tracking.pending_quarantine_replay (phone_e164)
-SELECT DISTINCT phone_e164 FROM quarantine_stale
+SELECT DISTINCT s.phone_e164
+  FROM quarantine_stale s
+ WHERE EXISTS (SELECT 1 FROM sms_tracking.quarantine_event e
+                WHERE e.phone_e164 = s.phone_e164 AND e.kind <> 'success')
 ON CONFLICT DO NOTHING;
 
 -- The vanished ones only (a changed one is updated below): a late report changes thousands of events and
