@@ -70,15 +70,18 @@ def connect(dsn: str | None = None) -> psycopg.Connection[Any]:
 
 
 STALE_SHARE = 0.2
-"""A table is analysed before a build step when this share of its rows changed since its last ANALYZE."""
+"""A table is vacuumed and analysed before a build step when this share of its rows changed since its last ANALYZE."""
 
 
-def analyze_stale(conn: psycopg.Connection[Any], schema: str = "sms_tracking") -> list[str]:
-    """ANALYZE the schema's tables that changed a lot since their statistics (a first load, a big batch).
+def vacuum_analyze_stale(conn: psycopg.Connection[Any], schema: str = "sms_tracking") -> list[str]:
+    """VACUUM (ANALYZE) the schema's tables that changed a lot since their statistics (a first load, a big
+    batch).
 
     Autovacuum would get there, but maybe minutes after the next build step has planned its joins on a
     million rows believed to be none (measured: the tracking step at 145 s instead of 6 s on a 1M load).
-    Small increments change nothing here, so an incremental build pays one catalog query.
+    The VACUUM marks the new rows all-visible, so the next steps read their counts and ranges from the
+    indexes alone instead of fetching every row (a first 1M build's audit step: 16.7 s to 11.0 s, for
+    1.5 s of VACUUM). Small increments change nothing here, so an incremental build pays one catalog query.
     """
     stale = [row[0] for row in conn.execute(
         """SELECT relname FROM pg_stat_user_tables
@@ -87,11 +90,17 @@ def analyze_stale(conn: psycopg.Connection[Any], schema: str = "sms_tracking") -
             ORDER BY relname""",
         (schema, STALE_SHARE),
     ).fetchall()]
-    for table in stale:
-        conn.execute(f'ANALYZE "{schema}"."{table}"')
     conn.commit()
-    if stale:
-        log.info("Analysed %s (their statistics were stale)", ", ".join(stale))
+    if not stale:
+        return stale
+    autocommit = conn.autocommit
+    conn.autocommit = True  # VACUUM runs outside a transaction
+    try:
+        for table in stale:
+            conn.execute(f'VACUUM (ANALYZE) "{schema}"."{table}"')  # type: ignore[arg-type]
+    finally:
+        conn.autocommit = autocommit
+    log.info("Vacuumed and analysed %s (their statistics were stale)", ", ".join(stale))
     return stale
 
 

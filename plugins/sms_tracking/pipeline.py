@@ -142,7 +142,7 @@ def build_step(
         **_calling_codes(),
     }
     with closing(db.connect(dsn)) as conn:
-        db.analyze_stale(conn)
+        db.vacuum_analyze_stale(conn)
         with conn.transaction():
             rows = db.run_sql_file(conn, f"build/{step}.sql", params)
         exported = export_send_lists(conn, settings.landing) if step == "prepare" else []

@@ -694,7 +694,7 @@ def validate_run(run_id: str, dsn: str | None = None, config: QualityConfig | No
     tables: dict[str, str] = {}
     docs_dir = data_docs_dir() if docs else None
     with closing(db.connect(dsn)) as conn:
-        db.analyze_stale(conn)
+        db.vacuum_analyze_stale(conn)
         try:
             with conn.transaction():
                 existing = existing_tables(conn, {t for suite in suites for t in (suite.table, *suite.requires)})
