@@ -899,6 +899,12 @@ def write_results(conn: psycopg.Connection[Any], run_id: str, results: Sequence[
         )
 
 
+def _quiet_gx() -> None:
+    """Before GX is imported: no usage statistics, and only its warnings in the task log."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
 def start_gx_import() -> threading.Thread:
     """Import GX in a thread and return it (join it before using GX).
 
@@ -907,8 +913,7 @@ def start_gx_import() -> threading.Thread:
     import in :func:`_run_gx` runs it again and raises.
     """
     def run() -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        _quiet_gx()
         try:
             import great_expectations.expectations  # noqa: F401
         except Exception:
@@ -927,8 +932,7 @@ def _run_gx(url: str, suites: Sequence[Suite], tables: Mapping[str, str], severi
     Every check runs with GX's BASIC result format and no sample values; only the failed ones run again
     with the key columns of their sample rows (SUMMARY), which costs more.
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    _quiet_gx()
     started = time.monotonic()
     import great_expectations as gx
     import great_expectations.expectations as gxe
