@@ -329,7 +329,7 @@ def test_delivery_log_shows_raw_status_next_to_the_qualification(extras_ro: str,
 def test_delivery_log_count_is_capped(extras_ro: str, client_for: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from sms_tracking.ui import queries
 
-    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(queries.base, "COUNT_CAP", 2)
     page = client_for("admin").get("/api/deliveries/D1/log", params={"limit": 2}).json()
     assert (page["total_entries"], page["total_is_capped"]) == (2, True)
     html = client_for("admin").get("/deliveries/D1/log", params={"limit": 2}).text

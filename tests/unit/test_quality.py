@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sms_tracking import quality
+from sms_tracking import db, quality
 from sms_tracking.quality import (
     SUITES,
     Check,
@@ -219,7 +219,7 @@ def test_freshness_lists_campaign_every_source_and_configured_ages(document: dic
         "VALUES ('campaign', 24.0), ('smpp_main', 2.0), ('twilio_api', 24.0), ('legacy', 48.0)"
     )
     assert values["stuck_lookback_days"] == "30"
-    names = {name for _, name, _, _ in string.Formatter().parse(quality.db.sql_text("quality/source_freshness.sql"))}
+    names = {name for _, name, _, _ in string.Formatter().parse(db.sql_text("quality/source_freshness.sql"))}
     assert "freshness_sources" in names
 
 

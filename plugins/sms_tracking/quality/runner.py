@@ -1,0 +1,132 @@
+"""The validation of one build run: scope, rows, GX, results; raises when a critical check fails."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from contextlib import closing
+from datetime import UTC, datetime
+from typing import Any
+
+from sms_tracking import db
+from sms_tracking.quality.config import QualityConfig, load_config, runtime_params
+from sms_tracking.quality.docs import data_docs_dir
+from sms_tracking.quality.gx import run_gx, sqlalchemy_url, start_gx_import, with_session_settings
+from sms_tracking.quality.results import CheckResult, ValidationFailed, passed_empty, skipped, write_results
+from sms_tracking.quality.rows import (
+    claim_objects,
+    drop_stale_work_tables,
+    drop_work_tables,
+    existing_tables,
+    materialise,
+    render_sql,
+    sql_values,
+    work_table,
+)
+from sms_tracking.quality.suites import SCHEMA, SUITES, Suite, check_ids
+
+log = logging.getLogger(__name__)
+
+
+def validate_run(
+    run_id: str,
+    dsn: str | None = None,
+    config: QualityConfig | None = None,
+    docs: bool = True,
+    suites: Sequence[Suite] | None = None,
+) -> dict[str, Any]:
+    """Validate what run ``run_id`` wrote, store the results, build Data Docs; raise on critical failures.
+
+    Returns a summary small enough for an XCom.
+    """
+    from sms_tracking.config import Settings, load_sources
+
+    started = time.monotonic()
+    suites = SUITES if suites is None else suites
+    config = config or load_config(suites=suites)
+    now = datetime.now(UTC)
+    severity_of = {check_id: config.severity(check_id) for check_id in check_ids(suites)}
+    params = runtime_params(config, now, Settings.from_env().unknown_failure_reason)
+    values = sql_values(config, (source.name for source in load_sources()))
+
+    results: list[CheckResult] = []
+    tables: dict[str, str] = {}
+    docs_dir = data_docs_dir() if docs else None
+    with closing(db.connect(dsn)) as conn:
+        db.vacuum_analyze_stale(conn)
+        try:
+            with conn.transaction():
+                existing = existing_tables(conn, {t for suite in suites for t in (suite.table, *suite.requires)})
+                objects = claim_objects(conn, run_id)
+                deliveries = conn.execute(
+                    f"SELECT count(*) FROM {SCHEMA}.delivery_summary WHERE refreshed_by_run = %s", (run_id,)
+                ).fetchone()[0]  # type: ignore[index]
+                drop_stale_work_tables(conn, now)
+            # Something to validate: import GX while Postgres computes the suites' rows below.
+            importer = start_gx_import() if objects or deliveries else None
+            for suite in suites:
+                if all(severity_of[f"{suite.name}.{c.name}"] == "disabled" for c in suite.checks):
+                    continue
+                missing = [t for t in (suite.table, *suite.requires) if t not in existing]
+                if missing:
+                    results += skipped(suite, severity_of, missing)
+                    continue
+                table = work_table(suite, run_id, now)
+                unique = [
+                    c for c in suite.checks if c.unique_columns and severity_of[f"{suite.name}.{c.name}"] != "disabled"
+                ]
+                if materialise(conn, table, render_sql(suite.sql(), run_id, now, values), unique):
+                    tables[suite.name] = table
+                else:
+                    results += passed_empty(suite, severity_of)
+            runnable = [suite for suite in suites if suite.name in tables]
+            if importer is not None:
+                importer.join()
+            if runnable:  # else nothing to validate: spare the GX import
+                url = with_session_settings(sqlalchemy_url(dsn or os.environ.get("SMS_TRACKING_DSN") or _airflow_uri()))
+                results += run_gx(url, runnable, tables, severity_of, params, run_id, now, config.sample_size, docs_dir)
+        finally:
+            drop_work_tables(conn, tables.values())
+        with conn.transaction():
+            write_results(conn, run_id, results)
+
+    failures = [r for r in results if r.failed and r.critical]
+    warnings = [r for r in results if r.failed and not r.critical]
+    for result in warnings:
+        log.warning("Warning: %s", result.message())
+    summary = {
+        "run_id": run_id,
+        "objects": objects,
+        "deliveries": deliveries,
+        "checks": len(results),
+        "passed": sum(1 for r in results if r.success),
+        "failed_critical": [r.id for r in failures],
+        "failed_warning": [r.id for r in warnings],
+        "skipped": sorted({r.suite for r in results if r.success is None}),
+        "data_docs": str(docs_dir) if docs_dir else None,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    log.info(
+        "Validated run %s (%d objects, %d deliveries): %d checks, %d passed, %d critical and %d warning "
+        "failures, skipped suites %s, in %.1fs",
+        run_id,
+        objects,
+        deliveries,
+        summary["checks"],
+        summary["passed"],
+        len(failures),
+        len(warnings),
+        summary["skipped"] or "none",
+        summary["seconds"],
+    )
+    if failures:
+        raise ValidationFailed(run_id, failures, warnings)
+    return summary
+
+
+def _airflow_uri() -> str:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    return str(PostgresHook(postgres_conn_id=db.CONN_ID).get_uri())

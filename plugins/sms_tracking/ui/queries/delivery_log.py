@@ -1,0 +1,56 @@
+"""A delivery's message log, and the failure reasons its filter offers."""
+
+from __future__ import annotations
+
+from sms_tracking.config import Settings
+from sms_tracking.ui import datamodels as m, params
+from sms_tracking.ui.auth import Viewer
+from sms_tracking.ui.queries.base import (
+    Reader,
+    capped_total,
+    count_cap,
+    masked_phone,
+    masked_text,
+    phone_args,
+    sql_file,
+)
+from sms_tracking.ui.queries.delivery import delivery_row
+
+
+def delivery_log(
+    reader: Reader, viewer: Viewer, delivery_id: str, filters: params.LogFilters, paging: params.Paging
+) -> m.Page[m.LogRow]:
+    delivery_row(reader, delivery_id)
+    args = {
+        "delivery_id": delivery_id,
+        "status": filters.status,
+        "failure_type": filters.failure_type,
+        "failure_reason": filters.failure_reason,
+        **phone_args(viewer, filters.phone),
+        "limit": paging.limit,
+        "offset": paging.offset,
+        **count_cap(),
+    }
+    where = sql_file("delivery_log_filters")
+    order = params.order_by(params.LOG_SORTS, filters.sort, filters.direction, "l.provider, l.provider_message_id")
+    found = reader.rows("delivery_log", args, filters=where, order_by=order)
+    total = (reader.row("delivery_log_count", args, filters=where) or {"total": 0})["total"]
+    items = [
+        m.LogRow(
+            **{k: r[k] for k in m.LogRow.model_fields if k not in ("phone", "raw_error")},
+            phone=masked_phone(viewer, r["phone_e164"]),
+            raw_error=masked_text(viewer, r["raw_error"]),
+        )
+        for r in found
+    ]
+    return m.Page[m.LogRow](
+        items=items,
+        **capped_total(total),
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+def failure_reasons(reader: Reader) -> list[str]:
+    args = {"unknown_reason": Settings.from_env().unknown_failure_reason}
+    return [r["failure_reason"] for r in reader.rows("failure_reasons", args)]
