@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 CONN_ID = "sms_tracking_postgres"
 SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
+FUNCTIONS_DIR = SQL_DIR / "functions"
+"""Stored functions, one current definition each (``CREATE OR REPLACE``), re-applied by every :func:`migrate`;
+the build's advisory lock key is one of them (``sms_tracking.build_lock()``)."""
 _MIGRATION_LOCK = 0x5D5_0001
-BUILD_LOCK = 97866
-"""The build's advisory lock: every build step (``include/sql/build``, by this number) and the quarantine
-writes take it, so two builds serialise."""
 
 
 DEFAULT_WORK_MEM = "64MB"
@@ -152,10 +152,16 @@ def _has_code(statement: str) -> bool:
 
 
 def migrate(conn: psycopg.Connection[Any]) -> list[str]:
-    """Apply the migrations not applied yet, in order, in one transaction; idempotent.
+    """Apply the migrations not applied yet, in order, then every file of ``include/sql/functions``, in one
+    transaction; idempotent. Returns the migrations applied.
 
     An advisory lock serialises concurrent callers; a changed, already-applied file is an error
-    (migrations are append-only).
+    (migrations are append-only). Functions are not: each has its one current definition in the functions
+    folder, which replaces whatever the migrations created, so a rule changes in one place. They come after
+    the migrations, since tables and views are what they read; so a migration sees the functions as the
+    previous migrate left them (on a fresh database: as earlier migrations created them, or not at all),
+    and one that needs a function at migrate time creates it itself. A signature change needs a migration
+    that drops the old signature, or both would stay.
     """
     applied: list[str] = []
     conn.commit()
@@ -177,13 +183,19 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
                         f"(applied {done[path.stem][:12]}, file {checksum[:12]}): add a new migration instead"
                     )
                 continue
-            with conn.cursor() as cur:
-                for statement in split_statements(path.read_text(encoding="utf-8")):
-                    cur.execute(statement)  # type: ignore[arg-type]
+            _execute_file(conn, path)
             conn.execute(
                 "INSERT INTO sms_tracking.schema_migration (version, checksum) VALUES (%s, %s)",
                 (path.stem, checksum),
             )
             applied.append(path.stem)
             log.info("Applied migration %s", path.name)
+        for path in sorted(FUNCTIONS_DIR.glob("*.sql")):
+            _execute_file(conn, path)
     return applied
+
+
+def _execute_file(conn: psycopg.Connection[Any], path: Path) -> None:
+    with conn.cursor() as cur:
+        for statement in split_statements(path.read_text(encoding="utf-8")):
+            cur.execute(statement)  # type: ignore[arg-type]

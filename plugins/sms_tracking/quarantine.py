@@ -1,7 +1,7 @@
 """Quarantine and denylist of phone numbers: the state machine and its configuration.
 
 The rules live twice on purpose: here as pure functions that the unit tests drive at their
-boundaries, and in SQL (``sms_tracking.quarantine_apply``, migration 0003), where the build applies
+boundaries, and in SQL (``sms_tracking.quarantine_apply``, ``include/sql/functions``), where the build applies
 them set-based. An integration test checks that both give the same history (docs/quarantine.md).
 """
 
@@ -318,7 +318,7 @@ def set_status(
         raise ValueError(f"{phone!r} is not a phone number (expected international form, e.g. +33612345678)")
     config = QuarantineConfig.from_env().sql_params()
     with closing(db.connect(dsn)) as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (db.BUILD_LOCK,))
+        conn.execute("SELECT pg_advisory_xact_lock(sms_tracking.build_lock())")
         conn.execute(
             """WITH recorded AS (
                    INSERT INTO sms_tracking.quarantine_event

@@ -1,8 +1,14 @@
-"""sms_tracking.db on a real Postgres: statistics refreshed before a build step plans on them."""
+"""sms_tracking.db on a real Postgres: statistics refreshed before a build step plans on them, deferred indexes,
+and migrations with the stored functions re-applied by every migrate."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import threading
 import time
+from collections import Counter
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -75,3 +81,124 @@ def test_deferred_indexes_are_kept_when_a_reader_holds_the_table(dsn: str) -> No
         assert build.execute("SELECT sms_tracking.defer_indexes('sms_tracking.delivery_log', 100)").fetchone()[0] == []
         assert time.monotonic() - started < 5  # did not wait for the reader
         assert index_definitions(build, "delivery_log") == before
+
+
+FUNCTION_DEFINITION = re.compile(r"\bCREATE\s+(OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+([\w.]+)\s*\(", re.IGNORECASE)
+
+
+def definitions(folder: Path) -> list[tuple[Path, str, bool]]:
+    """(file, schema.name, OR REPLACE?) of each function or procedure created under the folder."""
+    return [(path, match.group(2).lower(), bool(match.group(1)))
+            for path in sorted(folder.rglob("*.sql"))
+            for match in FUNCTION_DEFINITION.finditer(path.read_text(encoding="utf-8"))]
+
+
+def stored_functions(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """Each function of the project's schemas, as schema.name and its full definition."""
+    return conn.execute(
+        "SELECT n.nspname || '.' || p.proname, pg_get_functiondef(p.oid) FROM pg_proc p "
+        "JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname IN ('sms_tracking', 'sms_tracking_bi', 'sms_tracking_work') ORDER BY 1, 2").fetchall()
+
+
+def test_each_function_has_one_definition_in_the_functions_folder_and_the_database_holds_exactly_those(
+    dsn: str,
+) -> None:
+    current = definitions(db.FUNCTIONS_DIR)
+    names = Counter(name for _, name, _ in current)
+    assert names and all(count == 1 for count in names.values()), names
+    assert all(replace for _, _, replace in current)  # re-applied on an existing database
+    elsewhere = [(path, name) for path, name, _ in definitions(db.SQL_DIR)
+                 if path.parent not in (db.FUNCTIONS_DIR, db.MIGRATIONS_DIR)]
+    assert elsewhere == []
+    # Migrations keep the definitions they were applied with; the folder replaces every one of them.
+    assert {name for _, name, _ in definitions(db.MIGRATIONS_DIR)} <= set(names)
+    with psycopg.connect(dsn) as conn:
+        assert [name for name, _ in stored_functions(conn)] == sorted(names)  # no stale signature left over
+
+
+def test_the_build_lock_key_is_written_once(dsn: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        key = str(conn.execute("SELECT sms_tracking.build_lock()").fetchone()[0])
+    project = db.SQL_DIR.parents[1]
+    holders = [path.relative_to(project).as_posix()
+               for folder in ("include/sql", "plugins", "dags", "tests", "docs", "bench")
+               for path in (project / folder).rglob("*")
+               if path.suffix in (".sql", ".py", ".md") and db.MIGRATIONS_DIR not in path.parents
+               and re.search(rf"\b{key}\b", path.read_text(encoding="utf-8"))]
+    assert holders == ["include/sql/functions/build_lock.sql"]
+
+
+def test_migrate_on_an_existing_database_applies_the_current_function_definitions(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psycopg.connect(dsn) as conn:
+        current = stored_functions(conn)
+        # As an old migration would have left it.
+        conn.execute("CREATE OR REPLACE FUNCTION sms_tracking.url_key(url text) RETURNS text "
+                     "LANGUAGE sql IMMUTABLE AS $$ SELECT 'stale' $$")
+    with db.connect(dsn) as conn:
+        assert db.migrate(conn) == []
+        assert stored_functions(conn) == current
+        url = conn.execute("SELECT sms_tracking.url_key('https://www.Example.com/a/')").fetchone()
+        assert url == ("example.com/a",)
+    # A definition changed in its file takes effect at the next migrate, with no new migration.
+    changed = tmp_path / "functions"
+    shutil.copytree(db.FUNCTIONS_DIR, changed)
+    url_key = changed / "url_key.sql"
+    text = url_key.read_text(encoding="utf-8")
+    body = re.search(r"AS \$\$.*?\$\$", text, re.DOTALL)
+    assert body
+    url_key.write_text(text.replace(body.group(0), "AS $$ SELECT lower(url) $$"), encoding="utf-8")
+    monkeypatch.setattr(db, "FUNCTIONS_DIR", changed)
+    with db.connect(dsn) as conn:
+        assert db.migrate(conn) == []
+        assert conn.execute("SELECT sms_tracking.url_key('https://www.Example.com/a/')").fetchone() == (
+            "https://www.example.com/a/",)
+
+
+def test_migrate_is_idempotent(dsn: str) -> None:
+    with db.connect(dsn) as conn:
+        before = stored_functions(conn), conn.execute(
+            "SELECT version, checksum, applied_at FROM sms_tracking.schema_migration ORDER BY 1").fetchall()
+        assert db.migrate(conn) == []
+        assert db.migrate(conn) == []
+        after = stored_functions(conn), conn.execute(
+            "SELECT version, checksum, applied_at FROM sms_tracking.schema_migration ORDER BY 1").fetchall()
+    assert after == before
+
+
+def test_two_migrates_at_once_on_a_fresh_database_serialise(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as gate:
+        gate.execute("DROP SCHEMA sms_tracking, sms_tracking_bi, sms_tracking_work CASCADE")
+        # Hold the migration lock until both wait for it, so they really start together.
+        gate.execute("SELECT pg_advisory_lock(%s)", (db._MIGRATION_LOCK,))
+        results: list[list[str]] = []
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with db.connect(dsn) as conn:
+                    results.append(db.migrate(conn))
+            except BaseException as exc:
+                errors.append(exc)
+
+        workers = [threading.Thread(target=run) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + 20
+        waiting = 0
+        while waiting < 2 and time.monotonic() < deadline:
+            waiting = gate.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'").fetchone()[0]
+            time.sleep(0.02)
+        gate.execute("SELECT pg_advisory_unlock(%s)", (db._MIGRATION_LOCK,))
+        for worker in workers:
+            worker.join(60)
+        assert waiting == 2
+        assert errors == []
+        migrations = [path.stem for path in sorted(db.MIGRATIONS_DIR.glob("*.sql"))]
+        assert sorted(results, key=len) == [[], migrations]  # the second found everything done
+        assert [name for name, _ in stored_functions(gate)] == sorted(
+            name for _, name, _ in definitions(db.FUNCTIONS_DIR))

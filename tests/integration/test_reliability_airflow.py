@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import sqlite3
@@ -49,7 +48,6 @@ from tests.integration.test_reliability_faults import dedicated_cluster, duplica
 
 from sms_tracking import pipeline
 from sms_tracking.config import DEFAULT_LANDING
-from sms_tracking.db import SQL_DIR
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -58,9 +56,6 @@ CAMPAIGN = "campaign"
 REPORT_SOURCES = ("smpp_main", "twilio_callbacks", "twilio_api")
 SMPP_DAG = "sms_tracking_ingest_smpp_main"
 BUILD_DAG = "sms_tracking_build"
-BUILD_LOCK = int(re.search(r"pg_advisory_xact_lock\((\d+)\)",  # type: ignore[union-attr]
-                           (SQL_DIR / "build" / "prepare.sql").read_text(encoding="utf-8")).group(1))
-"""The advisory lock every build step takes first (read from the SQL, not repeated here)."""
 RUN_TIMEOUT = 300
 """Seconds a ``dags test`` may take before the test calls it hung (a deadlock would show here)."""
 WAIT_TIMEOUT = 180
@@ -247,7 +242,8 @@ def relation_wait(table: str) -> str:
     return f"l.locktype = 'relation' AND l.relation = 'sms_tracking.{table}'::regclass"
 
 
-BUILD_LOCK_WAIT = f"l.locktype = 'advisory' AND l.classid = 0 AND l.objid = {BUILD_LOCK}"
+BUILD_LOCK_WAIT = "l.locktype = 'advisory' AND l.classid = 0 AND l.objid = sms_tracking.build_lock()"
+"""A wait for the advisory lock every build step takes first (its key read from the database, not repeated here)."""
 
 
 def load_direct(dsn: str, sources: tuple[str, ...]) -> None:
@@ -445,14 +441,14 @@ def test_two_build_runs_at_once_in_two_airflow_processes_are_serialised_and_equa
     settings = {"SMS_TRACKING_TEST_RETRIES": "0"}
     with psycopg.connect(dsn, autocommit=True) as gate:
         # Hold the build lock until both runs wait for it at their first step, so they really overlap.
-        gate.execute("SELECT pg_advisory_lock(%s)", (BUILD_LOCK,))
+        gate.execute("SELECT pg_advisory_lock(sms_tracking.build_lock())")
         runs = [
             DagsTest(BUILD_DAG, "2026-05-04", airflow_env(dsn, landing, home, **settings), tmp_path / "build-a.log"),
             DagsTest(BUILD_DAG, "2026-05-05", airflow_env(dsn, landing, other_home, **settings),
                      tmp_path / "build-b.log"),
         ]
         waiters = waiting_backends(dsn, runs, BUILD_LOCK_WAIT, count=2)
-        gate.execute("SELECT pg_advisory_unlock(%s)", (BUILD_LOCK,))
+        gate.execute("SELECT pg_advisory_unlock(sms_tracking.build_lock())")
     assert len(waiters) == 2
     codes = [run.wait() for run in runs]  # a deadlock would fail a step (Postgres detects it) or hang
     assert codes == [0, 0], "\n\n".join(run.tail() for run in runs)

@@ -165,7 +165,7 @@ def test_connection_killed_mid_build_step_fails_it_and_the_rerun_equals_an_undis
     errors: list[BaseException] = []
     # Hold the build lock so the step waits inside its transaction, then kill it there.
     with psycopg.connect(dsn, autocommit=True) as holder:
-        holder.execute("SELECT pg_advisory_lock(97866)")
+        holder.execute("SELECT pg_advisory_lock(sms_tracking.build_lock())")
 
         def run() -> None:
             try:
@@ -182,7 +182,7 @@ def test_connection_killed_mid_build_step_fails_it_and_the_rerun_equals_an_undis
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND wait_event = 'advisory'").fetchall())
             time.sleep(0.02)
-        holder.execute("SELECT pg_advisory_unlock(97866)")
+        holder.execute("SELECT pg_advisory_unlock(sms_tracking.build_lock())")
         worker.join(20)
     assert killed and not worker.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], psycopg.OperationalError)

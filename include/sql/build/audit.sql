@@ -2,7 +2,7 @@
 -- rebuilds (pending_summary) and the landing objects not journaled yet. The journal only grows: an event
 -- is written when its fact is new (same event and key not journaled before), or for send_window and
 -- validation when the fact differs from the delivery's latest event of that kind.
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 CREATE TEMP TABLE audit_new (
     delivery_id text,

@@ -1,7 +1,7 @@
 -- Step 2 of the build: rebuild the delivery-log row of every message touched by new data, from all of
 -- its reports, under final-status precedence: a final report beats an intermediate one; between two
 -- finals the later one wins (by the report's time, below); an exact tie keeps delivered.
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 -- The queue's key makes these unique already: no DISTINCT and no index to maintain (a first load's 1M keys
 -- took 6.4 s through a primary key, most of it random index inserts).
@@ -41,7 +41,7 @@ SELECT rq.provider, rq.provider_message_id, rq.report_id, rq.raw_status, rq.raw_
   JOIN build_messages m USING (provider, provider_message_id);
 
 -- A first load or a backfill: the log's secondary indexes are built once after its rows are in
--- (sms_tracking.defer_indexes, migration 0017).
+-- (sms_tracking.defer_indexes, include/sql/functions).
 CREATE TEMP TABLE build_deferred_index ON COMMIT DROP AS
 SELECT sms_tracking.defer_indexes('sms_tracking.delivery_log', (SELECT count(*) FROM build_keys)) AS definitions;
 

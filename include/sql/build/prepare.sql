@@ -9,7 +9,7 @@
 --   Control group   a deterministic draw on (delivery, recipient), proofs excepted
 -- A decision is never revisited, so a re-run or a later quarantine change leaves a prepared list as it
 -- is. A target list whose delivery is not loaded yet stays in the queue.
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 CREATE TEMP TABLE prepare_delivery ON COMMIT DROP AS
 SELECT p.delivery_id, d.is_proof

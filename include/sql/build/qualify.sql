@@ -2,7 +2,7 @@
 -- qualification table does not know gets its own row in state 'to_qualify' (Adobe's "To qualify"):
 -- a new status with the configured default, a new failure code with the qualification it inherits
 -- from its wildcard row. Then the occurrences and first text of the rows those reports use are counted.
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 CREATE TEMP TABLE build_objects ON COMMIT DROP AS
 SELECT object_id FROM sms_tracking.source_object

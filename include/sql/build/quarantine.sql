@@ -4,7 +4,7 @@
 -- reason Denylisted = provider opt-out, Hard, Soft; Ignored failures make no event. Inbound messages
 -- whose whole text is a STOP or START keyword. Events are compared with those already recorded, so an
 -- outcome is applied once and a changed one (late report, re-qualification) replays its number.
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 CREATE TEMP TABLE quarantine_outcome ON COMMIT DROP AS
 SELECT 'report:' || l.provider || ':' || l.provider_message_id AS event_key,
@@ -57,7 +57,7 @@ DELETE FROM sms_tracking.quarantine_event e
 CREATE TEMP TABLE quarantine_recorded (event_key text, phone_e164 text, at timestamptz, kind text) ON COMMIT DROP;
 
 -- A first load or a backfill: the event table's secondary indexes are built once after its rows are in
--- (sms_tracking.defer_indexes, migration 0017).
+-- (sms_tracking.defer_indexes, include/sql/functions).
 CREATE TEMP TABLE quarantine_deferred_index ON COMMIT DROP AS
 SELECT sms_tracking.defer_indexes('sms_tracking.quarantine_event', (SELECT count(*) FROM quarantine_outcome))
        AS definitions;

@@ -2,7 +2,7 @@
 -- filled by the tracking step): its indicators, its breakdowns by exclusion cause, failure reason and
 -- URL, and the daily breakdowns of the days its messages were submitted on, and only those days.
 -- docs/kpis.md gives each formula; the names below are the same.
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 CREATE TEMP TABLE build_deliveries (delivery_id text PRIMARY KEY) ON COMMIT DROP;
 

@@ -6,7 +6,7 @@
 --   head_request  a HEAD request (a prefetch reads headers only)
 --   too_fast      less than SMS_TRACKING_BOT_CLICK_SECONDS after the message reached the handset (its
 --                 delivered report's done time, else its submit time), or before it
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 -- A STOP read by the quarantine step changes the opt-outs of the delivery it answers, which no load
 -- queued: queue the deliveries named by, or answered by, the quarantine transitions written since the

@@ -2,7 +2,7 @@
 -- counted error is older than its release period becomes Valid: 30 days after a Mailbox full error, 10
 -- after any other (both configurable). Quarantine and Denylisted are never released here. Each release
 -- is an event of the number (cause 'rule'), so a later replay of the number keeps it where it still holds.
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 WITH recorded AS (
     INSERT INTO sms_tracking.quarantine_event (event_key, phone_e164, at, kind, reason, cause_kind, rule)

@@ -1,7 +1,7 @@
 -- Re-qualification, last step (after the build steps): journal, per delivery and for the run, how many
 -- messages changed, their outcome before and after ("Soft / Not defined", "delivered", ...) and, for the
 -- run, the quarantine status of their numbers before and after. A re-run replaces the run's journal lines.
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 DELETE FROM sms_tracking.audit_event WHERE event = 'requalified' AND run_id IS NOT DISTINCT FROM %(run_id)s;
 

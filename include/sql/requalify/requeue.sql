@@ -3,7 +3,7 @@
 -- for one provider, status or error code. Their values and their numbers' quarantine status are kept as
 -- "before" (a re-run keeps the first snapshot), and the messages are re-queued: the build steps that
 -- follow rebuild their delivery log, replay their numbers and recompute their deliveries' summaries.
-SELECT pg_advisory_xact_lock(97866);
+SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
 CREATE TEMP TABLE requalify_changed ON COMMIT DROP AS
 SELECT l.provider, l.provider_message_id, l.delivery_id, l.phone_e164, l.status, l.failure_type, l.failure_reason

@@ -1,0 +1,243 @@
+-- Apply the events not applied yet (pending_quarantine_event), per number in event-time order (ties: the
+-- kind order below, then the event key), and write the transitions to the history and the last state to
+-- the quarantine table. A number whose new events all come after its applied ones continues from its
+-- stored state; any other (a late event, a changed or removed one) is replayed from its first event and
+-- its history rewritten. Callers hold the build lock (sms_tracking.build_lock()). Mirrored by
+-- sms_tracking.quarantine (Python); tests check that both agree.
+CREATE OR REPLACE FUNCTION sms_tracking.quarantine_apply(
+    error_threshold integer, significant_error_period interval,
+    with_errors_release interval, mailbox_full_release interval)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    ev        record;
+    phone     text;
+    st_status text;
+    st_count  integer;
+    st_last   timestamptz;
+    st_reason text;
+    st_first  timestamptz;
+    nx_status text;
+    nx_count  integer;
+    nx_last   timestamptz;
+    nx_reason text;
+    nx_first  timestamptz;
+    due       timestamptz;
+    due_rule  text;
+    seq       integer := 0;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_phone (
+        phone_e164 text PRIMARY KEY, full_replay boolean NOT NULL) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_transition (
+        seq integer, phone_e164 text, at timestamptz, from_status text, to_status text, error_count integer,
+        last_error_at timestamptz, last_error_reason text, first_error_at timestamptz, event_kind text,
+        reason text, cause_kind text, rule text, event_key text) ON COMMIT DROP;
+    TRUNCATE quarantine_apply_phone, quarantine_apply_transition;
+
+    -- Continue from the stored state only when no applied event sorts at or after the first new one.
+    INSERT INTO quarantine_apply_phone (phone_e164, full_replay)
+    SELECT coalesce(n.phone_e164, r.phone_e164),
+           r.phone_e164 IS NOT NULL
+           OR (SELECT count(*) FROM sms_tracking.quarantine_event e
+                WHERE e.phone_e164 = n.phone_e164 AND e.at >= n.first_new) > n.new_events
+      FROM (SELECT phone_e164, min(at) AS first_new, count(*) AS new_events
+              FROM sms_tracking.pending_quarantine_event GROUP BY phone_e164) n
+      FULL JOIN sms_tracking.pending_quarantine_replay r ON r.phone_e164 = n.phone_e164;
+    ANALYZE quarantine_apply_phone;
+
+    FOR ev IN
+        SELECT e.event_key, e.phone_e164, e.at, e.kind, e.reason, e.set_status, e.cause_kind,
+               q.status AS q_status, q.error_count AS q_count, q.last_error_at AS q_last,
+               q.last_error_reason AS q_reason, q.first_error_at AS q_first
+          FROM (SELECT e.*, p.full_replay
+                  FROM sms_tracking.pending_quarantine_event n
+                  JOIN sms_tracking.quarantine_event e USING (event_key)
+                  JOIN quarantine_apply_phone p ON p.phone_e164 = e.phone_e164 AND NOT p.full_replay
+                UNION ALL
+                SELECT e.*, p.full_replay
+                  FROM quarantine_apply_phone p
+                  JOIN sms_tracking.quarantine_event e ON e.phone_e164 = p.phone_e164
+                 WHERE p.full_replay) e
+          LEFT JOIN sms_tracking.quarantine q ON q.phone_e164 = e.phone_e164 AND NOT e.full_replay
+         ORDER BY e.phone_e164, e.at,
+                  array_position(ARRAY['release', 'success', 'soft', 'hard', 'optout', 'stop', 'start', 'set'], e.kind),
+                  e.event_key COLLATE "C"
+    LOOP
+        IF phone IS DISTINCT FROM ev.phone_e164 THEN
+            phone := ev.phone_e164;
+            st_status := coalesce(ev.q_status, 'Valid');
+            st_count := coalesce(ev.q_count, 0);
+            st_last := ev.q_last;
+            st_reason := ev.q_reason;
+            st_first := ev.q_first;
+        END IF;
+
+        -- The cleanup's release rule, applied here too so that the result does not depend on when the
+        -- cleanup ran: a release event releases at its own time, any other event at the due time.
+        IF st_status = 'With errors' THEN
+            IF st_reason = 'Mailbox full' THEN
+                due := st_last + mailbox_full_release;
+                due_rule := 'mailbox_full_release';
+            ELSE
+                due := st_last + with_errors_release;
+                due_rule := 'with_errors_release';
+            END IF;
+            IF due <= ev.at THEN
+                seq := seq + 1;
+                INSERT INTO quarantine_apply_transition VALUES (
+                    seq, phone, CASE WHEN ev.kind = 'release' THEN ev.at ELSE due END, st_status, 'Valid', 0,
+                    NULL, NULL, NULL, 'release', st_reason, 'rule', due_rule,
+                    CASE WHEN ev.kind = 'release' THEN ev.event_key END);
+                st_status := 'Valid';
+                st_count := 0;
+                st_last := NULL;
+                st_reason := NULL;
+                st_first := NULL;
+            END IF;
+        END IF;
+
+        nx_status := st_status;
+        nx_count := st_count;
+        nx_last := st_last;
+        nx_reason := st_reason;
+        nx_first := st_first;
+        IF ev.kind = 'set' THEN
+            nx_status := ev.set_status;
+            IF ev.set_status IN ('Valid', 'Allowlisted') THEN
+                nx_count := 0; nx_last := NULL; nx_reason := NULL; nx_first := NULL;
+            END IF;
+        ELSIF ev.kind IN ('optout', 'stop') THEN
+            nx_status := 'Denylisted';
+        ELSIF ev.kind = 'start' THEN
+            IF st_status = 'Denylisted' THEN
+                nx_status := 'Valid'; nx_count := 0; nx_last := NULL; nx_reason := NULL; nx_first := NULL;
+            END IF;
+        ELSIF st_status IN ('Valid', 'With errors') THEN
+            IF ev.kind = 'success' THEN
+                nx_status := 'Valid'; nx_count := 0; nx_last := NULL; nx_reason := NULL; nx_first := NULL;
+            ELSIF ev.kind = 'hard' THEN
+                nx_status := 'Quarantine';
+                nx_count := st_count + 1;
+                nx_last := ev.at;
+                nx_reason := ev.reason;
+                nx_first := coalesce(st_first, ev.at);
+            ELSIF ev.kind = 'soft' AND (st_last IS NULL OR ev.at - st_last >= significant_error_period) THEN
+                nx_count := st_count + 1;
+                nx_status := CASE WHEN nx_count >= error_threshold THEN 'Quarantine' ELSE 'With errors' END;
+                nx_last := ev.at;
+                nx_reason := ev.reason;
+                nx_first := coalesce(st_first, ev.at);
+            END IF;
+        END IF;
+
+        IF nx_status <> st_status OR nx_count <> st_count THEN
+            seq := seq + 1;
+            INSERT INTO quarantine_apply_transition VALUES (
+                seq, phone, ev.at, st_status, nx_status, nx_count, nx_last, nx_reason, nx_first, ev.kind,
+                ev.reason, ev.cause_kind, NULL, ev.event_key);
+        END IF;
+        st_status := nx_status;
+        st_count := nx_count;
+        st_last := nx_last;
+        st_reason := nx_reason;
+        st_first := nx_first;
+    END LOOP;
+
+    -- The transitions as history rows, numbered per number in order.
+    CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_row ON COMMIT DROP AS
+    SELECT t.seq, t.phone_e164, t.from_status, t.to_status, t.error_count, t.cause_kind, t.event_kind, t.reason,
+           e.delivery_id, e.provider, e.provider_message_id, e.report_id, e.inbound_key,
+           coalesce(t.rule, e.rule) AS rule, e.actor, t.event_key, t.at, 0::bigint AS n
+      FROM quarantine_apply_transition t
+      LEFT JOIN sms_tracking.quarantine_event e ON e.event_key = t.event_key
+      WITH NO DATA;
+    TRUNCATE quarantine_apply_row;
+    INSERT INTO quarantine_apply_row
+    SELECT t.seq, t.phone_e164, t.from_status, t.to_status, t.error_count, t.cause_kind, t.event_kind, t.reason,
+           e.delivery_id, e.provider, e.provider_message_id, e.report_id, e.inbound_key, coalesce(t.rule, e.rule),
+           e.actor, t.event_key, t.at, row_number() OVER (PARTITION BY t.phone_e164 ORDER BY t.seq)
+      FROM quarantine_apply_transition t
+      LEFT JOIN sms_tracking.quarantine_event e ON e.event_key = t.event_key;
+
+    -- A replayed number keeps the stored transitions its replay reproduces, from its first one up to the
+    -- first that differs: their ids stay, so the next steps see what changed (new ids, and the removed
+    -- rows in pending_history_removed) rather than every transition of the number again. A late report
+    -- replays its number, and replaying a number that reached many deliveries re-summarised them all.
+    CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_stored ON COMMIT DROP AS
+    SELECT h.*, 0::bigint AS n FROM sms_tracking.quarantine_history h WITH NO DATA;
+    TRUNCATE quarantine_apply_stored;
+    INSERT INTO quarantine_apply_stored
+    SELECT h.*, row_number() OVER (PARTITION BY h.phone_e164 ORDER BY h.at, h.id)
+      FROM sms_tracking.quarantine_history h
+      JOIN quarantine_apply_phone p ON p.phone_e164 = h.phone_e164 AND p.full_replay;
+
+    CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_kept (phone_e164 text PRIMARY KEY, kept bigint)
+        ON COMMIT DROP;
+    TRUNCATE quarantine_apply_kept;
+    INSERT INTO quarantine_apply_kept (phone_e164, kept)
+    SELECT coalesce(s.phone_e164, r.phone_e164),
+           coalesce(min(coalesce(s.n, r.n)) FILTER (
+                        WHERE (s.from_status, s.to_status, s.error_count, s.cause_kind, s.event_kind, s.reason,
+                               s.delivery_id, s.provider, s.provider_message_id, s.report_id, s.inbound_key, s.rule,
+                               s.actor, s.event_key, s.at)
+                              IS DISTINCT FROM
+                              (r.from_status, r.to_status, r.error_count, r.cause_kind, r.event_kind, r.reason,
+                               r.delivery_id, r.provider, r.provider_message_id, r.report_id, r.inbound_key, r.rule,
+                               r.actor, r.event_key, r.at)) - 1,
+                    max(coalesce(s.n, r.n)))
+      FROM quarantine_apply_stored s
+      FULL JOIN (SELECT r.* FROM quarantine_apply_row r
+                   JOIN quarantine_apply_phone p ON p.phone_e164 = r.phone_e164 AND p.full_replay) r
+        ON r.phone_e164 = s.phone_e164 AND r.n = s.n
+     GROUP BY 1;
+
+    WITH removed AS (
+        DELETE FROM sms_tracking.quarantine_history h
+         USING quarantine_apply_stored s
+          LEFT JOIN quarantine_apply_kept k ON k.phone_e164 = s.phone_e164
+         WHERE h.id = s.id AND s.n > coalesce(k.kept, 0)
+        RETURNING h.phone_e164, h.to_status, h.cause_kind, h.delivery_id, h.at
+    )
+    INSERT INTO sms_tracking.pending_history_removed (phone_e164, to_status, cause_kind, delivery_id, at)
+    SELECT phone_e164, to_status, cause_kind, delivery_id, at FROM removed;
+    DELETE FROM sms_tracking.quarantine q
+     USING quarantine_apply_phone p WHERE q.phone_e164 = p.phone_e164 AND p.full_replay;
+
+    INSERT INTO sms_tracking.quarantine_history (
+        phone_e164, from_status, to_status, error_count, cause_kind, event_kind, reason, delivery_id, provider,
+        provider_message_id, report_id, inbound_key, rule, actor, event_key, at)
+    SELECT r.phone_e164, r.from_status, r.to_status, r.error_count, r.cause_kind, r.event_kind, r.reason,
+           r.delivery_id, r.provider, r.provider_message_id, r.report_id, r.inbound_key, r.rule, r.actor,
+           r.event_key, r.at
+      FROM quarantine_apply_row r
+      LEFT JOIN quarantine_apply_kept k ON k.phone_e164 = r.phone_e164
+     WHERE r.n > coalesce(k.kept, 0)
+     ORDER BY r.seq;
+
+    INSERT INTO sms_tracking.quarantine AS q (
+        phone_e164, status, error_count, last_error_at, last_error_reason, first_error_at, updated_at, cause)
+    SELECT DISTINCT ON (t.phone_e164)
+           t.phone_e164, t.to_status, t.error_count, t.last_error_at, t.last_error_reason, t.first_error_at, t.at,
+           CASE t.cause_kind
+                WHEN 'report' THEN coalesce(t.reason, 'Delivered') || ': ' || e.provider || ' message '
+                                   || e.provider_message_id || ' of delivery ' || e.delivery_id
+                WHEN 'inbound' THEN t.reason || ' received (' || e.inbound_key || ')'
+                WHEN 'rule' THEN 'released by rule ' || t.rule
+                ELSE 'set to ' || t.to_status || ' by ' || coalesce(e.actor, 'a user')
+                     || coalesce(': ' || e.reason, '')
+           END
+      FROM quarantine_apply_transition t
+      LEFT JOIN sms_tracking.quarantine_event e ON e.event_key = t.event_key
+     ORDER BY t.phone_e164, t.seq DESC
+    ON CONFLICT (phone_e164) DO UPDATE
+       SET status = excluded.status, error_count = excluded.error_count, last_error_at = excluded.last_error_at,
+           last_error_reason = excluded.last_error_reason, first_error_at = excluded.first_error_at,
+           updated_at = excluded.updated_at, cause = excluded.cause;
+
+    DELETE FROM sms_tracking.pending_quarantine_event n USING quarantine_apply_phone p
+     WHERE n.phone_e164 = p.phone_e164;
+    DELETE FROM sms_tracking.pending_quarantine_replay r USING quarantine_apply_phone p
+     WHERE r.phone_e164 = p.phone_e164;
+    RETURN seq;
+END;
+$$;
