@@ -36,10 +36,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path.cwd()
+"""``python bench/run.py`` runs from the top of the checkout, as the README says."""
 PLUGINS = PROJECT / "plugins"
-if str(PLUGINS) not in sys.path:
-    sys.path.insert(0, str(PLUGINS))
+for _folder in (PLUGINS, PROJECT / "tools"):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 VARIANTS = ("copy", "naive", "pipeline")
 RUN_ID = "bench__full"
@@ -608,7 +610,7 @@ def generate_landing(data_dir: Path, messages: int, seed: int) -> tuple[dict[str
         stored = json.loads(marker.read_text())
         if {k: stored.get(k) for k in wanted} == wanted:
             return stored["counts"], stored["seconds"], True
-    from sms_tracking.sample_data import generate
+    from sms_tracking_dev.sample_data import generate
 
     landing = data_dir / "landing"
     shutil.rmtree(landing, ignore_errors=True)
@@ -661,7 +663,9 @@ def child_env(dsn: str, landing: Path, work: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("AIRFLOW_CONN_SMS_TRACKING_POSTGRES", None)
     env.update({
-        "PYTHONPATH": os.pathsep.join(p for p in (str(PLUGINS), os.environ.get("PYTHONPATH")) if p),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PLUGINS), str(PROJECT / "tools"), os.environ.get("PYTHONPATH")) if p
+        ),
         "AIRFLOW_HOME": str(work / "airflow"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
@@ -939,7 +943,7 @@ def postgres(args: argparse.Namespace, work: Path) -> Iterator[str]:
     if args.dsn:
         yield args.dsn
         return
-    from sms_tracking.local_postgres import LocalPostgres, wait_until_ready
+    from sms_tracking_dev.local_postgres import LocalPostgres, wait_until_ready
 
     global POSTMASTER_PID
     cluster = LocalPostgres(Path(args.pg_dir) if args.pg_dir else work / "postgres")
@@ -962,7 +966,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages to generate (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dsn", help="a Postgres server whose role may create databases (default: a private "
-                        "cluster started with sms_tracking.local_postgres)")
+                        "cluster started with sms_tracking_dev.local_postgres)")
     parser.add_argument("--pg-dir", help="keep the private cluster in this folder (reused by later runs)")
     parser.add_argument("--data-dir", help="keep the generated landing here (reused when size and seed match)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,

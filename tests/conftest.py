@@ -45,7 +45,7 @@ def postgres_server() -> Iterator[str]:
     if given:
         yield given
         return
-    from sms_tracking.local_postgres import LocalPostgres, wait_until_ready
+    from sms_tracking_dev.local_postgres import LocalPostgres, wait_until_ready
 
     cluster = LocalPostgres(SESSION_DIR / "postgres")
     dsn = cluster.start()

@@ -15,9 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-DEFAULT_SOURCES_FILE = PROJECT_DIR / "include" / "config" / "sources.yaml"
-DEFAULT_LANDING = PROJECT_DIR / "include" / "sample_data" / "landing"
+from sms_tracking import resources
+
 CONTRACT_KINDS = ("deliveries", "targets", "sends", "clicks", "inbound")
 """Landing folders of the sending system's data, loaded in this order."""
 
@@ -43,6 +42,11 @@ class Source:
         return ZoneInfo(self.tz)
 
 
+def default_landing() -> Path:
+    """Where the landing location is when none is set: beside Airflow's own files, like the Data Docs."""
+    return Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "sms_tracking_landing"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Run-time settings, read from the environment."""
@@ -60,7 +64,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            landing=os.environ.get("SMS_TRACKING_LANDING", str(DEFAULT_LANDING)),
+            landing=os.environ.get("SMS_TRACKING_LANDING") or str(default_landing()),
             max_reject_rate=float(os.environ.get("SMS_TRACKING_MAX_REJECT_RATE", "0.05")),
             max_objects_per_run=int(os.environ.get("SMS_TRACKING_MAX_OBJECTS_PER_RUN", "500")),
             unknown_failure_type=os.environ.get("SMS_TRACKING_UNKNOWN_FAILURE_TYPE", "Soft"),
@@ -142,7 +146,7 @@ def load_sources(path: Path | None = None) -> list[Source]:
 
     from sms_tracking.reports import FORMATS
 
-    path = path or Path(os.environ.get("SMS_TRACKING_SOURCES", DEFAULT_SOURCES_FILE))
+    path = path or Path(os.environ.get("SMS_TRACKING_SOURCES") or resources.config_dir() / "sources.yaml")
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     sources: list[Source] = []
     for index, entry in enumerate(document.get("sources") or [], start=1):

@@ -10,8 +10,9 @@ import hashlib
 import logging
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sms_tracking import resources
 
 if TYPE_CHECKING:
     import psycopg
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONN_ID = "sms_tracking_postgres"
-SQL_DIR = Path(__file__).resolve().parents[2] / "include" / "sql"
+SQL_DIR = resources.sql_dir()
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 FUNCTIONS_DIR = SQL_DIR / "functions"
 """Stored functions, one current definition each (``CREATE OR REPLACE``), re-applied by every :func:`migrate`;

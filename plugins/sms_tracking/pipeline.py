@@ -12,8 +12,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from sms_tracking import db
-from sms_tracking.config import CONTRACT_KINDS, PROJECT_DIR, Settings, Source, load_sources
+from sms_tracking import db, resources
+from sms_tracking.config import CONTRACT_KINDS, Settings, Source, load_sources
 from sms_tracking.ingest import LoadResult, RunInfo, landing_path, list_objects, load_object
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import ParseContext
@@ -164,7 +164,6 @@ def _calling_codes() -> dict[str, list[str]]:
     return {"calling_codes": [str(code) for code, _ in codes], "calling_regions": [regions[0] for _, regions in codes]}
 
 
-OVERRIDES_FILE = PROJECT_DIR / "include" / "config" / "qualification_overrides.yaml"
 
 
 _OUTCOMES = ("delivered", "failed", "pending")
@@ -207,7 +206,8 @@ def apply_qualification_overrides(path: Path | None = None, dsn: str | None = No
 
     The file is ``SMS_TRACKING_QUALIFICATION_OVERRIDES`` or ``include/config/qualification_overrides.yaml``.
     """
-    path = path or Path(os.environ.get("SMS_TRACKING_QUALIFICATION_OVERRIDES", OVERRIDES_FILE))
+    default = resources.config_dir() / "qualification_overrides.yaml"
+    path = path or Path(os.environ.get("SMS_TRACKING_QUALIFICATION_OVERRIDES") or default)
     rows = read_overrides(path)
     with closing(db.connect(dsn)) as conn, conn.transaction():
         conn.execute(

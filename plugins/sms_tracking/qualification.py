@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sms_tracking import resources
 from sms_tracking.reports.base import normalise_error_code
 
 if TYPE_CHECKING:
@@ -19,13 +20,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SEED_FILE = Path(__file__).resolve().parents[2] / "include" / "seeds" / "qualification.csv"
 _COLUMNS = ("provider", "raw_status", "error_code", "outcome", "is_final", "failure_type", "failure_reason",
             "description")
 
 
-def read_seed(path: Path = SEED_FILE) -> list[tuple[Any, ...]]:
+def seed_file() -> Path:
+    """The versioned qualification seed shipped with the package."""
+    return resources.seeds_dir() / "qualification.csv"
+
+
+def read_seed(path: Path | None = None) -> list[tuple[Any, ...]]:
     """Rows of the seed file, with error codes normalised the way reports are."""
+    path = path or seed_file()
     rows = []
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -43,10 +49,11 @@ def read_seed(path: Path = SEED_FILE) -> list[tuple[Any, ...]]:
     return rows
 
 
-def sync_seed(conn: psycopg.Connection[Any], path: Path = SEED_FILE) -> int:
+def sync_seed(conn: psycopg.Connection[Any], path: Path | None = None) -> int:
     """Upsert the seed into the qualification table; returns the number of rows written."""
     from sms_tracking import db
 
+    path = path or seed_file()
     version = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     with conn.transaction():
         current = conn.execute(

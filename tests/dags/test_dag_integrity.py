@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
+DAGS = Path("dags").resolve()
+"""The checkout's DAG files (pytest runs from the top of the checkout)."""
 
 
 @pytest.fixture
@@ -91,3 +92,28 @@ def test_an_api_source_gets_a_pull_dag_that_moves_its_watermark_last(
         assert advance.trigger_rule == "none_failed" and not advance.downstream_task_ids
     files = bag.dags["sms_tracking_ingest_smpp_main"]
     assert "pull" not in files.task_ids and "advance_watermark" not in files.task_ids
+
+
+def test_every_task_of_a_dag_runs_after_its_database_is_prepared(no_network_or_db: None) -> None:
+    """On an empty database a task that reads the schema before ``prepare_database`` fails (and retries)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS))
+    for dag_id, dag in bag.dags.items():
+        prepared = dag.get_task("prepare_database").get_flat_relative_ids(upstream=False)
+        assert prepared == set(dag.task_ids) - {"prepare_database"}, dag_id
+
+
+def test_the_packaged_dags_are_what_the_dag_files_define(no_network_or_db: None, tmp_path: Path) -> None:
+    """The one-line DAG file a deployment drops into its DAGs folder gives the same DAGs, tasks and wiring."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    one_line = tmp_path / "sms_tracking_dags.py"
+    one_line.write_text("# Airflow DAGs of sms-tracking\nfrom sms_tracking.dags.all import *  # noqa: F403\n")
+    packaged = DagBag(dag_folder=str(tmp_path))
+    files = DagBag(dag_folder=str(DAGS))
+    assert packaged.import_errors == {} and set(packaged.dag_ids) == set(files.dag_ids)
+    for dag_id, dag in packaged.dags.items():
+        assert dag.fileloc == str(one_line)
+        wiring = {task.task_id: task.downstream_task_ids for task in dag.tasks}
+        assert wiring == {task.task_id: task.downstream_task_ids for task in files.dags[dag_id].tasks}, dag_id

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from sms_tracking.config import DEFAULT_LANDING
-from sms_tracking.demo import pipeline_dag_ids
+from sms_tracking_dev import sample_landing
+from sms_tracking_dev.demo import pipeline_dag_ids
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -45,7 +44,7 @@ def test_pipeline_runs_end_to_end_through_airflow_and_reruns_identically(
     # Tasks reach Postgres through the Airflow connection, as in production.
     monkeypatch.delenv("SMS_TRACKING_DSN")
     landing = tmp_path / "landing"
-    shutil.copytree(DEFAULT_LANDING, landing)
+    shutil.copytree(sample_landing(), landing)
     env = {**os.environ, "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn, "SMS_TRACKING_LANDING": str(landing)}
     for dag_id in pipeline_dag_ids():
         dags_test(dag_id, env)

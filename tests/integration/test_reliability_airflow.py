@@ -44,10 +44,10 @@ from typing import IO, Any
 
 import psycopg
 import pytest
+from sms_tracking_dev import sample_landing
 from tests.integration.test_reliability_faults import dedicated_cluster, duplicates, fresh_database, snapshot
 
 from sms_tracking import pipeline
-from sms_tracking.config import DEFAULT_LANDING
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -295,7 +295,7 @@ def count(dsn: str, sql: str) -> int:
 def reference(postgres_server: str, template_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The tables after an undisturbed load and build of the bundled landing, in a database of their own."""
     root = tmp_path_factory.mktemp("airflow-reference") / "landing"
-    shutil.copytree(DEFAULT_LANDING, root)
+    shutil.copytree(sample_landing(), root)
     dsn = fresh_database(postgres_server, template_dsn)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SMS_TRACKING_LANDING", str(root))
@@ -310,7 +310,7 @@ def reference(postgres_server: str, template_dsn: str, tmp_path_factory: pytest.
 def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the bundled landing (the build writes send lists into it)."""
     root = tmp_path / "landing"
-    shutil.copytree(DEFAULT_LANDING, root)
+    shutil.copytree(sample_landing(), root)
     monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
     return root
 
@@ -405,7 +405,7 @@ def test_connection_killed_inside_a_build_step_airflow_retries_it_and_the_result
 def test_postgres_restarted_mid_load_airflow_retries_and_the_result_equals_an_undisturbed_run(
     landing: Path, reference: dict[str, Any], airflow_db: Path, tmp_path: Path
 ) -> None:
-    from sms_tracking.local_postgres import wait_until_ready
+    from sms_tracking_dev.local_postgres import wait_until_ready
 
     with dedicated_cluster(tmp_path) as (cluster, server):
         load_direct(server, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
@@ -470,7 +470,7 @@ def resent(
     logical date through Airflow, then the build."""
     folder = tmp_path_factory.mktemp("airflow-resent")
     landing = folder / "landing"
-    shutil.copytree(DEFAULT_LANDING, landing)
+    shutil.copytree(sample_landing(), landing)
     smpp = landing / "reports" / "smpp_main"
     (smpp / "resent").mkdir()
     shutil.copy2(smpp / "receipts-part-0001.txt", smpp / "resent" / "receipts-part-0001.txt")

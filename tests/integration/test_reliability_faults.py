@@ -194,7 +194,7 @@ def test_connection_killed_mid_build_step_fails_it_and_the_rerun_equals_an_undis
 @contextlib.contextmanager
 def dedicated_cluster(tmp_path: Path) -> Iterator[tuple[Any, str]]:
     """A Postgres cluster of the test's own, migrated, that the test may stop and start; destroyed after."""
-    from sms_tracking.local_postgres import LocalPostgres, wait_until_ready
+    from sms_tracking_dev.local_postgres import LocalPostgres, wait_until_ready
 
     folder = tmp_path / "pg"
     folder.mkdir()
@@ -213,7 +213,7 @@ def dedicated_cluster(tmp_path: Path) -> Iterator[tuple[Any, str]]:
 def test_postgres_restarted_mid_load_the_retry_equals_an_undisturbed_run(
     tmp_path: Path, landing: Path, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sms_tracking.local_postgres import wait_until_ready
+    from sms_tracking_dev.local_postgres import wait_until_ready
 
     with dedicated_cluster(tmp_path) as (cluster, server):
         monkeypatch.setenv("SMS_TRACKING_DSN", server)

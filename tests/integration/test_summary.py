@@ -361,7 +361,7 @@ def snapshot(dsn: str) -> dict[str, list[dict[str, Any]]]:
 @pytest.fixture
 def sample(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Generated sample data loaded in two rounds: everything but the Twilio API pages, then those."""
-    from sms_tracking.sample_data import generate
+    from sms_tracking_dev.sample_data import generate
 
     root = tmp_path / "landing"
     generate(root, messages=1500, seed=11)

@@ -502,11 +502,11 @@ def test_pages_before_the_optional_tables_exist(bare_dsn: str, client_for: Any) 
 
 
 def test_a_page_works_as_soon_as_its_table_appears(bare_dsn: str, client_for: Any) -> None:
-    from sms_tracking import db
+    from sms_tracking import db, resources
 
     client = client_for("admin")
     assert "No exclusion data yet" in client.get("/deliveries/D1/exclusions").text
-    migration = (db.MIGRATIONS_DIR / "0003_quarantine.sql").read_text()
+    migration = (resources.sql_dir() / "migrations" / "0003_quarantine.sql").read_text()
     (create,) = [s for s in db.split_statements(migration) if "CREATE TABLE sms_tracking.exclusion (" in s]
     with psycopg.connect(bare_dsn) as conn:
         conn.execute(create)  # type: ignore[arg-type]

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from sms_tracking_dev import sample_data
 
-from sms_tracking import sample_data, segments
+from sms_tracking import segments
 from sms_tracking.config import load_sources
 from sms_tracking.contract import PARSERS, Delivery, Send, Target
 from sms_tracking.reports import FORMATS

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -16,9 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from sms_tracking import resources
 from sms_tracking.ui.auth import Viewer
-
-TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
 def inner_path(request: Request) -> str:
@@ -73,7 +71,7 @@ def _segment(value: Any) -> str:
 
 def _build_env() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=FileSystemLoader(resources.ui_dir() / "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,

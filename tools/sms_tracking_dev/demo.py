@@ -21,11 +21,16 @@ import urllib.request
 from contextlib import closing
 from pathlib import Path
 
-from sms_tracking.config import DEFAULT_LANDING, PROJECT_DIR, load_sources
+from sms_tracking.config import load_sources
+from sms_tracking_dev import project_dir, sample_landing
 
-DEMO_DIR = PROJECT_DIR / ".demo"
 LOGIN = ("admin", "admin")
 AIRFLOW = [sys.executable, "-m", "airflow"]
+
+
+def demo_dir() -> Path:
+    """``.demo`` in the checkout: the private cluster, Airflow's home and the landing copy."""
+    return project_dir() / ".demo"
 
 
 def airflow_env(home: Path, dsn: str) -> dict[str, str]:
@@ -36,8 +41,8 @@ def airflow_env(home: Path, dsn: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_DIR / "plugins"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(project_dir() / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(project_dir() / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOGIN[0]}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
@@ -48,15 +53,15 @@ def airflow_env(home: Path, dsn: str) -> dict[str, str]:
         "SMS_TRACKING_DSN": dsn,
         "SMS_TRACKING_LANDING": env.get("SMS_TRACKING_LANDING") or str(demo_landing()),
         "GX_ANALYTICS_ENABLED": "false",
-        "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_DIR / "plugins"), env.get("PYTHONPATH")) if p),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(project_dir() / "plugins"), env.get("PYTHONPATH")) if p),
     })
     return env
 
 
 def demo_landing() -> Path:
     """A copy of the bundled sample landing: the pipeline writes send lists into its landing location."""
-    target = DEMO_DIR / "landing"
-    shutil.copytree(DEFAULT_LANDING, target, dirs_exist_ok=True)
+    target = demo_dir() / "landing"
+    shutil.copytree(sample_landing(), target, dirs_exist_ok=True)
     return target
 
 
@@ -176,19 +181,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="    %(message)s")
     started = time.monotonic()
 
-    from sms_tracking.local_postgres import LocalPostgres, wait_until_ready
+    from sms_tracking_dev.local_postgres import LocalPostgres, wait_until_ready
 
     dsn = os.environ.get("SMS_TRACKING_DSN") or os.environ.get("AIRFLOW_CONN_SMS_TRACKING_POSTGRES")
     cluster = None
     if dsn:
         print("==> Using the configured Postgres (SMS_TRACKING_DSN / AIRFLOW_CONN_SMS_TRACKING_POSTGRES)")
     else:
-        print(f"==> Starting the embedded Postgres in {DEMO_DIR / 'postgres'}")
-        cluster = LocalPostgres(DEMO_DIR / "postgres")
+        print(f"==> Starting the embedded Postgres in {demo_dir() / 'postgres'}")
+        cluster = LocalPostgres(demo_dir() / "postgres")
         dsn = cluster.start()
         wait_until_ready(dsn)
     try:
-        env = airflow_env(DEMO_DIR / "airflow", dsn)
+        env = airflow_env(demo_dir() / "airflow", dsn)
         run_pipeline(env)
         print("\nPer-delivery summary (sms_tracking.delivery_summary):\n")
         print(summary_table(dsn))

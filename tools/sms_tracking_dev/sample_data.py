@@ -12,7 +12,7 @@ duplicate numbers, intermediate and final reports, duplicates, late finals, orph
 malformed lines (well under the default 5 % reject threshold), an unknown SMPP error code,
 UCS-2 and multi-part contents, bot clicks and STOP replies.
 
-CLI: ``python -m sms_tracking.sample_data OUT [--messages N] [--seed S] [--deliveries D]``.
+CLI: ``python -m sms_tracking_dev.sample_data OUT [--messages N] [--seed S] [--deliveries D]``.
 """
 
 from __future__ import annotations
@@ -789,7 +789,7 @@ def generate(out: Path, messages: int = 600, seed: int = 7, deliveries: int | No
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sms_tracking.sample_data", description="Write a deterministic sample landing folder."
+        prog="python -m sms_tracking_dev.sample_data", description="Write a deterministic sample landing folder."
     )
     parser.add_argument("out", type=Path, help="landing folder to write (created if needed)")
     parser.add_argument(

@@ -1,0 +1,46 @@
+"""Build DAG: qualify new reports, rebuild the delivery log and the summaries of what they touched.
+
+Runs when an ingest DAG announces new data. Each step is one SQL file in ``include/sql/build`` run in
+one transaction under an advisory lock, so concurrent runs serialise and a retry repeats cleanly.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, chain, get_current_context, task
+
+from sms_tracking.assets import CAMPAIGN, DELIVERY_LOG, REPORTS
+from sms_tracking.dags.common import DEFAULT_ARGS, START_DATE, build_step, prepare_database
+from sms_tracking.pipeline import BUILD_STEPS
+
+DAG_ID = "sms_tracking_build"
+
+
+def build_dag() -> DAG:
+    with DAG(
+        dag_id=DAG_ID,
+        schedule=REPORTS | CAMPAIGN,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["sms-tracking", "build"],
+        doc_md=__doc__,
+    ) as dag:
+
+        @task
+        def validate() -> dict:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from sms_tracking.quality import ValidationFailed, validate_run
+
+            try:
+                return validate_run(get_current_context()["run_id"])
+            except ValidationFailed as failed:
+                raise AirflowFailException(str(failed)) from failed  # bad data is no better on a retry
+
+        chain(
+            prepare_database(),
+            *(build_step(step, outlets=[DELIVERY_LOG] if step == BUILD_STEPS[-1] else None) for step in BUILD_STEPS),
+            validate(),
+        )
+    return dag

@@ -1,0 +1,36 @@
+"""What every sms-tracking DAG shares: its retry policy, the database preparation and the build steps."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset, get_current_context, task
+
+START_DATE = datetime(2026, 1, 1)
+DEFAULT_ARGS: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+}
+
+
+@task
+def prepare_database() -> dict:
+    """Migrate the schema and sync the qualification seed before anything reads them."""
+    from sms_tracking.pipeline import prepare_database
+
+    return prepare_database()
+
+
+def build_step(step: str, outlets: list[Asset] | None = None) -> Any:
+    """A task running one build step (``include/sql/build/<step>.sql``) for the current run."""
+
+    @task(task_id=step, outlets=outlets or [])
+    def run_step() -> dict:
+        from sms_tracking.pipeline import build_step
+
+        ti = get_current_context()["ti"]
+        return build_step(step, run_id=ti.run_id, dag_id=ti.dag_id)
+
+    return run_step()
