@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sms_tracking import resources
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import psycopg
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from sms_tracking_dev import sample_landing
 from sms_tracking_dev.demo import pipeline_dag_ids
 

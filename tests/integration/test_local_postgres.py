@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from sms_tracking_dev.local_postgres import LocalPostgres, wait_until_ready
 
 pytestmark = pytest.mark.integration

@@ -44,10 +44,10 @@ from typing import IO, Any
 
 import psycopg
 import pytest
-from sms_tracking_dev import sample_landing
 from tests.integration.test_reliability_faults import dedicated_cluster, duplicates, fresh_database, snapshot
 
 from sms_tracking import pipeline
+from sms_tracking_dev import sample_landing
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sms_tracking_dev import sample_data
 
 from sms_tracking import segments
 from sms_tracking.config import load_sources
 from sms_tracking.contract import PARSERS, Delivery, Send, Target
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import ParseContext, Record, Reject, Report
+from sms_tracking_dev import sample_data
 
 PROJECT = Path(__file__).resolve().parents[2]
 BUNDLED = PROJECT / "include" / "sample_data" / "landing"

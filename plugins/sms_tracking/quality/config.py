@@ -10,11 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sms_tracking.config import PROJECT_DIR
+from sms_tracking import resources
 from sms_tracking.quality.suites import Suite, check_ids
-
-DEFAULT_CONFIG_FILE = PROJECT_DIR / "include" / "config" / "quality.yaml"
-
 
 Severity = Literal["critical", "warning", "disabled"]
 
@@ -59,7 +56,7 @@ def load_config(path: Path | None = None, suites: Sequence[Suite] | None = None)
     """Read and check the quality file; a mistake names the key and what was expected."""
     import yaml
 
-    path = path or Path(os.environ.get("SMS_TRACKING_QUALITY_CONFIG", DEFAULT_CONFIG_FILE))
+    path = path or Path(os.environ.get("SMS_TRACKING_QUALITY_CONFIG") or resources.config_dir() / "quality.yaml")
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return parse_config(document, where=str(path), suites=suites)
 
