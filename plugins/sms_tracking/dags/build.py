@@ -9,23 +9,14 @@ from __future__ import annotations
 from airflow.sdk import DAG, chain, get_current_context, task
 
 from sms_tracking.assets import CAMPAIGN, DELIVERY_LOG, REPORTS
-from sms_tracking.dags.common import DEFAULT_ARGS, START_DATE, build_step, prepare_database
+from sms_tracking.dags.common import build_step, prepare_database, sms_tracking_dag
 from sms_tracking.pipeline import BUILD_STEPS
 
 DAG_ID = "sms_tracking_build"
 
 
 def build_dag() -> DAG:
-    with DAG(
-        dag_id=DAG_ID,
-        schedule=REPORTS | CAMPAIGN,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        tags=["sms-tracking", "build"],
-        doc_md=__doc__,
-    ) as dag:
+    with sms_tracking_dag(DAG_ID, REPORTS | CAMPAIGN, "build", __doc__ or "") as dag:
 
         @task
         def validate() -> dict:

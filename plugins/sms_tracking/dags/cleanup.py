@@ -13,7 +13,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, get_current_context, task
 
-from sms_tracking.dags.common import DEFAULT_ARGS, START_DATE, prepare_database
+from sms_tracking.dags.common import prepare_database, sms_tracking_dag
 
 
 def _reference_time() -> datetime:
@@ -23,16 +23,7 @@ def _reference_time() -> datetime:
 
 
 def cleanup_dag() -> DAG:
-    with DAG(
-        dag_id="sms_tracking_cleanup",
-        schedule="@daily",
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        tags=["sms-tracking", "quarantine"],
-        doc_md=__doc__,
-    ) as dag:
+    with sms_tracking_dag("sms_tracking_cleanup", "@daily", "quarantine", __doc__ or "") as dag:
 
         @task
         def release() -> dict:

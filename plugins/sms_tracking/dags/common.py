@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, get_current_context, task
+from airflow.sdk import DAG, Asset, get_current_context, task
 
 START_DATE = datetime(2026, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {
@@ -13,6 +13,21 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
 }
+
+
+def sms_tracking_dag(dag_id: str, schedule: Any, tag: str, doc: str, **kwargs: Any) -> DAG:
+    """A DAG with the project's conventions: no catch-up, one run at a time, the retry policy, its tags."""
+    return DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=kwargs.pop("default_args", DEFAULT_ARGS),
+        tags=["sms-tracking", tag],
+        doc_md=doc,
+        **kwargs,
+    )
 
 
 @task

@@ -13,7 +13,7 @@ from airflow.sdk import DAG, Asset, get_current_context, task
 
 from sms_tracking.assets import CAMPAIGN, REPORTS
 from sms_tracking.config import Source, load_sources
-from sms_tracking.dags.common import DEFAULT_ARGS, START_DATE, prepare_database
+from sms_tracking.dags.common import prepare_database, sms_tracking_dag
 
 CAMPAIGN_DAG_ID = "sms_tracking_ingest_campaign"
 
@@ -25,16 +25,7 @@ def ingest_dag_id(source_name: str) -> str:
 def ingest_dag(
     dag_id: str, source_name: str, schedule: str | None, outlet: Asset, doc: str, transport: str = "files"
 ) -> DAG:
-    with DAG(
-        dag_id=dag_id,
-        schedule=schedule,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        tags=["sms-tracking", "ingest"],
-        doc_md=doc,
-    ) as dag:
+    with sms_tracking_dag(dag_id, schedule, "ingest", doc) as dag:
 
         @task
         def pending_objects() -> list[str]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from airflow.sdk import DAG, Param, chain, get_current_context, task
 
 from sms_tracking.assets import DELIVERY_LOG
-from sms_tracking.dags.common import START_DATE, build_step, prepare_database
+from sms_tracking.dags.common import build_step, prepare_database, sms_tracking_dag
 from sms_tracking.pipeline import BUILD_STEPS
 
 if TYPE_CHECKING:
@@ -33,12 +33,11 @@ def _run() -> RunInfo:
 
 
 def requalify_dag() -> DAG:
-    with DAG(
-        dag_id=DAG_ID,
-        schedule=None,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
+    with sms_tracking_dag(
+        DAG_ID,
+        None,
+        "qualification",
+        __doc__ or "",
         default_args={"retries": 1, "retry_delay": timedelta(seconds=30)},
         params={
             "provider": Param(None, type=["null", "string"], description="only this provider (smpp, twilio, ...)"),
@@ -46,8 +45,6 @@ def requalify_dag() -> DAG:
             "error_code": Param(None, type=["null", "string"], description="only this error code (077 or 77)"),
             "apply_overrides": Param(True, type="boolean", description="apply qualification_overrides.yaml first"),
         },
-        tags=["sms-tracking", "qualification"],
-        doc_md=__doc__,
     ) as dag:
 
         @task
