@@ -56,8 +56,13 @@ class ExclusionConfig:
         return {"control_group_basis_points": self.basis_points}
 
 
+REASONS = ("Address empty", "Invalid number", "Duplicate", "Quarantined", "Denylisted", "Control group")
+"""Why a target is excluded (prepare.sql's decision; the schema's CHECK constraint: tests/integration/test_rules.py)."""
+
+
 def in_control_group(delivery_id: str, recipient_id: str, basis_points: int) -> bool:
-    """The draw prepare.sql makes: the first 32 bits of md5("<delivery>/<recipient>") modulo 10000."""
+    """The draw prepare.sql makes (``sms_tracking.control_group_draw``, include/sql/functions), for users to predict it:
+    the first 32 bits of md5("<delivery>/<recipient>") modulo 10000 (tests/integration/test_rules.py)."""
     digest = hashlib.md5(f"{delivery_id}/{recipient_id}".encode(), usedforsecurity=False).hexdigest()
     return int(digest[:8], 16) % 10000 < basis_points
 

@@ -9,6 +9,16 @@ import phonenumbers
 
 _PREFIX = re.compile(r"^(whatsapp|tel|sms|sip):", re.IGNORECASE)
 
+E164 = r"^\+[1-9][0-9]{1,14}$"
+"""E.164's form: a plus, a country code that does not start with 0, at most 15 digits in all. The quality
+checks match stored numbers with it and the UI checks a searched number (or its prefix) with it."""
+_E164 = re.compile(E164)
+
+
+def is_e164(text: str | None) -> bool:
+    """Whether ``text`` has E.164's form (:data:`E164`); :func:`to_e164` also checks the number is possible."""
+    return text is not None and _E164.match(text) is not None
+
 
 @lru_cache(maxsize=1 << 20)
 def to_e164(raw: str | None, default_region: str | None = None) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 from sms_tracking import db, resources
 from sms_tracking.config import CONTRACT_KINDS, Settings, Source, load_sources
 from sms_tracking.ingest import LoadResult, RunInfo, landing_path, list_objects, load_object
+from sms_tracking.qualification import DELIVERY_STATUSES, FAILURE_TYPES
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import ParseContext
 
@@ -166,8 +167,6 @@ def _calling_codes() -> dict[str, list[str]]:
 
 
 
-_OUTCOMES = ("delivered", "failed", "pending")
-_FAILURE_TYPES = ("Hard", "Soft", "Ignored")
 
 
 def read_overrides(path: Path) -> list[tuple[Any, ...]]:
@@ -185,13 +184,13 @@ def read_overrides(path: Path) -> list[tuple[Any, ...]]:
         if missing:
             raise ValueError(f"{where}: missing {', '.join(missing)}")
         outcome = values["outcome"]
-        if outcome not in _OUTCOMES:
-            raise ValueError(f"{where}: outcome {outcome!r} is not one of {', '.join(_OUTCOMES)}")
+        if outcome not in DELIVERY_STATUSES:
+            raise ValueError(f"{where}: outcome {outcome!r} is not one of {', '.join(DELIVERY_STATUSES)}")
         failure_type, failure_reason = values.get("failure_type"), values.get("failure_reason")
         if (outcome == "failed") != bool(failure_type and failure_reason):
             raise ValueError(f"{where}: a failed outcome needs failure_type and failure_reason, other outcomes neither")
-        if failure_type and failure_type not in _FAILURE_TYPES:
-            raise ValueError(f"{where}: failure_type {failure_type!r} is not one of {', '.join(_FAILURE_TYPES)}")
+        if failure_type and failure_type not in FAILURE_TYPES:
+            raise ValueError(f"{where}: failure_type {failure_type!r} is not one of {', '.join(FAILURE_TYPES)}")
         code = values["error_code"]
         rows.append((
             values["provider"].lower(), values["raw_status"], code if code == "*" else normalise_error_code(code),

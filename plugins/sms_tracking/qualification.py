@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+"""A message's outcome (``qualification.outcome``, ``delivery_log.status``): one list, for the seed, the
+overrides, the quality checks and the UI's filter (schema CHECK constraints: tests/integration/test_rules.py)."""
+FAILURE_TYPES = ("Hard", "Soft", "Ignored")
+"""The failure types of a failed message, as Adobe's qualification names them (same users as above)."""
+
 _COLUMNS = ("provider", "raw_status", "error_code", "outcome", "is_final", "failure_type", "failure_reason",
             "description")
 

@@ -171,6 +171,11 @@ def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
+PROBE_METHODS: tuple[str, ...] = ("HEAD",)
+"""HTTP methods that only probe a link (prefetchers, link checkers): a click with one is a bot's
+(``head_request`` in build/tracking.sql; the UI's raw counts, ui/bots.py)."""
+
+
 @dataclass(frozen=True)
 class TrackingSettings:
     """Settings of bot-click flagging and opt-out attribution, from the environment."""
@@ -200,5 +205,6 @@ class TrackingSettings:
         return {
             "bot_click_seconds": self.bot_click_seconds,
             "bot_user_agents": [token.lower() for token in self.bot_user_agents],
+            "probe_methods": list(PROBE_METHODS),
             "opt_out_days": self.opt_out_days,
         }

@@ -94,11 +94,11 @@ def sorted_dsn(postgres_server: str, template_dsn: str) -> Iterator[str]:
 
 
 def _rate(summary: dict[str, Any] | None) -> Decimal | None:
-    """round(success / sent, 4), half away from zero, as the view computes it."""
+    """round(success / sent, 6), half away from zero, as sms_tracking.success_rate computes it."""
     if summary is None or summary["sent"] == 0:
         return None
-    scaled = Fraction(summary["success"], summary["sent"]) * 10_000
-    return Decimal(int(scaled + Fraction(1, 2))) / 10_000
+    scaled = Fraction(summary["success"], summary["sent"]) * 1_000_000
+    return Decimal(int(scaled + Fraction(1, 2))) / 1_000_000
 
 
 def _listed() -> list[dict[str, Any]]:

@@ -705,3 +705,34 @@ def test_pages_prefer_the_builds_pre_aggregated_tables(extras_dsn: str, client_f
     # A delivery the build has not summarised into those tables yet keeps the computed figures.
     other = client.get("/api/deliveries/X1/tracking").json()
     assert other["flagged_by_build"] is False and other["log"]["items"]
+
+
+def test_list_and_summary_agree_on_success_rate_and_human_clicks(extras_ro: str, client_for: Any) -> None:
+    """One success rate (sms_tracking.success_rate) and one human-click count (the build's, when it flagged
+    the clicks) for the deliveries list and the Summary tab, bot clicks and a HEAD probe included."""
+    client = client_for("admin")
+    listed = {d["delivery_id"]: d for d in client.get("/api/deliveries", params={"proofs": "true"}).json()["items"]}
+    assert listed
+    for delivery_id, row in listed.items():
+        summary = client.get(f"/api/deliveries/{delivery_id}").json()
+        kpis = summary["kpis"]
+        assert row["success_rate"] == (kpis["success_rate"] if kpis else None), delivery_id
+        assert (row["clicks"], row["human_clicks"]) == (summary["clicks"], summary["human_clicks"]), delivery_id
+        if kpis and kpis["indicators"].get("total_clicks") is not None:
+            indicators = kpis["indicators"]
+            assert (row["clicks"], row["human_clicks"]) == (
+                indicators["total_clicks"], indicators["total_clicks_human"]), delivery_id
+    stored = dict(rows(extras_ro, "SELECT delivery_id, success_rate FROM sms_tracking.delivery_summary"))
+    assert {k: v["success_rate"] for k, v in listed.items() if k in stored} == {
+        k: (float(v) if v is not None else None) for k, v in stored.items() if k in listed}
+
+
+def test_list_human_clicks_follow_the_builds_bot_flag(extras_dsn: str, client_for: Any) -> None:
+    """A click the build flags (e.g. too fast after the message, which the raw clicks cannot tell) is not
+    human in the list either: the list reads the build's count, as the Summary tiles do."""
+    with psycopg.connect(extras_dsn) as conn:
+        (human,) = conn.execute("UPDATE sms_tracking.delivery_summary SET total_clicks_human = total_clicks_human - 1"
+                                " WHERE delivery_id = 'D1' RETURNING total_clicks_human").fetchone()  # type: ignore[misc]
+    d1 = next(d for d in client_for("admin").get("/api/deliveries").json()["items"] if d["delivery_id"] == "D1")
+    summary = client_for("admin").get("/api/deliveries/D1").json()
+    assert d1["human_clicks"] == summary["human_clicks"] == summary["kpis"]["indicators"]["total_clicks_human"] == human

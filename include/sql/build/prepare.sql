@@ -40,7 +40,7 @@ SELECT u.*,
             WHEN u.quarantine_status = 'Denylisted' THEN 'Denylisted'
             WHEN u.quarantine_status = 'Quarantine' AND NOT u.is_proof THEN 'Quarantined'
             WHEN NOT u.is_proof
-                 AND mod(('x' || substr(md5(u.delivery_id || '/' || u.recipient_id), 1, 8))::bit(32)::bigint, 10000)
+                 AND sms_tracking.control_group_draw(u.delivery_id, u.recipient_id)
                      < %(control_group_basis_points)s THEN 'Control group'
        END AS reason
   FROM undecided u;

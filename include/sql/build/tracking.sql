@@ -3,7 +3,7 @@
 -- what loads queue from now on waits for the next build. Per delivery it rebuilds the tracked URLs from
 -- the content and the tracking log from all its clicks, each joined to its message and URL and flagged:
 --   user_agent    the User-Agent contains a token of tracking.BOT_USER_AGENTS (link previews, scanners)
---   head_request  a HEAD request (a prefetch reads headers only)
+--   head_request  a HEAD request, tracking.PROBE_METHODS (a prefetch reads headers only)
 --   too_fast      less than SMS_TRACKING_BOT_CLICK_SECONDS after the message reached the handset (its
 --                 delivered report's done time, else its submit time), or before it
 SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
@@ -100,7 +100,7 @@ SELECT c.click_key, c.delivery_id, c.recipient_id, c.tracking_token,
         SELECT CASE
                  WHEN EXISTS (SELECT 1 FROM unnest(%(bot_user_agents)s::text[]) AS token
                                WHERE strpos(ua.agent, token) > 0) THEN 'user_agent'
-                 WHEN c.method = 'HEAD' THEN 'head_request'
+                 WHEN c.method = ANY (%(probe_methods)s::text[]) THEN 'head_request'
                  WHEN c.clicked_at < m.message_at + make_interval(secs => %(bot_click_seconds)s::double precision) THEN 'too_fast'
                END AS bot_reason
         OFFSET 0) flag;

@@ -1,12 +1,12 @@
 -- The deliveries list sorted by success rate, for a page of deliveries that have a rate: those rank
 -- before every delivery without one (nulls last, in both directions), so their order alone gives the
--- page. They are read in the order of the index delivery_summary_success_rate (0013) instead of
+-- page. They are read in the order of the index delivery_summary_success_rate (0018) instead of
 -- joining and sorting every delivery; a page that comes back short reaches the deliveries without a
 -- rate and is read by deliveries.sql instead (queries.deliveries).
 WITH page AS MATERIALIZED (
     SELECT r.delivery_id
       FROM (SELECT s.delivery_id,
-                   CASE WHEN s.sent > 0 THEN round(s.success::numeric / s.sent, 4) END AS success_rate  -- as in delivery_list
+                   sms_tracking.success_rate(s.success, s.sent) AS success_rate  -- as delivery_list, its index's
               FROM sms_tracking.delivery_summary s) r
      WHERE r.success_rate IS NOT NULL
        -- IS TRUE keeps the EXISTS a filter of the index scan: as a semi-join it would lose the index's

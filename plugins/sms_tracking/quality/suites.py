@@ -11,13 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sms_tracking import db
+from sms_tracking import db, exclusions, quarantine
+from sms_tracking.phone import E164
+from sms_tracking.qualification import DELIVERY_STATUSES, FAILURE_TYPES
 
 SCHEMA = "sms_tracking"
-
-
-E164 = r"^\+[1-9][0-9]{1,14}$"
-"""E.164: a plus, a country code that does not start with 0, at most 15 digits in all."""
 
 
 @dataclass(frozen=True)
@@ -144,19 +142,6 @@ def not_in_future(column: str) -> Check:
 
 OBJECTS_IN_SCOPE = "object_id IN {objects}"
 
-
-STATUSES = ("pending", "delivered", "failed")
-
-
-QUARANTINE_STATUSES = ("Valid", "With errors", "Quarantine", "Denylisted", "Allowlisted")
-
-
-EXCLUSION_REASONS = ("Address empty", "Invalid number", "Duplicate", "Quarantined", "Denylisted", "Control group")
-
-
-FAILURE_TYPES = ("Hard", "Soft", "Ignored")
-
-
 # fmt: off
 SUITES: tuple[Suite, ...] = (
     Suite("source_object", "source_object", ("object_id", "source", "uri"), where=OBJECTS_IN_SCOPE, checks=(
@@ -220,7 +205,7 @@ SUITES: tuple[Suite, ...] = (
     )),
     Suite("qualification", "qualification", ("provider", "raw_status", "error_code"), checks=(
         *key("provider", "raw_status", "error_code"),
-        in_set("outcome", STATUSES),
+        in_set("outcome", DELIVERY_STATUSES),
         in_set("failure_type", FAILURE_TYPES),
         in_set("failure_reason", Param("failure_reasons")),
         in_set("state", ("to_qualify", "keep", "ignore")),
@@ -231,7 +216,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("delivery_log", "delivery_log", ("provider", "provider_message_id"), query="delivery_log.sql",
           requires=("delivery_summary",), checks=(
         *key("provider", "provider_message_id"),
-        in_set("status", STATUSES),
+        in_set("status", DELIVERY_STATUSES),
         in_set("failure_type", FAILURE_TYPES),
         in_set("failure_reason", Param("failure_reasons")),
         e164("phone_e164"),
@@ -257,7 +242,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("exclusion", "exclusion", ("delivery_id", "recipient_id"), where="delivery_id IN {run_deliveries}",
           requires=("delivery_summary",), checks=(
         *key("delivery_id", "recipient_id"),
-        in_set("reason", EXCLUSION_REASONS),
+        in_set("reason", exclusions.REASONS),
         e164("phone_e164"),
         not_in_future("prepared_at"),
     )),
@@ -267,7 +252,7 @@ SUITES: tuple[Suite, ...] = (
           checks=(
         *key("phone_e164"),
         e164("phone_e164"),
-        in_set("status", QUARANTINE_STATUSES),
+        in_set("status", quarantine.STATUSES),
         Check("error_count_not_negative", "ExpectColumnValuesToBeBetween", "error counters are never negative",
               {"column": "error_count", "min_value": 0}),
         not_in_future("last_error_at"),
@@ -276,8 +261,8 @@ SUITES: tuple[Suite, ...] = (
           where="delivery_id IN {run_deliveries}", checks=(
         *key("id"),
         e164("phone_e164"),
-        in_set("from_status", QUARANTINE_STATUSES),
-        in_set("to_status", QUARANTINE_STATUSES),
+        in_set("from_status", quarantine.STATUSES),
+        in_set("to_status", quarantine.STATUSES),
         in_set("cause_kind", ("delivery", "report", "rule", "inbound", "user")),
     )),
     Suite("tracking_log", "tracking_log", ("click_key", "delivery_id"), where="delivery_id IN {run_deliveries}",

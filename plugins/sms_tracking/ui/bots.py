@@ -1,19 +1,16 @@
 """Which clicks count as human on the Tracking tab, aggregated from the raw click table.
 
-The bot list has one home, ``sms_tracking.tracking.BOT_USER_AGENTS`` (plus
-``SMS_TRACKING_BOT_USER_AGENTS``); this module only adds the probing methods and turns both into
-SQL parameters.
+The bot list and the probing methods have one home, ``sms_tracking.tracking`` (``BOT_USER_AGENTS``
+plus ``SMS_TRACKING_BOT_USER_AGENTS``, ``PROBE_METHODS``); this module turns them into SQL parameters.
+Where the build flagged the clicks (``tracking_log.is_bot``), the UI reads its flag instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sms_tracking.tracking import TrackingSettings
+from sms_tracking.tracking import PROBE_METHODS, TrackingSettings
 from sms_tracking.ui.params import like_contains
-
-NON_HUMAN_METHODS: tuple[str, ...] = ("HEAD",)
-"""HTTP methods that only probe a link (prefetchers, link checkers)."""
 
 
 def bot_tokens() -> list[str]:
@@ -23,6 +20,6 @@ def bot_tokens() -> list[str]:
 def human_params() -> dict[str, Any]:
     """Parameters of the ``human`` expression in ``include/sql/ui/*.sql``: not a probe, no bot token."""
     return {
-        "non_human_methods": list(NON_HUMAN_METHODS),
+        "non_human_methods": list(PROBE_METHODS),
         "bot_likes": [like_contains(token.lower()) for token in bot_tokens()],
     }

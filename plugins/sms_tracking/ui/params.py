@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Query, status
 
+from sms_tracking.phone import is_e164
+
 Direction = Literal["asc", "desc"]
 
 DELIVERY_SORTS: dict[str, str] = {
@@ -61,7 +63,6 @@ QuarantineSort = Literal["updated_at", "last_error_at", "error_count", "phone", 
 AuditLevel = Literal["info", "warning", "error"]
 
 MAX_TEXT = 200
-_PHONE = re.compile(r"^\+?\d{1,15}$")
 _PHONE_NOISE = re.compile(r"[\s().\-/]")
 
 
@@ -106,11 +107,12 @@ def normalise_phone(value: str | None) -> str | None:
     compact = _PHONE_NOISE.sub("", value)
     if compact.startswith("00"):
         compact = "+" + compact[2:]
-    if not _PHONE.match(compact):
+    compact = compact if compact.startswith("+") else "+" + compact
+    if not is_e164(compact):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "phone must be a number in E.164 form, e.g. +447700900123"
         )
-    return compact if compact.startswith("+") else "+" + compact
+    return compact
 
 
 def like_prefix(value: str) -> str:

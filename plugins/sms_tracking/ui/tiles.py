@@ -58,7 +58,7 @@ def summary_tiles(summary: m.DeliverySummary) -> list[Tile]:
                             ("opt_outs", "Opt-outs", "STOP or opted out after it")):
         if key in row:
             tiles.append(Tile(key, label, row[key], sub))
-    if "total_clicks" in row:
+    if row.get("total_clicks") is not None:  # the build's counts: the deliveries list shows the same
         tiles += [
             Tile("total_clicks", "Clicks", row["total_clicks"], f"{row['total_clicks_human']:,} human"),
             Tile("unique_clickers_human", "Unique human clickers", row["unique_clickers_human"],

@@ -23,11 +23,6 @@ from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.masking import mask_phone, mask_text
 from sms_tracking.ui.settings import UiSettings
 
-WORK_MEM = "64MB"
-"""Per-connection sort/hash memory of the UI's sessions: the breakdown of a delivery with millions of
-messages then aggregates in memory instead of sorting on disk."""
-
-
 COUNT_CAP = 10_000
 """Large filtered lists are counted up to here ("10,000+"), so a page never counts millions of rows."""
 
@@ -95,14 +90,14 @@ class Reader:
 
 @contextmanager
 def open_reader(write: bool = False) -> Iterator[Reader]:
-    """A connection per request (``sms_tracking.db.connect``): read-only unless asked, with a statement timeout."""
+    """A connection per request (``sms_tracking.db.connect``, so the pipeline's session settings, work_mem
+    included): read-only unless asked, with a statement timeout."""
     settings = UiSettings.from_env()
     with closing(db.connect()) as conn:
         conn.read_only = not write
         conn.execute(
-            "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false),"
-            " set_config('work_mem', %s, false)",
-            (str(settings.statement_timeout_ms), WORK_MEM),
+            "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false)",
+            (str(settings.statement_timeout_ms),),
         )
         yield Reader(conn)
         conn.commit()

@@ -33,7 +33,7 @@ def kpis_of(row: dict[str, Any]) -> m.Kpis | None:
     return m.Kpis(
         **{k: row[k] for k in m.Kpis.model_fields if k not in ("success_rate", "delivery_rate", "indicators")},
         indicators=row["summary_row"],
-        success_rate=rate(row["success"], row["sent"]),
+        success_rate=float(row["success_rate"]) if row["success_rate"] is not None else None,
         delivery_rate=rate(row["delivered"], row["sent"]),
     )
 
