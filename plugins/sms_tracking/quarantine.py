@@ -148,11 +148,14 @@ def inbound_event_kind(text: str, config: QuarantineConfig) -> str | None:
     return None
 
 
-def outcome_event_kind(status: str, failure_type: str | None, failure_reason: str | None) -> str | None:
-    """The event a final delivery-log outcome makes; Ignored failures make none (they never count)."""
+def outcome_event_kind(
+    status: str, failure_type: str | None, failure_reason: str | None, quarantine_ignored: bool = False
+) -> str | None:
+    """The event a final delivery-log outcome makes; Ignored failures make none (they never count), nor do
+    failures typed by a qualification row in state ignore (``quarantine_ignored``, Adobe's Ignore state)."""
     if status == "delivered":
         return "success"
-    if status != "failed" or failure_type in (None, "Ignored"):
+    if status != "failed" or failure_type in (None, "Ignored") or quarantine_ignored:
         return None
     if failure_reason == DENYLISTED_REASON:
         return "optout"

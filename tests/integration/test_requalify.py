@@ -169,3 +169,67 @@ def test_a_bad_override_names_the_entry_and_the_field(tmp_path: Path, entry: str
     write(tmp_path, "o.yaml", "overrides:\n" + entry + "\n")
     with pytest.raises(ValueError, match=message):
         pipeline.read_overrides(tmp_path / "o.yaml")
+
+
+def set_state(dsn: str, raw_status: str, code: str, state: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "UPDATE sms_tracking.qualification SET state = %s WHERE provider = 'twilio' AND raw_status = %s"
+            " AND error_code = %s", (state, raw_status, code))
+
+
+def qualification_rows(dsn: str, code: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT raw_status, error_code, failure_type, failure_reason, state, occurrences"
+            " FROM sms_tracking.qualification WHERE provider = 'twilio' AND error_code = %s ORDER BY 1", (code,)
+        ).fetchall()
+
+
+def test_an_ignored_row_keeps_typing_its_failure_but_never_quarantines(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adobe's Ignore state (decision 10): Twilio 30005 stays Hard / User unknown in the KPIs, no quarantine.
+
+    Before, the look-up skipped the ignored (*, 30005) row: the report fell back to (undelivered, *) and
+    the build re-created (undelivered, 30005) as to qualify.
+    """
+    set_state(dsn, "*", "30005", "ignore")
+    root = tmp_path / "landing"
+    write(root, "deliveries/d.csv",
+          "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n")
+    write(root, "sends/s.csv", "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+          "D1,r1,+15550301,twilio,SM1,2026-05-04T08:00:00Z\n")
+    write(root, "reports/twilio_callbacks/c.txt",
+          "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30005&RawDlrDoneDate=2605040805\n")
+    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
+    for source in ("campaign", "twilio_callbacks"):
+        for uri in pipeline.pending_objects(source, dsn=dsn):
+            pipeline.load(source, uri, dsn=dsn)
+    for step in pipeline.BUILD_STEPS:
+        pipeline.build_step(step, run_id="build", dsn=dsn)
+
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT status, failure_type, failure_reason, quarantine_ignored"
+                            " FROM sms_tracking.delivery_log").fetchall() == [("failed", "Hard", "User unknown", True)]
+        assert conn.execute("SELECT count(*) FROM sms_tracking.quarantine_event").fetchone() == (0,)
+        assert conn.execute("SELECT failed, hard, soft, ignored FROM sms_tracking.delivery_summary").fetchall() == [
+            (1, 1, 0, 0)]
+    assert snapshot(dsn)["quarantine"] == []
+    # The ignored row qualified the report and counted it; no exact row was created to qualify.
+    assert qualification_rows(dsn, "30005") == [("*", "30005", "Hard", "User unknown", "ignore", 1)]
+
+
+def test_setting_a_row_to_ignore_and_back_requalifies_the_quarantine(loaded: str) -> None:
+    """A state change alone re-queues the messages it types: the number leaves With errors, and comes back."""
+    set_state(loaded, "undelivered", "30099", "ignore")
+    requalify(loaded, "rq1")
+    after = snapshot(loaded)
+    assert after["log"][0] == ("SM1", "failed", "Soft", "Not defined")  # type and reason kept for the KPIs
+    assert after["quarantine"] == [(NUMBERS["SM2"], "With errors", 1)]
+    assert after["summary"] == [("D1", 2, 0, 2)]
+    assert audit(loaded, "rq1")["D1"][2]["quarantine"] == {"before": {"With errors": 1}, "after": {"Valid": 1}}
+
+    set_state(loaded, "undelivered", "30099", "keep")
+    requalify(loaded, "rq2")
+    assert snapshot(loaded)["quarantine"] == [(NUMBERS["SM1"], "With errors", 1), (NUMBERS["SM2"], "With errors", 1)]

@@ -112,6 +112,13 @@ def test_delivery_log_outcome_makes_the_right_event(
     assert outcome_event_kind(status, failure_type, failure_reason) == kind
 
 
+@pytest.mark.parametrize(("failure_type", "failure_reason"), [("Hard", "User unknown"), ("Soft", "Unreachable")])
+def test_a_failure_typed_by_an_ignored_row_makes_no_event(failure_type: str, failure_reason: str) -> None:
+    """Adobe's qualification state Ignore (decision 10): the failure keeps its type but never counts."""
+    assert outcome_event_kind("failed", failure_type, failure_reason, quarantine_ignored=True) is None
+    assert outcome_event_kind("delivered", None, None, quarantine_ignored=False) == "success"
+
+
 def test_with_errors_is_released_10_days_after_the_last_counted_error() -> None:
     state = run(soft(T0), soft(T0 + days(1)))
     assert release(state, T0 + days(11) - timedelta(seconds=1), CONFIG).status == WITH_ERRORS

@@ -190,7 +190,7 @@ ANALYZE audit_object_report;
 
 -- Each new report's delivery (null for an unknown message id), outcome and finality, looked up as
 -- sms_tracking.report_qualified does (exact status and code, else the status's '*' row, else the
--- provider's '*' row; rows in state 'ignore' skipped) but with joins, so a batch of a million reports
+-- provider's '*' row; rows in every state) but with joins, so a batch of a million reports
 -- costs a hash join rather than a million lookups.
 CREATE TEMP TABLE audit_report ON COMMIT DROP AS
 SELECT m.delivery_id, r.object_id,
@@ -200,11 +200,10 @@ SELECT m.delivery_id, r.object_id,
   LEFT JOIN sms_tracking.message m USING (provider, provider_message_id)
   LEFT JOIN sms_tracking.qualification q1
          ON q1.provider = r.provider AND q1.raw_status = r.raw_status AND q1.error_code = coalesce(r.error_code, '*')
-        AND q1.state <> 'ignore'
   LEFT JOIN sms_tracking.qualification q2
-         ON q2.provider = r.provider AND q2.raw_status = r.raw_status AND q2.error_code = '*' AND q2.state <> 'ignore'
+         ON q2.provider = r.provider AND q2.raw_status = r.raw_status AND q2.error_code = '*'
   LEFT JOIN sms_tracking.qualification q3
-         ON q3.provider = r.provider AND q3.raw_status = '*' AND q3.error_code = '*' AND q3.state <> 'ignore';
+         ON q3.provider = r.provider AND q3.raw_status = '*' AND q3.error_code = '*';
 
 INSERT INTO audit_new (delivery_id, level, event, message, details)
 SELECT c.delivery_id, 'info', 'reports_ingested',

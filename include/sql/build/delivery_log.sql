@@ -32,7 +32,7 @@ ON CONFLICT DO NOTHING;
 -- report's raw text is most of its size).
 CREATE TEMP TABLE build_reports ON COMMIT DROP AS
 SELECT rq.provider, rq.provider_message_id, rq.report_id, rq.raw_status, rq.raw_error, rq.error_code, rq.event_at,
-       rq.price, rq.price_unit, rq.outcome, rq.is_final, rq.failure_type, rq.failure_reason,
+       rq.price, rq.price_unit, rq.outcome, rq.is_final, rq.failure_type, rq.failure_reason, rq.quarantine_ignored,
        CASE WHEN rq.event_at IS NULL THEN rq.received_at
             WHEN rq.event_at > rq.received_at + make_interval(secs => %(clock_skew_seconds)s) THEN rq.received_at
             WHEN rq.event_at < m.submitted_at - make_interval(secs => %(clock_skew_seconds)s) THEN rq.received_at
@@ -60,13 +60,14 @@ WITH winner AS (
 INSERT INTO sms_tracking.delivery_log AS d (
     provider, provider_message_id, delivery_id, recipient_id, phone_e164, status, is_final, failure_type,
     failure_reason, raw_status, raw_error, error_code, submitted_at, done_at, last_report_at, report_count,
-    segments, price, price_unit, report_id, reported_done_at)
+    segments, price, price_unit, report_id, reported_done_at, quarantine_ignored)
 SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone_e164,
        coalesce(w.outcome, 'pending'), coalesce(w.is_final, false), w.failure_type, w.failure_reason,
        w.raw_status, w.raw_error, w.error_code, m.submitted_at,
        CASE WHEN w.is_final THEN w.reported_at END,
        s.last_report_at, coalesce(s.report_count, 0), m.segments, s.price, s.price_unit, w.report_id,
-       CASE WHEN w.is_final AND w.event_at IS DISTINCT FROM w.reported_at THEN w.event_at END
+       CASE WHEN w.is_final AND w.event_at IS DISTINCT FROM w.reported_at THEN w.event_at END,
+       coalesce(w.quarantine_ignored, false)
   FROM build_messages m
   LEFT JOIN winner w USING (provider, provider_message_id)
   LEFT JOIN stats s USING (provider, provider_message_id)
@@ -78,17 +79,18 @@ ON CONFLICT (provider, provider_message_id) DO UPDATE
        submitted_at = excluded.submitted_at, done_at = excluded.done_at,
        last_report_at = excluded.last_report_at, report_count = excluded.report_count,
        segments = excluded.segments, price = excluded.price, price_unit = excluded.price_unit,
-       report_id = excluded.report_id, reported_done_at = excluded.reported_done_at
+       report_id = excluded.report_id, reported_done_at = excluded.reported_done_at,
+       quarantine_ignored = excluded.quarantine_ignored
  -- A row that does not change is not written again (no new row version, no index entries): a re-run or a
  -- re-qualification that changes nothing costs reads only.
  WHERE (d.delivery_id, d.recipient_id, d.phone_e164, d.status, d.is_final, d.failure_type, d.failure_reason,
         d.raw_status, d.raw_error, d.error_code, d.submitted_at, d.done_at, d.last_report_at, d.report_count,
-        d.segments, d.price, d.price_unit, d.report_id, d.reported_done_at)
+        d.segments, d.price, d.price_unit, d.report_id, d.reported_done_at, d.quarantine_ignored)
        IS DISTINCT FROM
        (excluded.delivery_id, excluded.recipient_id, excluded.phone_e164, excluded.status, excluded.is_final,
         excluded.failure_type, excluded.failure_reason, excluded.raw_status, excluded.raw_error,
         excluded.error_code, excluded.submitted_at, excluded.done_at, excluded.last_report_at,
         excluded.report_count, excluded.segments, excluded.price, excluded.price_unit, excluded.report_id,
-        excluded.reported_done_at);
+        excluded.reported_done_at, excluded.quarantine_ignored);
 
 DO $$ BEGIN PERFORM sms_tracking.restore_indexes(definitions) FROM build_deferred_index; END $$;

@@ -1,5 +1,5 @@
 -- Re-qualification, first step: find the delivery-log rows whose outcome, type or reason is no longer
--- what the qualification table gives for their deciding report (someone edited a row), optionally only
+-- what the qualification table gives for their deciding report (someone edited a row or its state), optionally only
 -- for one provider, status or error code. Their values and their numbers' quarantine status are kept as
 -- "before" (a re-run keeps the first snapshot), and the messages are re-queued: the build steps that
 -- follow rebuild their delivery log, replay their numbers and recompute their deliveries' summaries.
@@ -12,8 +12,8 @@ SELECT l.provider, l.provider_message_id, l.delivery_id, l.phone_e164, l.status,
  WHERE (%(provider)s::text IS NULL OR l.provider = %(provider)s)
    AND (%(raw_status)s::text IS NULL OR l.raw_status = %(raw_status)s)
    AND (%(error_code)s::text IS NULL OR l.error_code = %(error_code)s)
-   AND (l.status, l.is_final, l.failure_type, l.failure_reason)
-       IS DISTINCT FROM (rq.outcome, rq.is_final, rq.failure_type, rq.failure_reason);
+   AND (l.status, l.is_final, l.failure_type, l.failure_reason, l.quarantine_ignored)
+       IS DISTINCT FROM (rq.outcome, rq.is_final, rq.failure_type, rq.failure_reason, rq.quarantine_ignored);
 
 INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
 SELECT provider, provider_message_id FROM requalify_changed
