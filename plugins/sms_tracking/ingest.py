@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from sms_tracking import contract
+from sms_tracking.errors import PermanentError
 from sms_tracking.phone import to_e164
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
 
@@ -37,7 +38,7 @@ MAX_LINE_BYTES = 1 << 20
 """A longer line is rejected without being decoded, so one bad line cannot exhaust memory."""
 
 
-class BatchRejected(Exception):
+class BatchRejected(PermanentError):
     """The share of bad lines in an object says the batch is unusable."""
 
 

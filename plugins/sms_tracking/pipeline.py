@@ -14,6 +14,7 @@ from typing import Any
 
 from sms_tracking import db, resources
 from sms_tracking.config import CONTRACT_KINDS, Settings, Source, load_sources
+from sms_tracking.errors import SourcesError
 from sms_tracking.ingest import LoadResult, RunInfo, landing_path, list_objects, load_object
 from sms_tracking.qualification import DELIVERY_STATUSES, FAILURE_TYPES
 from sms_tracking.reports import FORMATS
@@ -36,10 +37,18 @@ def prepare_database(dsn: str | None = None) -> dict[str, Any]:
 
 
 def source_by_name(name: str) -> Source:
-    for source in load_sources():
+    """The source of that name, read at task time: a broken sources file, or one without it, is a
+    permanent failure (a retry reads the same file)."""
+    import yaml
+
+    try:
+        sources = load_sources()
+    except (ValueError, yaml.YAMLError) as exc:
+        raise SourcesError(f"the sources file is unusable: {exc}") from exc
+    for source in sources:
         if source.name == name:
             return source
-    raise KeyError(f"no source named {name!r} in the sources file")
+    raise SourcesError(f"no source named {name!r} in the sources file")
 
 
 def pending_objects(source_name: str, dsn: str | None = None) -> list[str]:

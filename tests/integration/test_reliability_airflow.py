@@ -583,3 +583,60 @@ def test_two_send_list_exports_at_once_both_succeed(dsn: str, landing: Path) -> 
         raise errors[0]
     assert sorted(p.name for p in (landing / "send_lists").iterdir()) == sorted(
         f"{row}.csv" for row in {p.stem for p in (landing / "send_lists").glob("*.csv")})
+
+
+# --- failures a retry cannot fix (issue #16) ---------------------------------------------------------
+
+
+def assert_failed_without_retry(run: DagsTest, task: str) -> None:
+    """The run failed at ``task`` on its first try, and Airflow did not plan another (the DAGs retry twice;
+    the tests' retry delay of 1 s would have let a retry happen within the run)."""
+    assert run.wait() == 1, f"the run should fail:\n{run.tail()}"
+    state, tis = run.states()
+    assert state == "failed"
+    assert tis[task] == ("failed", 1), tis
+    assert run.history() == []  # no earlier try kept: none was up for retry
+    assert "up_for_retry" not in run.log.read_text(errors="replace").lower()
+
+
+def test_a_rejected_batch_fails_its_load_task_at_once(
+    dsn: str, landing: Path, airflow_db: Path, tmp_path: Path
+) -> None:
+    # The SMPP file has one bad line: more than a reject rate of 0 allows.
+    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_MAX_REJECT_RATE="0",
+                      SMS_TRACKING_TEST_RETRY_DELAY="1")
+    run = DagsTest(SMPP_DAG, "2026-05-07", env, tmp_path / "run.log")
+    assert_failed_without_retry(run, "load_object[0]")
+    assert "BatchRejected" in run.log.read_text(errors="replace")
+    [(_, _, status, *_)] = source_objects(dsn, "smpp_main")
+    assert status == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        ("sources:\n  - name: smpp_main\n    provider: [smpp\n", "the sources file is unusable"),
+        ("sources:\n  - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api}\n",
+         "no source named 'smpp_main'"),
+    ],
+    ids=["malformed", "source-removed"],
+)
+def test_a_sources_file_broken_after_parsing_fails_the_task_at_once(
+    dsn: str, landing: Path, airflow_db: Path, tmp_path: Path, broken: str, message: str
+) -> None:
+    from sms_tracking import db, resources
+
+    sources = tmp_path / "sources.yaml"
+    shutil.copy(resources.config_dir() / "sources.yaml", sources)
+    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_SOURCES=str(sources),
+                      SMS_TRACKING_TEST_RETRY_DELAY="1")
+    lock = db._MIGRATION_LOCK  # the key prepare_database waits for
+    with psycopg.connect(dsn, autocommit=True) as gate:
+        # The DAG is parsed from the good file; the file breaks while its first task waits for this lock.
+        gate.execute("SELECT pg_advisory_lock(%s)", (lock,))
+        run = DagsTest(SMPP_DAG, "2026-05-08", env, tmp_path / "run.log")
+        waiting_backends(dsn, [run], f"l.locktype = 'advisory' AND l.classid = 0 AND l.objid = {lock}")
+        sources.write_text(broken)
+        gate.execute("SELECT pg_advisory_unlock(%s)", (lock,))
+    assert_failed_without_retry(run, "pending_objects")
+    assert message in run.log.read_text(errors="replace")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, chain, get_current_context, task
 
 from sms_tracking.assets import CAMPAIGN, DELIVERY_LOG, REPORTS
-from sms_tracking.dags.common import build_step, prepare_database, sms_tracking_dag
+from sms_tracking.dags.common import build_step, fail_fast, prepare_database, sms_tracking_dag
 from sms_tracking.pipeline import BUILD_STEPS
 
 DAG_ID = "sms_tracking_build"
@@ -19,15 +19,11 @@ def build_dag() -> DAG:
     with sms_tracking_dag(DAG_ID, REPORTS | CAMPAIGN, "build", __doc__ or "") as dag:
 
         @task
+        @fail_fast  # a failed validation is no better on a retry: the data stays what it is
         def validate() -> dict:
-            from airflow.sdk.exceptions import AirflowFailException
+            from sms_tracking.quality import validate_run
 
-            from sms_tracking.quality import ValidationFailed, validate_run
-
-            try:
-                return validate_run(get_current_context()["run_id"])
-            except ValidationFailed as failed:
-                raise AirflowFailException(str(failed)) from failed  # bad data is no better on a retry
+            return validate_run(get_current_context()["run_id"])
 
         chain(
             prepare_database(),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow.sdk import DAG, Asset, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from sms_tracking.errors import PermanentError
 
 START_DATE = datetime(2026, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {
@@ -30,6 +35,23 @@ def sms_tracking_dag(dag_id: str, schedule: Any, tag: str, doc: str, **kwargs: A
     )
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail_fast(function: F) -> F:
+    """Fail the task without its retries when the failure is permanent: a retry would read the same file,
+    configuration or data, only later (put it under ``@task``)."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except PermanentError as exc:
+            raise AirflowFailException(str(exc)) from exc
+
+    return run  # type: ignore[return-value]
+
+
 @task
 def prepare_database() -> dict:
     """Migrate the schema and sync the qualification seed before anything reads them."""
@@ -42,6 +64,7 @@ def build_step(step: str, outlets: list[Asset] | None = None) -> Any:
     """A task running one build step (``include/sql/build/<step>.sql``) for the current run."""
 
     @task(task_id=step, outlets=outlets or [])
+    @fail_fast
     def run_step() -> dict:
         from sms_tracking.pipeline import build_step
 

@@ -13,7 +13,7 @@ from airflow.sdk import DAG, Asset, get_current_context, task
 
 from sms_tracking.assets import CAMPAIGN, REPORTS
 from sms_tracking.config import Source, load_sources
-from sms_tracking.dags.common import prepare_database, sms_tracking_dag
+from sms_tracking.dags.common import fail_fast, prepare_database, sms_tracking_dag
 
 CAMPAIGN_DAG_ID = "sms_tracking_ingest_campaign"
 
@@ -28,12 +28,14 @@ def ingest_dag(
     with sms_tracking_dag(dag_id, schedule, "ingest", doc) as dag:
 
         @task
+        @fail_fast
         def pending_objects() -> list[str]:
             from sms_tracking.pipeline import pending_objects
 
             return pending_objects(source_name)
 
         @task(max_active_tis_per_dagrun=4)
+        @fail_fast
         def load_object(uri: str) -> dict:
             from sms_tracking.ingest import RunInfo
             from sms_tracking.pipeline import load
@@ -50,6 +52,7 @@ def ingest_dag(
         if transport == "api":
 
             @task
+            @fail_fast
             def pull() -> dict:
                 from sms_tracking.pull import pull, run_end
 
@@ -59,6 +62,7 @@ def ingest_dag(
 
             # none_failed: a window without pages maps no load task (skipped) and still moves the watermark.
             @task(trigger_rule="none_failed")
+            @fail_fast
             def advance_watermark(pulled: dict) -> dict:
                 from sms_tracking.ingest import RunInfo
                 from sms_tracking.pull import advance_watermark

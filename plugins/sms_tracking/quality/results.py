@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sms_tracking.errors import PermanentError
 from sms_tracking.quality.config import Severity
 from sms_tracking.quality.rows import literal
 from sms_tracking.quality.suites import SCHEMA, Check, Suite
@@ -159,7 +160,7 @@ def passed_empty(suite: Suite, severity_of: Mapping[str, Severity]) -> list[Chec
     ]
 
 
-class ValidationFailed(Exception):
+class ValidationFailed(PermanentError):
     """A critical check failed: the message names each table, check and sample rows."""
 
     def __init__(self, run_id: str, failures: Sequence[CheckResult], warnings: Sequence[CheckResult]):
