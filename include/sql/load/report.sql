@@ -18,16 +18,52 @@ INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
 SELECT DISTINCT provider, provider_message_id FROM stage_report ORDER BY 1, 2
 ON CONFLICT DO NOTHING;
 
--- Same natural key as a report already stored (the same file under two names, a re-read API page):
--- kept once (within the object, the first by position). Rows go in natural-key order so that two loads
--- of overlapping reports lock index entries in the same order and cannot deadlock. The row count of
--- this last statement is the number of new reports.
-INSERT INTO sms_tracking.report (
+-- Same natural key as a report already stored (the same callback in several files, the same file under two
+-- names, a re-read API page): one row, the earliest arrival's -- the earliest received time, then the
+-- smaller uri, then the first position (docs/reliability.md) -- whatever order or batches the objects are
+-- loaded in. A stored copy that a new object's earlier copy replaces moves to that object; if its object
+-- was qualified already, its failure was counted there, and the new object's qualification counts it
+-- again: the count it made is taken back here. Rows go in natural-key order so that two loads of
+-- overlapping reports lock index entries in the same order and cannot deadlock. The row count of this
+-- last statement is the number of new or replaced reports.
+CREATE TEMP TABLE load_report_earliest ON COMMIT DROP AS
+SELECT DISTINCT ON (provider, provider_message_id, raw_status, coalesce(error_code, ''),
+                    coalesce(event_at, '-infinity'))
+       *
+  FROM stage_report
+ ORDER BY provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity'),
+          position;
+
+WITH replaced AS (
+    SELECT rq.provider, rq.qualification_status, rq.qualification_code
+      FROM load_report_earliest s
+      JOIN sms_tracking.report_qualified rq
+        ON (rq.provider, rq.provider_message_id, rq.raw_status, coalesce(rq.error_code, ''),
+            coalesce(rq.event_at, '-infinity'))
+           = (s.provider, s.provider_message_id, s.raw_status, coalesce(s.error_code, ''),
+              coalesce(s.event_at, '-infinity'))
+      JOIN sms_tracking.source_object o ON o.object_id = rq.object_id
+     WHERE (s.received_at, %(uri)s::text, s.position) < (rq.received_at, o.uri, rq.position)
+       AND o.qualified_at IS NOT NULL AND rq.outcome = 'failed'
+)
+UPDATE sms_tracking.qualification q
+   SET occurrences = greatest(q.occurrences - c.n, 0)
+  FROM (SELECT provider, qualification_status, qualification_code, count(*) AS n FROM replaced GROUP BY 1, 2, 3) c
+ WHERE (q.provider, q.raw_status, q.error_code) = (c.provider, c.qualification_status, c.qualification_code);
+
+INSERT INTO sms_tracking.report AS r (
     provider, provider_message_id, raw_status, raw_error, error_code, event_at, received_at, submitted_at,
     phone_raw, sender, segments, price, price_unit, raw_text, object_id, position)
 SELECT provider, provider_message_id, raw_status, raw_error, error_code, event_at, received_at, submitted_at,
        phone_raw, sender, segments, price, price_unit, raw_text, object_id, position
-  FROM stage_report
- ORDER BY provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity'),
-          position
-ON CONFLICT DO NOTHING;
+  FROM load_report_earliest
+ ORDER BY provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity')
+ON CONFLICT (provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity'))
+DO UPDATE
+   SET raw_error = excluded.raw_error, received_at = excluded.received_at, submitted_at = excluded.submitted_at,
+       phone_raw = excluded.phone_raw, sender = excluded.sender, segments = excluded.segments,
+       price = excluded.price, price_unit = excluded.price_unit, raw_text = excluded.raw_text,
+       object_id = excluded.object_id, position = excluded.position
+ WHERE (excluded.received_at, %(uri)s::text, excluded.position)
+       < (r.received_at, (SELECT o.uri FROM sms_tracking.source_object o WHERE o.object_id = r.object_id),
+          r.position);
