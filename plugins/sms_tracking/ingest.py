@@ -72,6 +72,7 @@ class RunInfo:
 _REPORT_COLUMNS = (
     "provider", "provider_message_id", "raw_status", "raw_error", "error_code", "event_at", "received_at",
     "submitted_at", "phone_raw", "sender", "segments", "price", "price_unit", "raw_text", "object_id", "position",
+    "parse_warning",
 )
 _INBOUND_COLUMNS = (
     "inbound_key", "provider", "provider_message_id", "phone_raw", "phone_e164", "recipient", "text",
@@ -214,7 +215,7 @@ def _row(record: Any, object_id: int, ctx: ParseContext, received_at: datetime) 
             record.provider, record.provider_message_id, _clean(record.raw_status), _clean(record.raw_error),
             record.error_code, record.event_at, received_at, record.submitted_at, _clean(record.phone),
             _clean(record.sender), record.segments, record.price, record.price_unit, _clean(record.raw_text),
-            object_id, record.position,
+            object_id, record.position, _clean(record.parse_warning),
         )
     if isinstance(record, Inbound):
         key_parts = [record.provider, record.provider_message_id or "", record.phone, record.text,
@@ -303,7 +304,7 @@ def load_object(
         ).fetchone()[0]  # type: ignore[index]
         received_at = modified_at or started
         stager = _Stager(conn)
-        read = rejected = 0
+        read = rejected = warned = 0
         first_rejects: list[Reject] = []
 
         def lines() -> Iterator[tuple[int, str]]:
@@ -333,6 +334,7 @@ def load_object(
                 reject(Reject(record.position, getattr(record, "raw_text", ""), reason))
                 continue
             table, columns = _TABLES[type(record)]
+            warned += getattr(record, "parse_warning", None) is not None
             stager.add(table, columns, _row(record, object_id, ctx, received_at))
         stager.flush()
 
@@ -358,8 +360,9 @@ def load_object(
             rejected = stored
         conn.execute(
             """UPDATE sms_tracking.source_object SET status = %s, rows_read = %s, rows_loaded = %s,
-                   rows_duplicate = %s, rows_rejected = %s, finished_at = %s WHERE object_id = %s""",
-            (status, read, loaded, duplicate, rejected, datetime.now(UTC), object_id),
+                   rows_duplicate = %s, rows_rejected = %s, rows_warned = %s, finished_at = %s
+             WHERE object_id = %s""",
+            (status, read, loaded, duplicate, rejected, warned, datetime.now(UTC), object_id),
         )
     result = LoadResult(source, uri, status, read, loaded, duplicate, rejected, object_id)
     log.info(

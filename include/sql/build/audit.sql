@@ -165,7 +165,8 @@ SELECT v.delivery_id,
 -- batch-level facts (reports for unknown message ids, rejected lines, rejected batches) in the pipeline's
 -- own journal (delivery_id null).
 CREATE TEMP TABLE audit_object ON COMMIT DROP AS
-SELECT object_id, source, kind, uri, status, rows_read, rows_loaded, rows_duplicate, rows_rejected, finished_at,
+SELECT object_id, source, kind, uri, status, rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_warned,
+       finished_at,
        dag_id, run_id, task_id,
        format('%s %s (object %s, loaded %s by %s)', source, uri, object_id,
               to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
@@ -241,6 +242,20 @@ SELECT NULL,
                                      'rows_rejected', o.rows_rejected)
   FROM audit_object o
  WHERE o.status = 'rejected' OR (o.status = 'loaded' AND o.rows_rejected > 0);
+
+-- Reports kept although part of them could not be read (a misspelt SMPP field label): counted per object,
+-- with the first warning as an example (the others are in sms_tracking.report.parse_warning).
+INSERT INTO audit_new (delivery_id, level, event, message, details)
+SELECT NULL, 'warning', 'reports_with_parse_warnings',
+       format('%s of the %s reports of %s were kept with a parse warning (sms_tracking.report.parse_warning), e.g. line %s: %s',
+              o.rows_warned, o.rows_loaded, o.described, w.position, w.parse_warning),
+       o.about || jsonb_build_object('key', o.object_id::text, 'reports_with_parse_warnings', o.rows_warned,
+                                     'example', w.parse_warning)
+  FROM audit_object o
+  LEFT JOIN LATERAL (SELECT r.position, r.parse_warning FROM sms_tracking.report r
+                      WHERE r.object_id = o.object_id AND r.parse_warning IS NOT NULL
+                      ORDER BY r.position LIMIT 1) w ON true
+ WHERE o.status = 'loaded' AND o.rows_warned > 0;
 
 INSERT INTO sms_tracking.audit_event (delivery_id, level, event, message, details, dag_id, run_id, task_id)
 SELECT n.delivery_id, n.level, n.event, n.message, n.details, %(dag_id)s, %(run_id)s, %(task_id)s

@@ -53,9 +53,9 @@ UPDATE sms_tracking.qualification q
 
 INSERT INTO sms_tracking.report AS r (
     provider, provider_message_id, raw_status, raw_error, error_code, event_at, received_at, submitted_at,
-    phone_raw, sender, segments, price, price_unit, raw_text, object_id, position)
+    phone_raw, sender, segments, price, price_unit, raw_text, object_id, position, parse_warning)
 SELECT provider, provider_message_id, raw_status, raw_error, error_code, event_at, received_at, submitted_at,
-       phone_raw, sender, segments, price, price_unit, raw_text, object_id, position
+       phone_raw, sender, segments, price, price_unit, raw_text, object_id, position, parse_warning
   FROM load_report_earliest
  ORDER BY provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity')
 ON CONFLICT (provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity'))
@@ -63,7 +63,7 @@ DO UPDATE
    SET raw_error = excluded.raw_error, received_at = excluded.received_at, submitted_at = excluded.submitted_at,
        phone_raw = excluded.phone_raw, sender = excluded.sender, segments = excluded.segments,
        price = excluded.price, price_unit = excluded.price_unit, raw_text = excluded.raw_text,
-       object_id = excluded.object_id, position = excluded.position
+       object_id = excluded.object_id, position = excluded.position, parse_warning = excluded.parse_warning
  WHERE (excluded.received_at, %(uri)s::text, excluded.position)
        < (r.received_at, (SELECT o.uri FROM sms_tracking.source_object o WHERE o.object_id = r.object_id),
           r.position);

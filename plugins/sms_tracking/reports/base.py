@@ -44,6 +44,8 @@ class Report:
     segments: int | None = None
     price: Decimal | None = None
     price_unit: str | None = None
+    parse_warning: str | None = None
+    """What the adapter could not read in a report it kept (its id and status were read)."""
 
     @property
     def error_code(self) -> str | None:

@@ -92,6 +92,10 @@ _FIELD = re.compile(
     re.IGNORECASE,
 )
 _TEXT_FIELD = re.compile(r"(?<!\S)text:", re.IGNORECASE)
+_LABEL_LIKE = re.compile(r"(?<!\S)[A-Za-z][A-Za-z_]*:\S*")
+"""A ``label:value`` token, once the fields are taken out: a field whose label is not one (``eror:005``)."""
+UNREAD_ERROR_CODE = "UNREADABLE"
+"""The error code of a receipt whose ``err:`` could not be read: its own qualification row, to qualify."""
 _CANONICAL = re.compile(
     r"id:(\S*) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) stat:(\S*) err:(\S*)(?: text:(.*))?",
     re.IGNORECASE | re.DOTALL,
@@ -122,6 +126,8 @@ class ReceiptFields:
     stat: str | None = None
     err: str | None = None
     text: str | None = None
+    unread: tuple[str, ...] = ()
+    """Tokens before ``text:`` that look like a ``label:value`` field but name none (``eror:005``)."""
 
     @property
     def is_receipt(self) -> bool:
@@ -132,8 +138,10 @@ class ReceiptFields:
 def parse_receipt_text(text: str) -> ReceiptFields:
     """Split an Appendix B receipt text into its fields; names are case-insensitive, any may be missing.
 
-    ``text:`` is the last field by the spec, so the fields are only looked for before it and the
-    rest of the line is the text. The first occurrence of a field wins. Unknown fields are ignored.
+    Fields may come in any order. ``text:`` is the last field by the spec, and a field found before it
+    wins; a field missing there is looked for after it (some SMSCs write ``text:`` earlier), and the text
+    then ends where that field starts. The first occurrence of a field wins. A token before ``text:`` that
+    looks like a field but names none (a misspelt label) is kept in ``unread``, for the report's warning.
     """
     text = text.rstrip("\r\n\x00")
     canonical = _CANONICAL.fullmatch(text)
@@ -145,8 +153,14 @@ def parse_receipt_text(text: str) -> ReceiptFields:
     head = text if marker is None else text[: marker.start()]
     values: dict[str, str | None] = {}
     for match in _FIELD.finditer(head):
-        name = match["name"].lower().replace(" ", "").replace("_", "")
-        values.setdefault(name, match["value"] or None)
+        values.setdefault(_field_name(match), match["value"] or None)
+    rest = None if marker is None else text[marker.end() :]
+    if rest is not None:
+        after = [match for match in _FIELD.finditer(rest) if _field_name(match) not in values]
+        for match in after:
+            values.setdefault(_field_name(match), match["value"] or None)
+        if after:
+            rest = rest[: after[0].start()].rstrip(" ")
     return ReceiptFields(
         id=values.get("id"),
         sub=values.get("sub"),
@@ -155,8 +169,13 @@ def parse_receipt_text(text: str) -> ReceiptFields:
         done_date=values.get("donedate"),
         stat=values.get("stat"),
         err=values.get("err"),
-        text=None if marker is None else text[marker.end() :],
+        text=rest,
+        unread=tuple(_LABEL_LIKE.findall(_FIELD.sub(" ", head))),
     )
+
+
+def _field_name(match: re.Match[str]) -> str:
+    return match["name"].lower().replace(" ", "").replace("_", "")
 
 
 def message_state_to_stat(value: object) -> str | None:
@@ -449,11 +468,22 @@ def _report(
     submitted_at = _receipt_date("submit date", fields.submit_date, ctx.tz)
     done_at = _receipt_date("done date", fields.done_date, ctx.tz)
     sub = fields.sub
+    raw_error = fields.err or tlv_err or None
+    warning = None
+    if fields.unread:
+        missing = [name for name, value in (("sub", fields.sub), ("dlvrd", fields.dlvrd),
+                                            ("submit date", fields.submit_date), ("done date", fields.done_date),
+                                            ("err", raw_error)) if value is None]
+        warning = (f"could not read {', '.join(repr(token) for token in fields.unread)}"
+                   + (f"; missing {', '.join(missing)}" if missing else ""))
     return Report(
         provider=ctx.provider,
         provider_message_id=message_id,
         raw_status=status,
-        raw_error=fields.err or tlv_err or None,
+        # An error code that could not be read is not "no code": the report must not be typed silently by
+        # its status's wildcard row, so it gets a code of its own, which the build adds to qualify.
+        raw_error=raw_error if raw_error is not None or warning is None else UNREAD_ERROR_CODE,
+        parse_warning=warning,
         event_at=done_at if done_at is not None else received_at,
         position=position,
         raw_text=raw,

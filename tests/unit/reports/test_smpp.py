@@ -372,6 +372,57 @@ def test_the_canonical_layout_reads_as_the_general_field_loop_does(text: str, mo
     assert fast == parse_receipt_text(text)
 
 
+# Adobe's extended SMPP connector reads the id, the status and the error code each with its own regex
+# over the whole SR text (reference section 1.6: "id:", "stat:", "err:" extraction regexes), so a field is
+# found wherever it stands; Appendix B's order is what most SMSCs send, not a requirement.
+CANONICAL_FIELDS = ("id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 stat:UNDELIV err:005", "Hi")
+
+
+@pytest.mark.parametrize("line", [
+    "stat:UNDELIV err:005 id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 text:Hi",
+    "done date:2605041001 err:005 submit date:2605041000 stat:UNDELIV dlvrd:001 sub:001 id:7 text:Hi",
+    "id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 text:Hi stat:UNDELIV err:005",
+    "text:Hi id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 stat:UNDELIV err:005",
+    "id:7 text:Hi sub:001 dlvrd:001 stat:UNDELIV submit date:2605041000 done date:2605041001 err:005",
+])
+def test_fields_are_read_in_any_order_including_after_text(line: str) -> None:
+    expected = parse_receipt_text(" ".join(CANONICAL_FIELDS[:1]) + " text:" + CANONICAL_FIELDS[1])
+    assert parse_receipt_text(line) == expected
+    report = _report(line)
+    assert (report.provider_message_id, report.raw_status, report.error_code, report.parse_warning) == (
+        "7", "UNDELIV", "5", None)
+    assert report.event_at == datetime(2026, 5, 4, 10, 1, tzinfo=UTC)
+
+
+def test_a_field_after_text_does_not_replace_one_read_before_it() -> None:
+    fields = parse_receipt_text("id:1 stat:DELIVRD text:see stat:UNDELIV err:042")
+    assert (fields.stat, fields.err, fields.text) == ("DELIVRD", "042", "see stat:UNDELIV")
+
+
+def test_a_misspelt_label_keeps_the_receipt_with_a_warning_naming_what_was_not_read() -> None:
+    report = _report("id:7 sub:001 dlvrd:001 submit date:2605041000 done dat:2605041001 stat:DELIVRD err:000 text:x")
+    assert (report.provider_message_id, report.raw_status, report.error_code) == ("7", "DELIVRD", "0")
+    assert report.parse_warning == "could not read 'dat:2605041001'; missing done date"
+    assert report.event_at is None  # the done date was not read: the report is timed by its arrival
+
+
+def test_a_failed_receipt_whose_error_code_could_not_be_read_gets_a_code_of_its_own() -> None:
+    """Not "no code": the (UNDELIV, *) row must not type it silently; the build adds (UNDELIV, UNREADABLE)."""
+    report = _report("id:7 sub:001 dlvrd:000 submit date:2605041000 done date:2605041001 stat:UNDELIV eror:005 text:")
+    assert (report.raw_status, report.raw_error, report.error_code) == ("UNDELIV", "UNREADABLE", "UNREADABLE")
+    assert report.parse_warning == "could not read 'eror:005'; missing err"
+
+
+def test_a_misspelt_label_with_no_id_or_no_status_is_still_rejected() -> None:
+    assert "missing stat" in _reject("id:7 sta:UNDELIV err:005").reason
+    assert "missing id" in _reject("ld:7 stat:UNDELIV err:005").reason
+
+
+def test_a_receipt_without_err_and_nothing_unread_has_no_code_and_no_warning() -> None:
+    report = _report("id:7 submit date:2605041000 done date:2605041001 stat:UNDELIV")
+    assert (report.raw_error, report.parse_warning) == (None, None)
+
+
 def test_missing_err_gives_no_raw_error() -> None:
     report = _report("id:1 submit date:2605041210 done date:2605041212 stat:DELIVRD")
     assert report.raw_error is None and report.error_code is None
