@@ -1,45 +1,86 @@
-"""Test harness: a throwaway Postgres cluster and an isolated Airflow home for the whole session.
+"""Test harness: one temporary folder, a throwaway Postgres cluster and an isolated Airflow home for the session.
 
-Airflow reads its configuration at import, so the environment is set here, before any test module
-imports it. ``SMS_TRACKING_TEST_DSN`` points the suite at an existing server instead (its role must be
-allowed to create databases).
+Airflow reads its configuration at import, so the environment is set in ``pytest_configure``, before
+collection imports any test module. ``SMS_TRACKING_TEST_DSN`` points the suite at an existing server
+instead (its role must be allowed to create databases).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.landing import prepare
+from tests.project import PROJECT
 
-PROJECT = Path(__file__).resolve().parents[1]
-SESSION_DIR = Path(tempfile.mkdtemp(prefix="sms-tracking-tests-"))
-SESSION_DIR.chmod(0o755)
-AIRFLOW_HOME = SESSION_DIR / "airflow"
-
-os.environ.update({
-    "AIRFLOW_HOME": str(AIRFLOW_HOME),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-    "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-    "GX_ANALYTICS_ENABLED": "false",
-})
-os.environ.pop("SMS_TRACKING_DSN", None)
-os.environ.pop("AIRFLOW_CONN_SMS_TRACKING_POSTGRES", None)
-sys.path.insert(0, str(PROJECT / "plugins"))
-
+SESSION_DIR = pytest.StashKey[Path]()
 _counter = itertools.count()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Make the session's folder and point everything temporary at it: the Airflow home, the cluster,
+    ``tempfile``, ``tmp_path`` and subprocesses (``TMPDIR``), so removing it at the end leaves nothing."""
+    if config.rootpath != PROJECT:
+        raise pytest.UsageError(f"run the tests from the checkout's top, {config.rootpath} (./dev test does)")
+    session = Path(tempfile.mkdtemp(prefix="sms-tracking-tests-"))
+    session.chmod(0o755)  # as root, the cluster runs as another user, who must reach its folder
+    config.stash[SESSION_DIR] = session
+    patch = pytest.MonkeyPatch()
+    config.add_cleanup(patch.undo)
+    patch.setattr(tempfile, "tempdir", str(session))
+    for name, value in {
+        "TMPDIR": str(session),
+        "AIRFLOW_HOME": str(session / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "GX_ANALYTICS_ENABLED": "false",
+    }.items():
+        patch.setenv(name, value)
+    patch.delenv("SMS_TRACKING_DSN", raising=False)
+    patch.delenv("AIRFLOW_CONN_SMS_TRACKING_POSTGRES", raising=False)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Remove the session's folder (after pytest's own clean-up of ``tmp_path``); a run that cannot fails."""
+    folder = session.config.stash.get(SESSION_DIR, None)
+    if folder is None:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    if folder.exists():
+        left = sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))[:20]
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"the test run left {folder} behind: {left}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
+def session_dir(pytestconfig: pytest.Config) -> Path:
+    """The session's temporary folder, removed when the session ends."""
+    return pytestconfig.stash[SESSION_DIR]
+
+
+@pytest.fixture
+def make_landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """``make_landing(files, sources=None)``: the test's landing folder with these files, set as the pipeline's
+    landing; ``sources`` (YAML text) becomes its sources file."""
+    return functools.partial(prepare, monkeypatch, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(session_dir: Path) -> Iterator[str]:
     """DSN of a server whose role may create databases: the harness's own cluster unless one is given."""
     given = os.environ.get("SMS_TRACKING_TEST_DSN")
     if given:
@@ -47,7 +88,7 @@ def postgres_server() -> Iterator[str]:
         return
     from sms_tracking_dev.local_postgres import LocalPostgres, wait_until_ready
 
-    cluster = LocalPostgres(SESSION_DIR / "postgres")
+    cluster = LocalPostgres(session_dir / "postgres")
     dsn = cluster.start()
     wait_until_ready(dsn)
     yield dsn
@@ -96,9 +137,9 @@ def dsn(postgres_server: str, template_dsn: str, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture(scope="session")
-def airflow_db() -> Path:
-    """Airflow's metadata database (SQLite in the session folder), migrated once."""
+def airflow_db(session_dir: Path) -> Path:
+    """Airflow's metadata database (SQLite in the Airflow home), migrated once."""
     subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
     )
-    return AIRFLOW_HOME
+    return session_dir / "airflow"

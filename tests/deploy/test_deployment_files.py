@@ -7,14 +7,13 @@ import fnmatch
 import re
 import shlex
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from tests.project import PROJECT
 
-PROJECT = Path(__file__).resolve().parents[2]
 AIRFLOW_COMMANDS = ("api-server", "scheduler", "dag-processor", "triggerer")
 PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!_-]+$")
 VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")

@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from tests.landing import prepare
 
 FAST_RETRIES = {
     "SMS_TRACKING_PULL_TIMEOUT": "0.5",
@@ -23,11 +24,7 @@ def configure(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sources: str, connections: dict[str, dict[str, Any]]
 ) -> Path:
     """Point the pipeline at a sources file, a landing folder and connections (AIRFLOW_CONN_<ID> JSON)."""
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (tmp_path / "sources.yaml").write_text(sources, encoding="utf-8")
-    monkeypatch.setenv("SMS_TRACKING_SOURCES", str(tmp_path / "sources.yaml"))
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(landing))
+    landing = prepare(monkeypatch, tmp_path, sources=sources)
     for conn_id, connection in connections.items():
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
     for name, value in FAST_RETRIES.items():

@@ -12,12 +12,11 @@ import json
 from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from tests.fakes.server import Answer, FakeApi
+from tests.project import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 API_KEY = "infobip-test-api-key-0123456789"
 ENDPOINTS = ("/sms/1/reports", "/sms/3/reports")
 

@@ -18,13 +18,12 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from tests.fakes.server import Answer, FakeApi
+from tests.project import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "twilio-test-auth-token"
 _PATH_PREFIX = "/2010-04-01/Accounts/"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from tests.landing import build_all, run_all as run_pipeline, write
 
-from sms_tracking import audit, pipeline
+from sms_tracking import audit
 from sms_tracking.ingest import BatchRejected, RunInfo
 
 pytestmark = pytest.mark.integration
@@ -43,18 +45,10 @@ id:M4 sub:001 dlvrd:001 submit date:2605041030 done date:2605041031 stat:DELIVRD
 """
 
 
-def write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def run_all(dsn: str, run_id: str = "build-1") -> None:
-    for source in ("campaign", "smpp_main"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, RunInfo("sms_tracking_ingest", f"ingest-{run_id}", "load_object"), dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id=run_id, dsn=dsn, dag_id="sms_tracking_build")
+    """One ingest run and one build run, each task journaled under its DAG and run."""
+    run_pipeline(dsn, run_id, ("campaign", "smpp_main"),
+                 run=RunInfo("sms_tracking_ingest", f"ingest-{run_id}", "load_object"), dag_id="sms_tracking_build")
 
 
 def journal(dsn: str, delivery_id: str | None, event: str | None = None) -> list[dict[str, Any]]:
@@ -69,15 +63,11 @@ def journal(dsn: str, delivery_id: str | None, event: str | None = None) -> list
 
 
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "landing"
-    for relative, text in (
-        ("deliveries/deliveries.csv", DELIVERIES), ("targets/targets.csv", TARGETS), ("sends/sends.csv", SENDS),
-        ("reports/smpp_main/r1.txt", REPORTS_1), ("reports/smpp_main/r2.txt", REPORTS_2),
-    ):
-        write(root, relative, text)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    return root
+def landing(make_landing: Callable[..., Path]) -> Path:
+    return make_landing({
+        "deliveries/deliveries.csv": DELIVERIES, "targets/targets.csv": TARGETS, "sends/sends.csv": SENDS,
+        "reports/smpp_main/r1.txt": REPORTS_1, "reports/smpp_main/r2.txt": REPORTS_2,
+    })
 
 
 def test_content_over_one_segment_is_a_warning(dsn: str, landing: Path) -> None:
@@ -176,8 +166,7 @@ def test_rejected_lines_and_batches_go_to_the_pipeline_journal(
     write(landing, "reports/smpp_main/r4.txt", "garbage\nmore garbage\n" + REPORTS_2)  # 2 in 4: rejected
     with pytest.raises(BatchRejected):
         run_all(dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="build-1", dsn=dsn)
+    build_all(dsn, "build-1")
     [lines] = journal(dsn, None, "lines_rejected")
     [batch] = journal(dsn, None, "object_rejected")
     assert (lines["level"], lines["details"]["rows_rejected"], lines["details"]["uri"].rsplit("/", 1)[-1]) == (

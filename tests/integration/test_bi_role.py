@@ -9,22 +9,23 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from tests.landing import prepare, run_all
+from tests.project import PROJECT
 
-from sms_tracking import db, pipeline
+from sms_tracking import db
 
 pytestmark = pytest.mark.integration
 
 READER = "sms_tracking_bi_reader"
 PASSWORD = "bi-test-password"
 ROLE_SCRIPT = "bi/readonly_role.sql"
-DICTIONARY = Path(__file__).resolve().parents[2] / "docs" / "bi.md"
+DICTIONARY = PROJECT / "docs" / "bi.md"
 
 DELIVERIES = """delivery_id,name,sender,content,provider,created_at,scheduled_at,is_proof
 D1,Spring sale,SHOP,Sale today https://shop.example.com/s,smpp,2026-05-04T08:00:00Z,2026-05-04T08:00:00Z,false
@@ -58,12 +59,6 @@ NUMBERS = ("+33612345678", "+33612345679", "+33612345680", "+15550199", "+155501
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def _database_dsn(server: str, name: str, **changes: str) -> str:
     params = {**conninfo_to_dict(server), "dbname": name, **changes}
     return make_conninfo(**params)
@@ -93,18 +88,12 @@ def bi_dsn(postgres_server: str, template_dsn: str, tmp_path_factory: pytest.Tem
     _admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     _admin(postgres_server, f"CREATE DATABASE {name} TEMPLATE {template}")
     dsn = _database_dsn(postgres_server, name)
-    landing = tmp_path_factory.mktemp("bi-landing")
-    for relative, text in (("deliveries/deliveries.csv", DELIVERIES), ("targets/targets.csv", TARGETS),
-                           ("sends/sends.csv", SENDS), ("reports/smpp_main/r1.txt", SMPP),
-                           ("reports/twilio_callbacks/c1.txt", TWILIO)):
-        _write(landing, relative, text)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SMS_TRACKING_LANDING", str(landing))
-        for source in ("campaign", "smpp_main", "twilio_callbacks"):
-            for uri in pipeline.pending_objects(source, dsn=dsn):
-                pipeline.load(source, uri, dsn=dsn)
-        for step in pipeline.BUILD_STEPS:
-            pipeline.build_step(step, run_id="bi-test", dsn=dsn)
+        prepare(patch, tmp_path_factory.mktemp("bi"), {
+            "deliveries/deliveries.csv": DELIVERIES, "targets/targets.csv": TARGETS, "sends/sends.csv": SENDS,
+            "reports/smpp_main/r1.txt": SMPP, "reports/twilio_callbacks/c1.txt": TWILIO,
+        })
+        run_all(dsn, "bi-test", ("campaign", "smpp_main", "twilio_callbacks"))
     with psycopg.connect(dsn) as conn:
         existed = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER,)).fetchone() is not None
     apply_role(dsn, PASSWORD)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
+from tests.landing import run_all as run_pipeline, write
 
-from sms_tracking import pipeline, quarantine
+from sms_tracking import quarantine
 from sms_tracking.exclusions import in_control_group, send_list_name
 
 pytestmark = pytest.mark.integration
@@ -22,26 +25,12 @@ P1,Proof,+15550100,Sale today,twilio,2026-05-04T07:00:00Z,,true
 SENDS_HEADER = "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
 
 
-def write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "landing"
-    write(root, "deliveries/deliveries.csv", DELIVERIES)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    return root
+def landing(make_landing: Callable[..., Path]) -> Path:
+    return make_landing({"deliveries/deliveries.csv": DELIVERIES})
 
 
-def run_all(dsn: str) -> None:
-    for source in ("campaign", "twilio_callbacks"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="test", dsn=dsn)
+run_all = functools.partial(run_pipeline, sources=("campaign", "twilio_callbacks"))
 
 
 def targets(*rows: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from tests.landing import build_all, load_all, run_all, write
 
 from sms_tracking import pipeline
 from sms_tracking.ingest import BatchRejected
@@ -42,31 +44,15 @@ MessageSid=SM2&MessageStatus=sent&To=%2B15550198&RawDlrDoneDate=2605040904
 """
 
 
-def write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+FILES = {
+    "deliveries/deliveries.csv": DELIVERIES, "sends/sends.csv": SENDS, "reports/smpp_main/r1.txt": SMPP,
+    "reports/twilio_callbacks/c1.txt": TWILIO,
+}
 
 
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "landing"
-    write(root, "deliveries/deliveries.csv", DELIVERIES)
-    write(root, "sends/sends.csv", SENDS)
-    write(root, "reports/smpp_main/r1.txt", SMPP)
-    write(root, "reports/twilio_callbacks/c1.txt", TWILIO)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    return root
-
-
-def run_all(dsn: str) -> list[dict]:
-    results = []
-    for source in ("campaign", "smpp_main", "twilio_callbacks", "twilio_api"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            results.append(pipeline.load(source, uri, dsn=dsn))
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="test", dsn=dsn)
-    return results
+def landing(make_landing: Callable[..., Path]) -> Path:
+    return make_landing(FILES)
 
 
 def snapshot(dsn: str) -> dict[str, list[tuple]]:
@@ -121,11 +107,8 @@ def test_a_first_load_builds_the_log_indexes_after_its_rows(dsn: str, landing: P
         with psycopg.connect(dsn) as conn:
             return rows, before, conn.execute(indexes).fetchall()
 
-    for source in ("campaign", "smpp_main", "twilio_callbacks", "twilio_api"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS[:pipeline.BUILD_STEPS.index("delivery_log")]:
-        pipeline.build_step(step, run_id="test", dsn=dsn)
+    load_all(dsn)
+    build_all(dsn, steps=pipeline.BUILD_STEPS[:pipeline.BUILD_STEPS.index("delivery_log")])
     rows, before, after = build_log()
     with psycopg.connect(dsn) as conn:
         assert rows == conn.execute("SELECT count(*) FROM sms_tracking.delivery_log").fetchone()[0] > 1  # type: ignore[index]
@@ -141,11 +124,8 @@ def test_a_first_load_builds_the_log_indexes_after_its_rows(dsn: str, landing: P
 def test_a_first_load_does_not_wait_for_a_reader_of_the_log(dsn: str, landing: Path) -> None:
     """A reader holds the log (an open BI transaction): the first load's build neither waits for it nor
     makes it wait; the batch goes in with the indexes maintained (the same index objects)."""
-    for source in ("campaign", "smpp_main", "twilio_callbacks", "twilio_api"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS[:pipeline.BUILD_STEPS.index("delivery_log")]:
-        pipeline.build_step(step, run_id="test", dsn=dsn)
+    load_all(dsn)
+    build_all(dsn, steps=pipeline.BUILD_STEPS[:pipeline.BUILD_STEPS.index("delivery_log")])
     indexes = ("SELECT indexname, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
                "FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = 'delivery_log' ORDER BY 1")
     with psycopg.connect(dsn) as reader:

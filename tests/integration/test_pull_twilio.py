@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from tests.fakes.harness import configure, count, load_pending, run_source, watermark
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, TwilioApi, generated_messages, sample_messages
+from tests.project import PROJECT
 
 from sms_tracking import pull
 from sms_tracking.ingest import BatchRejected, landing_path, list_objects
@@ -200,7 +201,7 @@ def test_the_generated_dag_pulls_loads_and_moves_the_watermark(
     with fake.running():
         configure(monkeypatch, tmp_path, SOURCES.replace('start: "2015-01-01"', "lookback: 2h"), {"twilio_test": {
             "conn_type": "http", "host": fake.url, "login": ACCOUNT_SID, "password": AUTH_TOKEN}})
-        dag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags" / "sms_tracking_ingest.py")).dags[
+        dag = DagBag(dag_folder=str(PROJECT / "dags" / "sms_tracking_ingest.py")).dags[
             f"sms_tracking_ingest_{SOURCE}"]
         run = dag.test()
         assert run.state == "success"

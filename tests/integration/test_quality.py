@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from tests.landing import run_all, write_all
 
-from sms_tracking import pipeline, quality
+from sms_tracking import quality
 from sms_tracking.quality import SUITES, Suite, ValidationFailed, check_ids, e164
 
 pytestmark = pytest.mark.integration
@@ -86,30 +87,19 @@ class Landing:
         return f"{delivery},{recipient},{phone},{provider},{message_id},{submitted},1\n"
 
     def write(self) -> None:
-        for relative, text in self.files.items():
-            path = self.root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        write_all(self.root, self.files)
 
 
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Landing:
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(SOURCES)
-    monkeypatch.setenv("SMS_TRACKING_SOURCES", str(sources))
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(tmp_path / "landing"))
+def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_landing: Callable[..., Path]) -> Landing:
     monkeypatch.setenv("SMS_TRACKING_DATA_DOCS", str(tmp_path / "data_docs"))
     t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
-    return Landing(tmp_path / "landing", t0)
+    return Landing(make_landing(sources=SOURCES), t0)
 
 
 def build(dsn: str, landing: Landing, run_id: str = RUN) -> None:
     landing.write()
-    for source in ("campaign", "smpp_main", "twilio_callbacks"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id=run_id, dsn=dsn)
+    run_all(dsn, run_id, ("campaign", "smpp_main", "twilio_callbacks"))
 
 
 def execute(dsn: str, *statements: str) -> None:

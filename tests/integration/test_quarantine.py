@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from tests.landing import load_all, run_all
 
 from sms_tracking import pipeline, quarantine
 from sms_tracking.quarantine import Event, QuarantineConfig, State, Transition, replay
@@ -284,45 +285,30 @@ def test_replay_that_removes_a_quarantine_resummarises_the_delivery_that_caused_
 
 
 def test_provider_opt_out_denylists_the_number(
-    dsn: str, conn: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dsn: str, conn: Connection, make_landing: Callable[..., Path]
 ) -> None:
-    root = tmp_path / "landing"
-    files = {
+    make_landing({
         "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n",
         "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
                        "D1,r1,+15550101,twilio,SM1,2026-05-04T08:00:00Z\n",
         "reports/twilio_callbacks/c.txt": "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=21610"
                                           "&To=%2B15550101&RawDlrDoneDate=2605040801\n",
-    }
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    for source in ("campaign", "twilio_callbacks"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="test", dsn=dsn)
+    })
+    run_all(dsn, sources=("campaign", "twilio_callbacks"))
     assert state(conn, "+15550101") == ("Denylisted", 0)
     assert history(conn, "+15550101")[0][4:6] == ("report", "optout")
 
 
-def test_stop_and_start_from_inbound_messages(
-    dsn: str, conn: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = tmp_path / "landing"
-    (root / "inbound").mkdir(parents=True)
+def test_stop_and_start_from_inbound_messages(dsn: str, conn: Connection, make_landing: Callable[..., Path]) -> None:
     header = "provider,provider_message_id,phone,recipient,text,received_at\n"
-    (root / "inbound" / "1.csv").write_text(
+    root = make_landing({"inbound/1.csv": (
         header + "smpp,,33611111111,36179, Stop! ,2026-05-04T09:00:00Z\n"
         "smpp,,33622222222,36179,Arrêt,2026-05-04T09:00:00Z\n"
         "smpp,,33633333333,36179,please stop calling me,2026-05-04T09:00:00Z\n"
-    )
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
+    )})
 
     def load_and_build() -> None:
-        for uri in pipeline.pending_objects("campaign", dsn=dsn):
-            pipeline.load("campaign", uri, dsn=dsn)
+        load_all(dsn, ("campaign",))
         build(dsn)
 
     load_and_build()

@@ -37,7 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import IO, Any
@@ -45,6 +45,7 @@ from typing import IO, Any
 import psycopg
 import pytest
 from tests.integration.test_reliability_faults import dedicated_cluster, duplicates, fresh_database, snapshot
+from tests.landing import build_all, load_all, prepare
 
 from sms_tracking import pipeline
 from sms_tracking_dev import sample_landing
@@ -246,18 +247,6 @@ BUILD_LOCK_WAIT = "l.locktype = 'advisory' AND l.classid = 0 AND l.objid = sms_t
 """A wait for the advisory lock every build step takes first (its key read from the database, not repeated here)."""
 
 
-def load_direct(dsn: str, sources: tuple[str, ...]) -> None:
-    """Load the sources' pending objects by calling what the ingest tasks call (set-up, not under test)."""
-    for source in sources:
-        for uri in pipeline.pending_objects(source, dsn):
-            pipeline.load(source, uri, dsn=dsn)
-
-
-def build_direct(dsn: str) -> None:
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="test", dsn=dsn)
-
-
 def report_figures(dsn: str) -> dict[str, int]:
     """Report lines read from the report sources and where they went: stored, merged into an identical
     report already stored, or rejected with a reason."""
@@ -294,25 +283,20 @@ def count(dsn: str, sql: str) -> int:
 @pytest.fixture(scope="module")
 def reference(postgres_server: str, template_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The tables after an undisturbed load and build of the bundled landing, in a database of their own."""
-    root = tmp_path_factory.mktemp("airflow-reference") / "landing"
-    shutil.copytree(sample_landing(), root)
     dsn = fresh_database(postgres_server, template_dsn)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SMS_TRACKING_LANDING", str(root))
-        load_direct(dsn, (CAMPAIGN, *REPORT_SOURCES))
-        build_direct(dsn)
+        shutil.copytree(sample_landing(), prepare(mp, tmp_path_factory.mktemp("airflow-reference")), dirs_exist_ok=True)
+        load_all(dsn, (CAMPAIGN, *REPORT_SOURCES))
+        build_all(dsn)
     figures = report_figures(dsn)
     assert duplicates(dsn) == 0
     return {"tables": snapshot(dsn), "figures": figures}
 
 
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def landing(make_landing: Callable[..., Path]) -> Path:
     """A copy of the bundled landing (the build writes send lists into it)."""
-    root = tmp_path / "landing"
-    shutil.copytree(sample_landing(), root)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    return root
+    return shutil.copytree(sample_landing(), make_landing(), dirs_exist_ok=True)
 
 
 def assert_equals_reference(dsn: str, reference: dict[str, Any]) -> None:
@@ -338,7 +322,7 @@ def test_reference_figures(reference: dict[str, Any]) -> None:
 def test_connection_killed_mid_load_fails_the_task_and_the_rerun_equals_an_undisturbed_run(
     dsn: str, landing: Path, reference: dict[str, Any], airflow_db: Path, tmp_path: Path
 ) -> None:
-    load_direct(dsn, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
+    load_all(dsn, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
     env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_TEST_RETRIES="0")
     date = "2026-05-01"
     # The merge of a load writes the report table: a SHARE lock lets the task read, stage and COPY, and
@@ -369,14 +353,14 @@ def test_connection_killed_mid_load_fails_the_task_and_the_rerun_equals_an_undis
     assert tis["load_object[0]"][0] == "success"
     [(_, _, status, *_)] = source_objects(dsn, "smpp_main")
     assert status == "loaded"
-    build_direct(dsn)
+    build_all(dsn)
     assert_equals_reference(dsn, reference)
 
 
 def test_connection_killed_inside_a_build_step_airflow_retries_it_and_the_result_equals_an_undisturbed_run(
     dsn: str, landing: Path, reference: dict[str, Any], airflow_db: Path, tmp_path: Path
 ) -> None:
-    load_direct(dsn, (CAMPAIGN, *REPORT_SOURCES))
+    load_all(dsn, (CAMPAIGN, *REPORT_SOURCES))
     # The DAG's own retries (2), one second apart instead of 30: Airflow retries the failed task in the
     # same DAG run, as the scheduler does.
     env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_TEST_RETRY_DELAY="1")
@@ -408,7 +392,7 @@ def test_postgres_restarted_mid_load_airflow_retries_and_the_result_equals_an_un
     from sms_tracking_dev.local_postgres import wait_until_ready
 
     with dedicated_cluster(tmp_path) as (cluster, server):
-        load_direct(server, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
+        load_all(server, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
         # Airflow's own retry, 5 s after the failure (the restart takes about a second).
         env = airflow_env(server, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_TEST_RETRY_DELAY="5")
         with table_locked(server, "report", "SHARE"):
@@ -425,14 +409,14 @@ def test_postgres_restarted_mid_load_airflow_retries_and_the_result_equals_an_un
         assert ("load_object[0]", 1, "failed") in run.history()  # the try the restart killed
         [(_, _, status, *_)] = source_objects(server, "smpp_main")
         assert status == "loaded"
-        build_direct(server)
+        build_all(server)
         assert_equals_reference(server, reference)
 
 
 def test_two_build_runs_at_once_in_two_airflow_processes_are_serialised_and_equal_one_run(
     dsn: str, landing: Path, reference: dict[str, Any], airflow_db: Path, tmp_path: Path
 ) -> None:
-    load_direct(dsn, (CAMPAIGN, *REPORT_SOURCES))
+    load_all(dsn, (CAMPAIGN, *REPORT_SOURCES))
     # Each process has its own metadata DB: SQLite takes one writer at a time, and what is under test is
     # the tracking database the two runs share.
     home, other_home = private_home(airflow_db, tmp_path / "a"), private_home(airflow_db, tmp_path / "b")
@@ -479,7 +463,7 @@ def resent(
     env = airflow_env(dsn, landing, home, SMS_TRACKING_TEST_RETRIES="0")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SMS_TRACKING_LANDING", str(landing))
-        load_direct(dsn, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
+        load_all(dsn, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
         first = dags_test(SMPP_DAG, "2026-05-06", env, folder / "run1.log")
         assert first.proc.returncode == 0, first.tail()
         objects, tables = source_objects(dsn, "smpp_main"), snapshot(dsn)
@@ -492,7 +476,7 @@ def resent(
         task_result = xcom(home, SMPP_DAG, run_id, "load_object", 0) if task.returncode == 0 else None
         after_task = source_objects(dsn, "smpp_main"), snapshot(dsn)
         again = dags_test(SMPP_DAG, "2026-05-06", env, folder / "run2.log")
-        build_direct(dsn)
+        build_all(dsn)
     return {"dsn": dsn, "first": first, "again": again, "objects": objects, "tables": tables, "task": task,
             "task_log": folder / "task.log", "task_result": task_result, "after_task": after_task}
 
@@ -550,7 +534,7 @@ def test_two_send_list_exports_at_once_both_succeed(dsn: str, landing: Path) -> 
     opened ``send_lists/.<delivery>.csv.part`` when the test lets their COPY of the send list go on."""
     from sms_tracking.exclusions import export_send_lists
 
-    load_direct(dsn, (CAMPAIGN,))
+    load_all(dsn, (CAMPAIGN,))
     pipeline.build_step("prepare", run_id="test", dsn=dsn)  # prepares the send lists and exports them
     with psycopg.connect(dsn, autocommit=True) as conn:  # queue them again, as a second build would see them
         queued = conn.execute("INSERT INTO sms_tracking.pending_export (delivery_id) "

@@ -14,13 +14,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from tests.integration.test_pipeline import DELIVERIES, SENDS, SMPP, TWILIO, write
+from tests.integration.test_pipeline import FILES
+from tests.landing import SOURCES, build_all, load_all, prepare
 
 from sms_tracking import ingest, pipeline
 
 pytestmark = pytest.mark.integration
 
-SOURCES = ("campaign", "smpp_main", "twilio_callbacks", "twilio_api")
 # A second SMPP file with enough lines that a fault can strike in the middle of it.
 SMPP_BULK = "".join(
     f"id:A{i % 4 + 1} sub:001 dlvrd:000 submit date:2605041000 done date:2605041{i % 60:03d} stat:ENROUTE err:000 "
@@ -35,20 +35,12 @@ TABLES = ("report", "reject", "message", "delivery", "delivery_log", "delivery_s
 _names = itertools.count()
 
 
-def landing_files(root: Path) -> None:
-    write(root, "deliveries/deliveries.csv", DELIVERIES)
-    write(root, "sends/sends.csv", SENDS)
-    write(root, "reports/smpp_main/r1.txt", SMPP)
-    write(root, "reports/smpp_main/r2.txt", SMPP_BULK)
-    write(root, "reports/twilio_callbacks/c1.txt", TWILIO)
+FILES_WITH_BULK = {**FILES, "reports/smpp_main/r2.txt": SMPP_BULK}
 
 
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "landing"
-    landing_files(root)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    return root
+def landing(make_landing: Callable[..., Path]) -> Path:
+    return make_landing(FILES_WITH_BULK)
 
 
 def fresh_database(server: str, template: str) -> str:
@@ -57,15 +49,6 @@ def fresh_database(server: str, template: str) -> str:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template.rsplit('/', 1)[-1]}")
     return template.rsplit("/", 1)[0] + "/" + name
-
-
-def load_all(dsn: str) -> list[dict[str, Any]]:
-    return [pipeline.load(source, uri, dsn=dsn) for source in SOURCES for uri in pipeline.pending_objects(source, dsn)]
-
-
-def build_all(dsn: str, steps: tuple[str, ...] = pipeline.BUILD_STEPS) -> None:
-    for step in steps:
-        pipeline.build_step(step, run_id="test", dsn=dsn)
 
 
 def snapshot(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -96,11 +79,9 @@ def duplicates(dsn: str) -> int:
 @pytest.fixture(scope="module")
 def reference(postgres_server: str, template_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The tables after an undisturbed load and build of the same landing, in a database of their own."""
-    root = tmp_path_factory.mktemp("reference") / "landing"
-    landing_files(root)
     dsn = fresh_database(postgres_server, template_dsn)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SMS_TRACKING_LANDING", str(root))
+        prepare(mp, tmp_path_factory.mktemp("reference"), FILES_WITH_BULK)
         load_all(dsn)
         build_all(dsn)
     return snapshot(dsn)
@@ -161,7 +142,7 @@ def test_connection_killed_mid_build_step_fails_it_and_the_rerun_equals_an_undis
 ) -> None:
     load_all(dsn)
     index = pipeline.BUILD_STEPS.index(step)
-    build_all(dsn, pipeline.BUILD_STEPS[:index])
+    build_all(dsn, steps=pipeline.BUILD_STEPS[:index])
     errors: list[BaseException] = []
     # Hold the build lock so the step waits inside its transaction, then kill it there.
     with psycopg.connect(dsn, autocommit=True) as holder:
@@ -186,7 +167,7 @@ def test_connection_killed_mid_build_step_fails_it_and_the_rerun_equals_an_undis
         worker.join(20)
     assert killed and not worker.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], psycopg.OperationalError)
-    build_all(dsn, pipeline.BUILD_STEPS[index:])  # the retry of the failed task and the tasks after it
+    build_all(dsn, steps=pipeline.BUILD_STEPS[index:])  # the retry of the failed task and the tasks after it
     assert snapshot(dsn) == reference
     assert duplicates(dsn) == 0
 

@@ -9,6 +9,7 @@ import random
 import resource
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,15 +93,9 @@ CASES = [
 
 
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "landing"
-    root.mkdir()
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(SOURCES_YAML, encoding="utf-8")
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    monkeypatch.setenv("SMS_TRACKING_SOURCES", str(sources))
+def landing(make_landing: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SMS_TRACKING_MAX_REJECT_RATE", "1")  # count every kind; the threshold is tested elsewhere
-    return root
+    return make_landing(sources=SOURCES_YAML)
 
 
 def load_one(dsn: str, landing: Path, source: str, name: str, data: bytes) -> dict[str, object]:

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from tests.integration.test_pipeline import landing, log_rows, run_all, snapshot, write
+from tests.integration.test_pipeline import landing, log_rows, snapshot
+from tests.landing import run_all, write
 
 from sms_tracking.reports.base import parse_compact_date
 from sms_tracking.reports.smpp import parse_receipt_date

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
+from tests.landing import build_all, run_all, write
 
 from sms_tracking import pipeline
 from sms_tracking.ingest import RunInfo
@@ -15,32 +17,21 @@ pytestmark = pytest.mark.integration
 NUMBERS = {"SM1": "+15550301", "SM2": "+15550302", "SM3": "+15550303"}
 
 
-def write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 @pytest.fixture
-def loaded(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def loaded(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_landing: Callable[..., Path]) -> str:
     """D1: SM1 and SM2 failed with Twilio codes the seed does not know (30099, 30098), SM3 delivered."""
-    root = tmp_path / "landing"
-    write(root, "deliveries/d.csv",
-          "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n")
-    write(root, "sends/s.csv", "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n" + "".join(
-        f"D1,r{sid[-1]},{phone},twilio,{sid},2026-05-04T08:00:00Z\n" for sid, phone in NUMBERS.items()))
-    write(root, "reports/twilio_callbacks/c.txt",
-          "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30099&RawDlrDoneDate=2605040805\n"
-          "MessageSid=SM2&MessageStatus=undelivered&ErrorCode=30098&RawDlrDoneDate=2605040805\n"
-          "MessageSid=SM3&MessageStatus=delivered&RawDlrDoneDate=2605040805\n")
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
+    make_landing({
+        "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n",
+        "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n" + "".join(
+            f"D1,r{sid[-1]},{phone},twilio,{sid},2026-05-04T08:00:00Z\n" for sid, phone in NUMBERS.items()),
+        "reports/twilio_callbacks/c.txt": (
+            "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30099&RawDlrDoneDate=2605040805\n"
+            "MessageSid=SM2&MessageStatus=undelivered&ErrorCode=30098&RawDlrDoneDate=2605040805\n"
+            "MessageSid=SM3&MessageStatus=delivered&RawDlrDoneDate=2605040805\n"),
+    })
     monkeypatch.setenv("SMS_TRACKING_QUALIFICATION_OVERRIDES", str(tmp_path / "overrides.yaml"))
     write(tmp_path, "overrides.yaml", "overrides: []\n")
-    for source in ("campaign", "twilio_callbacks"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="build", dsn=dsn)
+    run_all(dsn, "build", ("campaign", "twilio_callbacks"))
     return dsn
 
 
@@ -48,8 +39,7 @@ def requalify(dsn: str, run_id: str, **filters: str) -> None:
     """The requalify DAG's tasks, in its order."""
     pipeline.apply_qualification_overrides(dsn=dsn)
     pipeline.requalify(**filters, run=RunInfo("sms_tracking_requalify", run_id, "requeue"), dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id=run_id, dsn=dsn, dag_id="sms_tracking_requalify")
+    build_all(dsn, run_id, dag_id="sms_tracking_requalify")
     pipeline.requalify_report(RunInfo("sms_tracking_requalify", run_id, "report"), dsn=dsn)
 
 

@@ -3,6 +3,7 @@ summary arithmetic on generated sample data (docs/kpis.md is the contract checke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from tests.landing import run_all, write
 
 from sms_tracking import pipeline
 
@@ -171,20 +173,6 @@ EXPECTED_D3 = {
 }
 
 
-def write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def run_all(dsn: str, run_id: str) -> None:
-    for source in ("campaign", "smpp_main", "twilio_callbacks", "twilio_api"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id=run_id, dsn=dsn)
-
-
 def rows(dsn: str, sql: str, params: Any = None) -> list[dict[str, Any]]:
     with psycopg.connect(dsn, row_factory=dict_row) as conn:
         return conn.execute(sql, params).fetchall()
@@ -197,17 +185,14 @@ def summary(dsn: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def scenario(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def scenario(dsn: str, make_landing: Callable[..., Path]) -> Path:
     """The fixed scenario loaded and built once ("b1"), the late report still to come."""
-    root = tmp_path / "landing"
-    for relative, text in (
-        ("deliveries/deliveries.csv", DELIVERIES), ("targets/targets.csv", TARGETS), ("sends/sends.csv", SENDS),
-        ("clicks/clicks.csv", CLICKS), ("inbound/inbound.csv", INBOUND),
-        ("reports/twilio_callbacks/c1.txt", CALLBACKS), ("reports/twilio_api/m1.jsonl", API),
-        ("reports/smpp_main/r1.txt", SMPP),
-    ):
-        write(root, relative, text)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
+    root = make_landing({
+        "deliveries/deliveries.csv": DELIVERIES, "targets/targets.csv": TARGETS, "sends/sends.csv": SENDS,
+        "clicks/clicks.csv": CLICKS, "inbound/inbound.csv": INBOUND,
+        "reports/twilio_callbacks/c1.txt": CALLBACKS, "reports/twilio_api/m1.jsonl": API,
+        "reports/smpp_main/r1.txt": SMPP,
+    })
     run_all(dsn, "b1")
     return root
 
@@ -359,16 +344,15 @@ def snapshot(dsn: str) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def sample(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def sample(dsn: str, tmp_path: Path, make_landing: Callable[..., Path]) -> str:
     """Generated sample data loaded in two rounds: everything but the Twilio API pages, then those."""
     from sms_tracking_dev.sample_data import generate
 
-    root = tmp_path / "landing"
+    root = make_landing()
     generate(root, messages=1500, seed=11)
     api = root / "reports" / "twilio_api"
     held = tmp_path / "held"
     api.rename(held)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
     run_all(dsn, "s1")
     held.rename(api)
     run_all(dsn, "s2")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-
-from sms_tracking import pipeline
+from tests.landing import run_all as run_pipeline, write
 
 pytestmark = pytest.mark.integration
 
@@ -42,23 +43,12 @@ CLICKS = [
 ]
 
 
-def write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def clicks_csv(clicks: list[tuple[str, ...]]) -> str:
     rows = [f'T1,{r},{t},{u},2026-05-04T{at}Z,"{ua}",{m}\n' for _, r, t, u, at, ua, m in clicks]
     return "delivery_id,recipient_id,tracking_token,url,clicked_at,user_agent,method\n" + "".join(rows)
 
 
-def run_all(dsn: str) -> None:
-    for source in ("campaign", "twilio_callbacks"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="test", dsn=dsn)
+run_all = functools.partial(run_pipeline, sources=("campaign", "twilio_callbacks"))
 
 
 def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
@@ -75,14 +65,11 @@ def flags(dsn: str) -> dict[str, tuple[Any, ...]]:
 
 
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "landing"
-    write(root, "deliveries/deliveries.csv", DELIVERY)
-    write(root, "sends/sends.csv", SENDS)
-    write(root, "clicks/clicks.csv", clicks_csv(CLICKS))
-    write(root, "reports/twilio_callbacks/c1.txt", CALLBACKS)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    return root
+def landing(make_landing: Callable[..., Path]) -> Path:
+    return make_landing({
+        "deliveries/deliveries.csv": DELIVERY, "sends/sends.csv": SENDS, "clicks/clicks.csv": clicks_csv(CLICKS),
+        "reports/twilio_callbacks/c1.txt": CALLBACKS,
+    })
 
 
 def test_tracked_urls_come_from_the_content_once_each_with_labels(dsn: str, landing: Path) -> None:

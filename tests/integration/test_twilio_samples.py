@@ -5,16 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
-
-from sms_tracking import pipeline
+from tests.landing import run_all
+from tests.project import SAMPLES
 
 pytestmark = pytest.mark.integration
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SOURCES = """sources:
   - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api}
   - {name: twilio_fivetran, provider: twilio, format: twilio_csv, path: reports/twilio_fivetran}
@@ -37,8 +37,8 @@ def sids() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "landing"
+def landing(make_landing: Callable[..., Path]) -> Path:
+    root = make_landing(sources=SOURCES)
     (root / "reports" / "twilio_api").mkdir(parents=True)
     (root / "reports" / "twilio_fivetran").mkdir(parents=True)
     (root / "sends").mkdir()
@@ -49,20 +49,12 @@ def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     lines = ["delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at,segments"]
     lines += [f"T1,r{i},+14155552345,twilio,{sid},{sent},1" for i, (sid, sent) in enumerate(sids())]
     (root / "sends" / "sends.csv").write_text("\n".join(lines) + "\n")
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(SOURCES)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    monkeypatch.setenv("SMS_TRACKING_SOURCES", str(sources))
     return root
 
 
 def test_twilio_samples_give_the_statuses_their_sources_show(dsn: str, landing: Path) -> None:
-    for source in ("campaign", "twilio_api", "twilio_fivetran"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            result = pipeline.load(source, uri, dsn=dsn)
-            assert result["rows_rejected"] == 0, result
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="samples", dsn=dsn)
+    for result in run_all(dsn, "samples", ("campaign", "twilio_api", "twilio_fivetran")):
+        assert result["rows_rejected"] == 0, result
     with psycopg.connect(dsn) as conn:
         log = {
             row[0]: row[1:]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -17,6 +16,7 @@ from unittest import mock
 import psycopg
 import pytest
 from fastapi import Request
+from tests.landing import run_all, write_all
 
 ROLE_HEADER = "x-test-role"
 XSS = '<script>alert("x")</script>'
@@ -114,12 +114,6 @@ VALUES ('run-1', 'delivery_log', 'delivery_log', 'phone_not_null', 'expect_colum
 """
 
 
-def _write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def _admin(server: str, sql: str) -> None:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql)  # type: ignore[arg-type]
@@ -133,42 +127,19 @@ def _clone(server: str, source_dsn: str, name: str) -> str:
     return source_dsn.rsplit("/", 1)[0] + "/" + name
 
 
-@contextmanager
-def _env(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def load_landing(dsn: str, landing: Path) -> None:
     """Run the pipeline's loads and build on the landing, as the DAGs do (run id ``ui-test-run``)."""
-    from sms_tracking import pipeline
-
-    with _env(SMS_TRACKING_LANDING=str(landing)):
-        for source in ("campaign", "smpp_main", "twilio_callbacks", "twilio_api"):
-            for uri in pipeline.pending_objects(source, dsn=dsn):
-                pipeline.load(source, uri, dsn=dsn)
-        for step in pipeline.BUILD_STEPS:
-            pipeline.build_step(step, run_id="ui-test-run", dsn=dsn)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SMS_TRACKING_LANDING", str(landing))
+        run_all(dsn, "ui-test-run")
 
 
 @pytest.fixture(scope="session")
 def ui_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("ui-landing")
-    _write(root, "deliveries/deliveries.csv", DELIVERIES)
-    _write(root, "targets/targets.csv", TARGETS)
-    _write(root, "sends/sends.csv", SENDS)
-    _write(root, "clicks/clicks.csv", CLICKS)
-    _write(root, "reports/smpp_main/r1.txt", SMPP)
-    _write(root, "reports/twilio_callbacks/c1.txt", TWILIO)
-    return root
+    return write_all(tmp_path_factory.mktemp("ui-landing"), {
+        "deliveries/deliveries.csv": DELIVERIES, "targets/targets.csv": TARGETS, "sends/sends.csv": SENDS,
+        "clicks/clicks.csv": CLICKS, "reports/smpp_main/r1.txt": SMPP, "reports/twilio_callbacks/c1.txt": TWILIO,
+    })
 
 
 @pytest.fixture(scope="session")

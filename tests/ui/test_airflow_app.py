@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from tests.project import PROJECT
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -23,7 +24,6 @@ SAMPLES = {"delivery_id": "D1", "phone": "+33612345681"}
 """Path values for the route sweep. Its two writes on +33612345681 succeed in either order: the API
 releases it (With errors or Allowlisted -> Valid), the form allowlists it (-> Allowlisted)."""
 NOT_FOUND_WITHOUT_FILES = {"/data-docs/{path:path}"}
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 def _clear_plugin_caches() -> None:

@@ -23,10 +23,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from tests.project import PROJECT
 
 pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.integration]
 
-PROJECT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT / "test-artifacts"
 DOCS_SCREENSHOT = PROJECT / "docs" / "img" / "dashboard.png"
 CHROMIUM_ARGS = [

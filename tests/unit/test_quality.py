@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.project import PROJECT
 
 from sms_tracking import db, quality
 from sms_tracking.quality import (
@@ -35,7 +36,6 @@ from sms_tracking.quality import (
     sqlalchemy_url,
 )
 
-PROJECT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from tests.project import PROJECT
 
 from sms_tracking import segments
 from sms_tracking.config import load_sources
@@ -21,7 +22,6 @@ from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import ParseContext, Record, Reject, Report
 from sms_tracking_dev import sample_data
 
-PROJECT = Path(__file__).resolve().parents[2]
 BUNDLED = PROJECT / "include" / "sample_data" / "landing"
 CSV_KINDS = ("deliveries", "targets", "sends", "clicks", "inbound")
 

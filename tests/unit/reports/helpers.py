@@ -7,11 +7,9 @@ reports of a parse, and finding the qualification seed row that would qualify a 
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 from sms_tracking.reports.base import Record, Report
-
-SEED = Path(__file__).resolve().parents[3] / "include" / "seeds" / "qualification.csv"
+from sms_tracking.resources import seeds_dir
 
 
 def numbered(*texts: str) -> list[tuple[int, str]]:
@@ -31,7 +29,7 @@ def seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | N
     The status decides the outcome: (status, code), (status, *), then (*, *). A failure takes its type
     and reason from (status, code), (*, code), (status, *), then (*, *).
     """
-    with SEED.open(encoding="utf-8", newline="") as handle:
+    with (seeds_dir() / "qualification.csv").open(encoding="utf-8", newline="") as handle:
         rows = {
             (row["raw_status"], row["error_code"]): row
             for row in csv.DictReader(handle)

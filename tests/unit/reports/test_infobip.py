@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests import project
 from tests.unit.reports.helpers import numbered, only_reports, seed_row
 
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
 from sms_tracking.reports.infobip import parse_json
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "infobip_reports"
+SAMPLES = project.SAMPLES / "infobip_reports"
 
 CTX = ParseContext(source="infobip_test", provider="infobip")
 PARIS = ParseContext(source="infobip_test", provider="infobip", tz=ZoneInfo("Europe/Paris"))

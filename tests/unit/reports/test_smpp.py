@@ -11,11 +11,11 @@ import csv
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests import project
 
 from sms_tracking.reports.base import Inbound, ParseContext, Record, Reject, Report, normalise_error_code
 from sms_tracking.reports.smpp import convert_id, message_state_to_stat, parse, parse_receipt_text
@@ -29,7 +29,7 @@ from sms_tracking.reports.smpp_pdu import (
     hex_to_bytes,
 )
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "smpp_receipts"
+SAMPLES = project.SAMPLES / "smpp_receipts"
 CTX = ParseContext(source="smpp_test", provider="smpp")
 
 

@@ -14,12 +14,12 @@ from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.project import SAMPLES
 from tests.unit.reports.helpers import numbered, only_reports
 
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
 from sms_tracking.reports.twilio import form_fields, parse_callback, parse_csv, parse_json
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 API_EXAMPLES = SAMPLES / "twilio_api_examples" / "messages.jsonl"
 AIRBYTE = SAMPLES / "airbyte_source_twilio" / "messages.jsonl"
 FIVETRAN = SAMPLES / "fivetran_twilio_seeds" / "twilio_message_data.csv"

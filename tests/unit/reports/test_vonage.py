@@ -12,19 +12,19 @@ import csv
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests import project
 from tests.unit.reports.helpers import numbered, only_reports, seed_row
 
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
 from sms_tracking.reports.vonage import parse_json, parse_query
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "vonage_dlr"
+SAMPLES = project.SAMPLES / "vonage_dlr"
 
 CTX = ParseContext(source="vonage_test", provider="vonage")
 LONDON = ParseContext(source="vonage_test", provider="vonage", tz=ZoneInfo("Europe/London"))
