@@ -177,7 +177,7 @@ def qualification_rows(dsn: str, code: str) -> list[tuple]:
 
 
 def test_an_ignored_row_keeps_typing_its_failure_but_never_quarantines(
-    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dsn: str, make_landing: Callable[..., Path]
 ) -> None:
     """Adobe's Ignore state (decision 10): Twilio 30005 stays Hard / User unknown in the KPIs, no quarantine.
 
@@ -185,19 +185,14 @@ def test_an_ignored_row_keeps_typing_its_failure_but_never_quarantines(
     the build re-created (undelivered, 30005) as to qualify.
     """
     set_state(dsn, "*", "30005", "ignore")
-    root = tmp_path / "landing"
-    write(root, "deliveries/d.csv",
-          "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n")
-    write(root, "sends/s.csv", "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
-          "D1,r1,+15550301,twilio,SM1,2026-05-04T08:00:00Z\n")
-    write(root, "reports/twilio_callbacks/c.txt",
-          "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30005&RawDlrDoneDate=2605040805\n")
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    for source in ("campaign", "twilio_callbacks"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="build", dsn=dsn)
+    make_landing({
+        "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n",
+        "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+                       "D1,r1,+15550301,twilio,SM1,2026-05-04T08:00:00Z\n",
+        "reports/twilio_callbacks/c.txt":
+            "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30005&RawDlrDoneDate=2605040805\n",
+    })
+    run_all(dsn, "build", ("campaign", "twilio_callbacks"))
 
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT status, failure_type, failure_reason, quarantine_ignored"

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from tests.landing import build_all, load_all, write, write_all
 
 from sms_tracking import pipeline
 
@@ -73,29 +75,23 @@ RUN_COLUMNS = {"refreshed_at", "refreshed_by_run", "updated_at", "qualified_at",
 
 def landing(root: Path) -> None:
     """The landing folder: the campaign and the three callback files, each with its own arrival time."""
-    for relative, text in {
+    write_all(root, {
         "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T07:00:00Z\n",
         "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
         + "".join(f"D1,r{sid},{phone},twilio,{sid},2026-05-04T08:00:00Z\n" for sid, phone in PHONES.items()),
-    }.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text, encoding="utf-8")
-    folder = root / "reports" / "twilio_callbacks"
-    folder.mkdir(parents=True)
+    })
     for name, (arrival, lines) in CALLBACKS.items():
-        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.utime(folder / name, (arrival.timestamp(), arrival.timestamp()))
+        path = write(root, f"reports/twilio_callbacks/{name}", "\n".join(lines) + "\n")
+        os.utime(path, (arrival.timestamp(), arrival.timestamp()))
 
 
 def load_and_build(dsn: str, root: Path, batches: list[list[str]]) -> None:
     """Each batch: its files loaded in the given order, then the whole build (the campaign comes first)."""
-    for uri in pipeline.pending_objects("campaign", dsn=dsn):
-        pipeline.load("campaign", uri, dsn=dsn)
+    load_all(dsn, ("campaign",))
     for n, batch in enumerate(batches):
         for name in batch:
             pipeline.load("twilio_callbacks", str(root / "reports" / "twilio_callbacks" / name), dsn=dsn)
-        for step in pipeline.BUILD_STEPS:
-            pipeline.build_step(step, run_id=f"build-{n}", dsn=dsn)
+        build_all(dsn, f"build-{n}")
 
 
 def dump(dsn: str) -> dict[str, list[str]]:
@@ -132,11 +128,10 @@ def dump(dsn: str) -> dict[str, list[str]]:
 
 
 def test_one_landing_folder_in_any_order_and_batches_gives_identical_tables(
-    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dsn: str, make_landing: Callable[..., Path]
 ) -> None:
-    root = tmp_path / "landing"
+    root = make_landing()
     landing(root)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
     # One fresh database per batching, cloned from the test's own (migrated and seeded, nothing loaded).
     fresh, dumps = dsn.rsplit("/", 1), []
     for n, batches in enumerate(BATCHINGS):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
-
-from sms_tracking import pipeline
+from tests.landing import run_all
 
 pytestmark = pytest.mark.integration
 
@@ -20,34 +20,16 @@ RECEIPTS = (
 )
 
 
-def write(root: Path, relative: str, text: str) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def test_misspelt_labels_keep_the_receipt_warn_per_object_and_leave_the_code_to_qualify(
-    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dsn: str, make_landing: Callable[..., Path]
 ) -> None:
-    root = tmp_path / "landing"
-    write(
-        root,
-        "deliveries/d.csv",
-        "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,smpp,2026-05-04T07:00:00Z\n",
-    )
-    write(
-        root,
-        "sends/s.csv",
-        "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+    make_landing({
+        "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,smpp,2026-05-04T07:00:00Z\n",
+        "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
         + "".join(f"D1,r{n},+3361234567{n},smpp,A{n},2026-05-04T08:00:00Z\n" for n in (1, 2, 3)),
-    )
-    write(root, "reports/smpp_main/r.txt", RECEIPTS)
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
-    for source in ("campaign", "smpp_main"):
-        for uri in pipeline.pending_objects(source, dsn=dsn):
-            pipeline.load(source, uri, dsn=dsn)
-    for step in pipeline.BUILD_STEPS:
-        pipeline.build_step(step, run_id="build", dsn=dsn)
+        "reports/smpp_main/r.txt": RECEIPTS,
+    })
+    run_all(dsn, "build", ("campaign", "smpp_main"))
 
     with psycopg.connect(dsn) as conn:
         assert conn.execute(
