@@ -3,6 +3,10 @@
 Uses ``SMS_TRACKING_DSN`` (or ``AIRFLOW_CONN_SMS_TRACKING_POSTGRES``) when set, else starts a local
 Postgres cluster kept in ``.demo/postgres``. Airflow's own metadata lives in ``.demo/airflow`` (SQLite).
 ``--no-ui`` (or ``SMS_TRACKING_DEMO_NO_UI=1``) stops after the pipeline, for scripts.
+
+Ctrl-C, SIGTERM and SIGHUP stop everything it started. Every Airflow process runs in a process group of
+its own, recorded in ``.demo/processes``; the next start stops what a killed run (``kill -9``) left there,
+and the server of its Postgres cluster.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -18,8 +23,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
+from types import FrameType
 
 from sms_tracking.config import load_sources
 from sms_tracking_dev import project_dir, sample_landing
@@ -29,8 +36,9 @@ AIRFLOW = [sys.executable, "-m", "airflow"]
 
 
 def demo_dir() -> Path:
-    """``.demo`` in the checkout: the private cluster, Airflow's home and the landing copy."""
-    return project_dir() / ".demo"
+    """``.demo`` in the checkout (or ``SMS_TRACKING_DEMO_DIR``): the private cluster, Airflow's home and the
+    landing copy."""
+    return Path(os.environ.get("SMS_TRACKING_DEMO_DIR") or project_dir() / ".demo")
 
 
 def airflow_env(home: Path, dsn: str) -> dict[str, str]:
@@ -46,8 +54,9 @@ def airflow_env(home: Path, dsn: str) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOGIN[0]}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": "sms-tracking-demo-secret",
-        "AIRFLOW__API__SECRET_KEY": "sms-tracking-demo-secret",
+        # Random per run: a fixed secret in the code would sign tokens anyone can forge.
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
         "SMS_TRACKING_DSN": dsn,
@@ -74,24 +83,122 @@ def pipeline_dag_ids() -> list[str]:
     ]
 
 
-def run_pipeline(env: dict[str, str]) -> None:
+class Stop(BaseException):
+    """A signal asked the demo to stop (SIGINT, SIGTERM or SIGHUP): raised where it is, so cleanup runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise Stop(signum)
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """Turn Ctrl-C, SIGTERM and SIGHUP into :class:`Stop`; while the ``finally`` blocks of the body run
+    (leaving it), further signals are ignored so a second Ctrl-C cannot cut the cleanup short."""
+    previous = {signum: signal.signal(signum, _raise_stop) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _ignore_stop_signals() -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+class Processes:
+    """The Airflow processes the demo starts, each the leader of a process group of its own (the
+    terminal's Ctrl-C reaches only the demo, which stops them in order), recorded in a file so that the
+    next start can stop what a killed run left."""
+
+    def __init__(self, record: Path) -> None:
+        self.record = record
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+        with log.open("a") as out:
+            out.write(f"\n===== {' '.join(argv)}\n")
+            out.flush()
+            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.running.append(proc)
+        with self.record.open("a") as record:
+            record.write(f"{proc.pid}\n")
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+        """SIGTERM to its group, SIGKILL to what is left of the group after ``timeout`` or once it exited."""
+        if proc.poll() is None:
+            _signal_group(proc.pid, signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout)
+        _signal_group(proc.pid, signal.SIGKILL)  # the group's stragglers (workers of a dead leader)
+        proc.wait()
+        if proc in self.running:
+            self.running.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.running):
+            self.stop(proc)
+        self.record.unlink(missing_ok=True)
+
+    def stop_leftovers(self) -> None:
+        """Stop the process groups a killed run recorded, when their leader is still an Airflow process."""
+        try:
+            pids = [int(line) for line in self.record.read_text().split()]
+        except (OSError, ValueError):
+            pids = []
+        for pid in pids:
+            if _is_airflow(pid):
+                print(f"==> Stopping process group {pid}, left by an earlier run", flush=True)
+                _signal_group(pid, signal.SIGTERM)
+                deadline = time.monotonic() + 20
+                while _is_airflow(pid) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                _signal_group(pid, signal.SIGKILL)
+        self.record.unlink(missing_ok=True)
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _is_airflow(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z" and b"airflow" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def run_pipeline(processes: Processes, env: dict[str, str]) -> None:
     """``airflow db migrate`` then ``airflow dags test`` of every DAG, in order; stops at the first failure."""
-    _step("Migrating Airflow's metadata database", [*AIRFLOW, "db", "migrate"], env)
+    _step(processes, "Migrating Airflow's metadata database", [*AIRFLOW, "db", "migrate"], env)
     for dag_id in pipeline_dag_ids():
-        _step(f"Running {dag_id}", [*AIRFLOW, "dags", "test", dag_id], env)
+        _step(processes, f"Running {dag_id}", [*AIRFLOW, "dags", "test", dag_id], env)
 
 
-def _step(title: str, argv: list[str], env: dict[str, str]) -> None:
+def _step(processes: Processes, title: str, argv: list[str], env: dict[str, str]) -> None:
     print(f"==> {title}", flush=True)
     started = time.monotonic()
     log_file = Path(env["AIRFLOW_HOME"]) / "demo-steps.log"
-    with log_file.open("a") as log:
-        log.write(f"\n===== {' '.join(argv)}\n")
-        log.flush()
-        result = subprocess.run(argv, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-    if result.returncode != 0:
+    proc = processes.start(argv, env, log_file)
+    try:
+        returncode = proc.wait()
+    finally:
+        processes.stop(proc)
+    if returncode != 0:
         tail = log_file.read_text(errors="replace").splitlines()[-40:]
-        raise SystemExit(f"{' '.join(argv)} failed (exit {result.returncode}); last lines of {log_file}:\n"
+        raise SystemExit(f"{' '.join(argv)} failed (exit {returncode}); last lines of {log_file}:\n"
                          + "\n".join(tail))
     print(f"    done in {time.monotonic() - started:.1f}s", flush=True)
 
@@ -125,31 +232,19 @@ def summary_table(dsn: str) -> str:
     return "\n".join(lines)
 
 
-def serve_ui(env: dict[str, str]) -> None:
-    """Run ``airflow api-server`` on 127.0.0.1 until Ctrl-C."""
+def serve_ui(processes: Processes, env: dict[str, str]) -> None:
+    """Run ``airflow api-server`` on 127.0.0.1 until a signal stops the demo."""
     port = int(os.environ.get("SMS_TRACKING_DEMO_PORT", "0")) or _free_port()
     log_path = Path(env["AIRFLOW_HOME"]) / "api-server.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [*AIRFLOW, "api-server", "-H", "127.0.0.1", "-p", str(port)],
-            env={**env, "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}"},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            _wait_healthy(f"http://127.0.0.1:{port}/api/v2/monitor/health", server, log_path)
-            print(f"\nAirflow UI: http://127.0.0.1:{port}/  (login {LOGIN[0]} / {LOGIN[1]})")
-            print(f"SMS Tracking view: Browse > SMS Tracking, or http://127.0.0.1:{port}/plugin/sms-tracking")
-            print("Press Ctrl-C to stop.", flush=True)
-            server.wait()
-        except KeyboardInterrupt:
-            print("\nStopping the API server ...")
-        finally:
-            if server.poll() is None:
-                os.killpg(server.pid, signal.SIGTERM)
-                try:
-                    server.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(server.pid, signal.SIGKILL)
+    log_path.unlink(missing_ok=True)
+    server = processes.start([*AIRFLOW, "api-server", "-H", "127.0.0.1", "-p", str(port)],
+                             {**env, "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}"}, log_path)
+    _wait_healthy(f"http://127.0.0.1:{port}/api/v2/monitor/health", server, log_path)
+    print(f"\nAirflow UI: http://127.0.0.1:{port}/  (login {LOGIN[0]} / {LOGIN[1]})")
+    print(f"SMS Tracking view: Browse > SMS Tracking, or http://127.0.0.1:{port}/plugin/sms-tracking")
+    print("Press Ctrl-C to stop.", flush=True)
+    server.wait()
+    raise SystemExit(f"airflow api-server exited ({server.returncode}); see {log_path}")
 
 
 def _wait_healthy(url: str, server: subprocess.Popen[bytes], log_path: Path, timeout: float = 120) -> None:
@@ -183,26 +278,37 @@ def main(argv: list[str] | None = None) -> int:
 
     from sms_tracking_dev.local_postgres import LocalPostgres, wait_until_ready
 
-    dsn = os.environ.get("SMS_TRACKING_DSN") or os.environ.get("AIRFLOW_CONN_SMS_TRACKING_POSTGRES")
+    demo_dir().mkdir(parents=True, exist_ok=True)
+    processes = Processes(demo_dir() / "processes")
     cluster = None
-    if dsn:
-        print("==> Using the configured Postgres (SMS_TRACKING_DSN / AIRFLOW_CONN_SMS_TRACKING_POSTGRES)")
-    else:
-        print(f"==> Starting the embedded Postgres in {demo_dir() / 'postgres'}")
-        cluster = LocalPostgres(demo_dir() / "postgres")
-        dsn = cluster.start()
-        wait_until_ready(dsn)
     try:
-        env = airflow_env(demo_dir() / "airflow", dsn)
-        run_pipeline(env)
-        print("\nPer-delivery summary (sms_tracking.delivery_summary):\n")
-        print(summary_table(dsn))
-        print(f"\nPipeline finished in {time.monotonic() - started:.0f}s.", flush=True)
-        if not args.no_ui:
-            serve_ui(env)
-    finally:
-        if cluster is not None:
-            cluster.stop()
+        with stopped_by_signals():
+            try:
+                processes.stop_leftovers()
+                dsn = os.environ.get("SMS_TRACKING_DSN") or os.environ.get("AIRFLOW_CONN_SMS_TRACKING_POSTGRES")
+                if dsn:
+                    print("==> Using the configured Postgres (SMS_TRACKING_DSN / AIRFLOW_CONN_SMS_TRACKING_POSTGRES)")
+                else:
+                    print(f"==> Starting the embedded Postgres in {demo_dir() / 'postgres'}", flush=True)
+                    cluster = LocalPostgres(demo_dir() / "postgres")
+                    dsn = cluster.start()  # stops the server a killed run left first
+                    wait_until_ready(dsn)
+                env = airflow_env(demo_dir() / "airflow", dsn)
+                run_pipeline(processes, env)
+                print("\nPer-delivery summary (sms_tracking.delivery_summary):\n")
+                print(summary_table(dsn))
+                print(f"\nPipeline finished in {time.monotonic() - started:.0f}s.", flush=True)
+                if not args.no_ui:
+                    serve_ui(processes, env)
+            finally:
+                _ignore_stop_signals()
+                print("==> Stopping what the demo started", flush=True)
+                processes.stop_all()
+                if cluster is not None:
+                    cluster.stop()
+    except Stop as stop:
+        print(f"Stopped by {stop}.", flush=True)
+        return 128 + stop.signum
     return 0
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -104,6 +105,8 @@ class LocalPostgres:
                 [str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
                  "--no-sync", "-E", "UTF8", "--locale=C"],
             )
+        self._bin_dir, self._user = bin_dir, user  # set first: a stop() during the start must still stop it
+        self.stop_stale()
         self.port = self.port or _free_port()
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
@@ -114,7 +117,6 @@ class LocalPostgres:
             [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.root / "server.log"),
              "-o", options, "-w", "-t", "60", "start"],
         )
-        self._bin_dir, self._user = bin_dir, user
         log.info("Postgres started on 127.0.0.1:%s (%s)", self.port, self.data_dir)
         return self.dsn
 
@@ -123,6 +125,27 @@ class LocalPostgres:
         if self._bin_dir is not None and (self.data_dir / "postmaster.pid").exists():
             self._run(self._user, [str(self._bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast",
                                    "-w", "stop"])
+
+    def stop_stale(self) -> None:
+        """Stop the server a killed run left on this cluster, so this start does not fail with "another
+        server might be running": its ``postmaster.pid`` names a live postmaster of this data folder."""
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if not _is_postmaster_of(pid, self.data_dir):
+            pid_file.unlink(missing_ok=True)  # a dead server's file, or its PID reused by another process
+            return
+        log.info("Stopping the server a previous run left on %s (PID %d)", self.data_dir, pid)
+        try:
+            self.stop()
+        except RuntimeError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while _is_postmaster_of(pid, self.data_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def destroy(self) -> None:
         """Stop and delete the cluster."""
@@ -145,9 +168,22 @@ class LocalPostgres:
 
     @staticmethod
     def _run(user: str | None, argv: list[str]) -> None:
-        result = subprocess.run(argv, user=user, capture_output=True, text=True, check=False, cwd="/")
+        # A session of its own: the server pg_ctl starts must not get the terminal's Ctrl-C (its owner
+        # stops it, after what uses it).
+        result = subprocess.run(argv, user=user, capture_output=True, text=True, check=False, cwd="/",
+                                start_new_session=True)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(argv[:1])} failed ({result.returncode}): {result.stderr or result.stdout}")
+
+
+def _is_postmaster_of(pid: int, data_dir: Path) -> bool:
+    """Whether ``pid`` is a running Postgres server of ``data_dir`` (its command line names the folder)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" and any(b"postgres" in arg for arg in cmdline[:1]) and str(data_dir).encode() in cmdline
 
 
 def wait_until_ready(dsn: str, timeout: float = 30.0) -> None:
