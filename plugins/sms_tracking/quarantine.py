@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -311,14 +311,25 @@ def set_status(
 
     Changing the quarantine table directly would be undone by the next replay of the number.
     """
+    return set_statuses([phone], status, actor, note, at, dsn)[0]
+
+
+def set_statuses(
+    phones: Sequence[str], status: str, actor: str, note: str | None = None, at: datetime | None = None,
+    dsn: str | None = None,
+) -> list[str]:
+    """:func:`set_status` for many numbers at once: one user event each, applied in one transaction."""
     from sms_tracking import db
     from sms_tracking.phone import to_e164
 
     if status not in SETTABLE_STATUSES:
         raise ValueError(f"status {status!r} cannot be set by hand; expected one of {SETTABLE_STATUSES}")
-    e164 = to_e164(phone)
-    if e164 is None:
-        raise ValueError(f"{phone!r} is not a phone number (expected international form, e.g. +33612345678)")
+    numbers = []
+    for phone in phones:
+        e164 = to_e164(phone)
+        if e164 is None:
+            raise ValueError(f"{phone!r} is not a phone number (expected international form, e.g. +33612345678)")
+        numbers.append(e164)
     config = QuarantineConfig.from_env().sql_params()
     with closing(db.connect(dsn)) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(sms_tracking.build_lock())")
@@ -326,10 +337,11 @@ def set_status(
             """WITH recorded AS (
                    INSERT INTO sms_tracking.quarantine_event
                           (event_key, phone_e164, at, kind, reason, set_status, cause_kind, actor)
-                   VALUES (%s, %s, coalesce(%s, now()), 'set', %s, %s, 'user', %s)
+                   SELECT k, p, coalesce(%s, now()), 'set', %s, %s, 'user', %s
+                     FROM unnest(%s::text[], %s::text[]) AS e(k, p)
                    RETURNING event_key, phone_e164, at)
                INSERT INTO sms_tracking.pending_quarantine_event SELECT event_key, phone_e164, at FROM recorded""",
-            (f"user:{uuid.uuid4()}", e164, at, note, status, actor),
+            (at, note, status, actor, [f"user:{uuid.uuid4()}" for _ in numbers], numbers),
         )
         conn.execute(
             """SELECT sms_tracking.quarantine_apply(%(error_threshold)s,
@@ -337,5 +349,5 @@ def set_status(
                    make_interval(secs => %(mailbox_full_release)s))""",
             config,
         )
-    log.info("%s set %s to %s", actor, e164, status)
-    return e164
+    log.info("%s set %d number(s) to %s", actor, len(numbers), status)
+    return numbers

@@ -47,7 +47,8 @@ API = [
 ]
 FILES = ["/static/css/sms-tracking.css", "/static/js/app.js", "/static/vendor/chart.js/chart.umd.min.js"]
 WRITES = ["/api/quarantine/+33612345679/release", "/api/quarantine/+33612345679/allowlist",
-          "/quarantine/+33612345679/release", "/quarantine/+33612345679/allowlist"]
+          "/quarantine/+33612345679/release", "/quarantine/+33612345679/allowlist",
+          "/api/quarantine/bulk/release", "/quarantine/bulk/allowlist"]
 X1_PAGES = ["/", "/deliveries/X1", "/deliveries/X1/sms", "/deliveries/X1/log", "/deliveries/X1/exclusions",
             "/deliveries/X1/tracking", "/deliveries/X1/audit", "/qualification", "/quarantine",
             "/quarantine/+15550199"]
@@ -426,6 +427,78 @@ def test_cross_site_form_posts_are_refused(extras_dsn: str, client_for: Any) -> 
                                         headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
     assert history(extras_dsn, "+33612345679")[-1][1] == "Quarantine"
+
+
+def test_quarantine_counts_per_status_are_filters(extras_ro: str, client_for: Any) -> None:
+    page = client_for("viewer").get("/quarantine").text
+    counts = dict(re.findall(r'data-status="([^"]+)" data-count="(\d+)"', page))
+    assert counts == {"Valid": "0", "With errors": "1", "Quarantine": "1", "Denylisted": "1", "Allowlisted": "0"}
+    assert 'href="?status=Denylisted"' in page
+    # The counts follow the other filters in force, not the status filter.
+    page = client_for("viewer").get("/quarantine", params={"status": "Quarantine", "reason": "User unknown"}).text
+    counts = dict(re.findall(r'data-status="([^"]+)" data-count="(\d+)"', page))
+    assert counts["Quarantine"] == "1" and counts["With errors"] == "0"
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"reason": "User unknown"}, ["+33612345679"]),
+    ({"reason": "Not defined"}, ["+33612345681"]),
+    ({"delivery": "D1"}, ["+33612345679"]),
+    ({"delivery": "D2"}, []),
+    ({"delivery": "D1", "status": "Denylisted"}, []),
+])
+def test_quarantine_filters_by_reason_and_causing_delivery(extras_ro: str, client_for: Any, params: dict[str, str],
+                                                          expected: list[str]) -> None:
+    items = client_for("admin").get("/api/quarantine", params=params).json()["items"]
+    assert [q["phone"] for q in items] == expected
+
+
+def test_quarantine_and_denylisted_badges_differ(extras_ro: str, client_for: Any) -> None:
+    page = client_for("viewer").get("/quarantine").text
+    assert 'class="badge q-quarantine"' in page and 'class="badge q-denylisted"' in page
+    css = client_for("viewer").get("/static/css/sms-tracking.css").text
+    assert ".badge.q-denylisted {" in css
+
+
+def test_single_release_is_confirmed_first(extras_dsn: str, client_for: Any) -> None:
+    client = client_for("admin")
+    number_page = client.get("/quarantine/%2B33612345679").text
+    assert 'href="./%2B33612345679/release"' in number_page and "<form" not in number_page.split("<main>")[1]
+    confirm = client.get("/quarantine/%2B33612345679/release")
+    assert confirm.status_code == 200
+    assert "this changes <strong data-count=\"1\">1 number</strong>" in confirm.text
+    assert history(extras_dsn, "+33612345679")[-1][1] == "Quarantine"  # nothing changed by looking
+    assert client_for("viewer").get("/quarantine/%2B33612345679/release").status_code == 403
+
+
+def test_bulk_release_states_how_many_and_acts_on_the_filtered_numbers(extras_dsn: str, client_for: Any) -> None:
+    client = client_for("op")
+    list_page = client.get("/quarantine", params={"reason": "User unknown"}).text
+    assert 'href="./quarantine/bulk/release?reason=User+unknown"' in list_page
+    confirm = client.get("/quarantine/bulk/release", params={"reason": "User unknown"})
+    assert 'data-count="1">1 number</strong>' in confirm.text
+    assert client.get("/api/quarantine/bulk/release", params={"reason": "User unknown"}).json() == {
+        "action": "release", "to_status": "Valid", "count": 1}
+    # A count that no longer matches what was confirmed changes nothing.
+    stale = client.post("/quarantine/bulk/release?reason=User+unknown", data={"expected": "2"})
+    assert stale.status_code == 409 and history(extras_dsn, "+33612345679")[-1][1] == "Quarantine"
+    done = client.post("/quarantine/bulk/release?reason=User+unknown", data={"expected": "1", "note": "outage"},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == "../../quarantine?reason=User+unknown&done=release&changed=1"
+    assert history(extras_dsn, "+33612345679")[-1] == ("Quarantine", "Valid", "user", "op-user", "outage")
+    assert rows(extras_dsn, "SELECT phone_e164, status FROM sms_tracking.quarantine ORDER BY 1") == [
+        ("+15550199", "Denylisted"), ("+33612345679", "Valid"), ("+33612345681", "With errors")]
+
+
+def test_bulk_allowlist_through_the_api(extras_dsn: str, client_for: Any) -> None:
+    client = client_for("admin")
+    preview = client.get("/api/quarantine/bulk/allowlist").json()
+    assert preview["count"] == 3
+    result = client.post("/api/quarantine/bulk/allowlist", json={"expected": 3, "note": "VIP list"}).json()
+    assert result == {"action": "allowlist", "to_status": "Allowlisted", "changed": 3, "actor": "admin-user"}
+    assert rows(extras_dsn, "SELECT DISTINCT status FROM sms_tracking.quarantine") == [("Allowlisted",)]
+    assert client.get("/api/quarantine/bulk/allowlist").json()["count"] == 0
 
 
 def test_release_of_an_unknown_or_invalid_number(extras_dsn: str, client_for: Any) -> None:

@@ -296,6 +296,19 @@ class QuarantineAction(BaseModel):
     actor: str
 
 
+class QuarantineBulkPreview(BaseModel):
+    action: str
+    to_status: str
+    count: int
+
+
+class QuarantineBulkAction(BaseModel):
+    action: str
+    to_status: str
+    changed: int
+    actor: str
+
+
 class QualificationRow(BaseModel):
     provider: str
     raw_status: str

@@ -231,6 +231,8 @@ LogFiltersDep = Annotated[LogFilters, Depends(log_filters)]
 class QuarantineFilters:
     status: QuarantineStatus | None
     phone: str | None
+    reason: str | None
+    delivery: str | None
     sort: QuarantineSort
     direction: Direction
 
@@ -238,10 +240,15 @@ class QuarantineFilters:
 def quarantine_filters(
     status: Annotated[QuarantineStatus | Literal[""] | None, Query(description="Quarantine status")] = None,
     phone: Annotated[str | None, Query(description="Phone number (E.164); a prefix when numbers are visible")] = None,
+    reason: Annotated[str | None, Query(description="Last error reason, exact")] = None,
+    delivery: Annotated[str | None, Query(description="The delivery whose report set the current status")] = None,
     sort: Annotated[QuarantineSort, Query(description="Sort key")] = "updated_at",
     dir: Annotated[Direction, Query(description="Sort direction")] = "desc",
 ) -> QuarantineFilters:
-    return QuarantineFilters(status=status or None, phone=normalise_phone(phone), sort=sort, direction=dir)
+    return QuarantineFilters(
+        status=status or None, phone=normalise_phone(phone), reason=_text(reason, "reason"),
+        delivery=_text(delivery, "delivery"), sort=sort, direction=dir,
+    )
 
 
 QuarantineFiltersDep = Annotated[QuarantineFilters, Depends(quarantine_filters)]

@@ -14,7 +14,15 @@ from sms_tracking.ui.queries.delivery_log import delivery_log, failure_reasons
 from sms_tracking.ui.queries.exclusions import exclusions
 from sms_tracking.ui.queries.qualification import qualification, qualification_providers
 from sms_tracking.ui.queries.quality import quality
-from sms_tracking.ui.queries.quarantine import QUARANTINE_ACTIONS, change_quarantine, number_history, quarantine
+from sms_tracking.ui.queries.quarantine import (
+    QUARANTINE_ACTIONS,
+    bulk_targets,
+    change_quarantine,
+    change_quarantine_bulk,
+    number_history,
+    quarantine,
+    status_counts,
+)
 from sms_tracking.ui.queries.summary import BREAKDOWNS, delivery_summary
 from sms_tracking.ui.queries.tracking import tracking
 
@@ -26,7 +34,9 @@ __all__ = [
     "NotFound",
     "Reader",
     "audit",
+    "bulk_targets",
     "change_quarantine",
+    "change_quarantine_bulk",
     "deliveries",
     "delivery_choices",
     "delivery_header",
@@ -41,5 +51,6 @@ __all__ = [
     "quality",
     "quarantine",
     "sms_content",
+    "status_counts",
     "tracking",
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from sms_tracking.ui import datamodels as m, params
 from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.queries.base import (
+    COUNT_CAP,
     OPTIONAL_TABLES,
     Conflict,
     Invalid,
@@ -32,6 +33,30 @@ def _quarantine_row(viewer: Viewer, r: dict[str, Any]) -> m.QuarantineRow:
     )
 
 
+def _filter_args(viewer: Viewer, filters: params.QuarantineFilters) -> dict[str, Any]:
+    return {
+        "status": filters.status,
+        **phone_args(viewer, filters.phone),
+        "reason": filters.reason,
+        "delivery": filters.delivery,
+    }
+
+
+def _where(filters: params.QuarantineFilters) -> str:
+    """The list's WHERE clause: the delivery filter is joined in only when set, so it can lead the plan."""
+    where = sql_file("quarantine_filters")
+    return f"{where} AND {sql_file('quarantine_delivery_filters')}" if filters.delivery else where
+
+
+def status_counts(reader: Reader, viewer: Viewer, filters: params.QuarantineFilters) -> dict[str, int]:
+    """Numbers per status under the other filters in force: the counts at the top of the list."""
+    if "quarantine" not in reader.present("quarantine"):
+        return {}
+    args = {**_filter_args(viewer, filters), "status": None}
+    found = {r["status"]: r["total"] for r in reader.rows("quarantine_status_counts", args, filters=_where(filters))}
+    return {status: found.get(status, 0) for status in params.QUARANTINE_STATUSES}
+
+
 def quarantine(
     reader: Reader, viewer: Viewer, filters: params.QuarantineFilters, paging: params.Paging
 ) -> m.Page[m.QuarantineRow]:
@@ -44,14 +69,8 @@ def quarantine(
             available=False,
             notice=OPTIONAL_TABLES["quarantine"],
         )
-    args = {
-        "status": filters.status,
-        **phone_args(viewer, filters.phone),
-        "limit": paging.limit,
-        "offset": paging.offset,
-        **count_cap(),
-    }
-    where = sql_file("quarantine_filters")
+    args = {**_filter_args(viewer, filters), "limit": paging.limit, "offset": paging.offset, **count_cap()}
+    where = _where(filters)
     order = params.order_by(params.QUARANTINE_SORTS, filters.sort, filters.direction, "q.phone_e164")
     found = reader.rows("quarantine", args, filters=where, order_by=order)
     total = (reader.row("quarantine_count", args, filters=where) or {"total": 0})["total"]
@@ -95,14 +114,7 @@ def change_quarantine(reader: Reader, viewer: Viewer, phone: str, action: str, n
 
     if to_e164(phone) != phone:
         raise Invalid(f"{masked_phone(viewer, phone)} is not a possible phone number in E.164 form")
-    missing = {"quarantine", "quarantine_history", "quarantine_event"} - reader.present(
-        "quarantine", "quarantine_history", "quarantine_event"
-    )
-    if missing:
-        raise Conflict(
-            f"Quarantine actions are not available yet: {', '.join(sorted('sms_tracking.' + t for t in missing))} "
-            "does not exist (created by migration 0003_quarantine in include/sql/migrations)."
-        )
+    _require_action_tables(reader)
     to_status = QUARANTINE_ACTIONS[action]
     current = reader.row("quarantine_number", {"phone": phone})
     if action == "release" and current is None:
@@ -118,3 +130,49 @@ def change_quarantine(reader: Reader, viewer: Viewer, phone: str, action: str, n
         to_status=to_status,
         actor=viewer.username,
     )
+
+
+def _require_action_tables(reader: Reader) -> None:
+    missing = {"quarantine", "quarantine_history", "quarantine_event"} - reader.present(
+        "quarantine", "quarantine_history", "quarantine_event"
+    )
+    if missing:
+        raise Conflict(
+            f"Quarantine actions are not available yet: {', '.join(sorted('sms_tracking.' + t for t in missing))} "
+            "does not exist (created by migration 0003_quarantine in include/sql/migrations)."
+        )
+
+
+def bulk_targets(reader: Reader, viewer: Viewer, filters: params.QuarantineFilters, action: str) -> list[str]:
+    """The filtered numbers a bulk action would change (not already in its status), at most :data:`COUNT_CAP`.
+
+    The confirmation page shows how many; more than the cap is refused (narrow the filters).
+    """
+    _require_action_tables(reader)
+    args = {**_filter_args(viewer, filters), "to_status": QUARANTINE_ACTIONS[action], "cap": COUNT_CAP + 1}
+    phones = [r["phone_e164"] for r in reader.rows("quarantine_bulk", args, filters=_where(filters))]
+    if len(phones) > COUNT_CAP:
+        raise Invalid(f"More than {COUNT_CAP:,} numbers match these filters: narrow them to act in bulk.")
+    return phones
+
+
+def change_quarantine_bulk(
+    reader: Reader, viewer: Viewer, filters: params.QuarantineFilters, action: str, note: str | None, expected: int
+) -> m.QuarantineBulkAction:
+    """Release or allowlist every filtered number, once the user confirmed how many that is.
+
+    ``expected`` is the count the confirmation showed: if the filtered set changed since, nothing is done.
+    Each number gets its own user event (``sms_tracking.quarantine.set_statuses``), as a single action would.
+    """
+    from sms_tracking import quarantine as rules
+
+    phones = bulk_targets(reader, viewer, filters, action)
+    if len(phones) != expected:
+        raise Conflict(
+            f"{len(phones):,} numbers match these filters now, not the {expected:,} you confirmed: "
+            "nothing was changed; review the confirmation again."
+        )
+    to_status = QUARANTINE_ACTIONS[action]
+    if phones:
+        rules.set_statuses(phones, to_status, actor=viewer.username, note=note)
+    return m.QuarantineBulkAction(action=action, to_status=to_status, changed=len(phones), actor=viewer.username)

@@ -105,6 +105,42 @@ class ActionBody(BaseModel):
     note: str | None = Field(default=None, max_length=500, description="Why; written to the history")
 
 
+class BulkActionBody(BaseModel):
+    expected: int = Field(ge=0, description="How many numbers the caller confirmed (GET api/quarantine/bulk/{action})")
+    note: str | None = Field(default=None, max_length=500, description="Why; written to each number's history")
+
+
+@router.get(
+    "/quarantine/bulk/{action}",
+    response_model=m.QuarantineBulkPreview,
+    summary="How many of the filtered numbers a bulk release or allowlisting would change",
+)
+def quarantine_bulk_preview(
+    action: Annotated[Literal["release", "allowlist"], Path(description="release or allowlist")],
+    viewer: ManagerDep,
+    filters: params.QuarantineFiltersDep,
+) -> m.QuarantineBulkPreview:
+    with queries.open_reader() as reader:
+        targets = queries.bulk_targets(reader, viewer, filters, action)
+    return m.QuarantineBulkPreview(action=action, to_status=queries.QUARANTINE_ACTIONS[action], count=len(targets))
+
+
+@router.post(
+    "/quarantine/bulk/{action}",
+    response_model=m.QuarantineBulkAction,
+    summary="Release or allowlist every filtered number (needs the manage permission and the confirmed count)",
+    responses={403: {"description": "No manage permission"}, 409: {"description": "The filtered set changed"}},
+)
+def quarantine_bulk(
+    action: Annotated[Literal["release", "allowlist"], Path(description="release or allowlist")],
+    viewer: ManagerDep,
+    filters: params.QuarantineFiltersDep,
+    body: Annotated[BulkActionBody, Body()],
+) -> m.QuarantineBulkAction:
+    with queries.open_reader(write=True) as reader:
+        return queries.change_quarantine_bulk(reader, viewer, filters, action, body.note, body.expected)
+
+
 @router.post(
     "/quarantine/{phone}/{action}",
     response_model=m.QuarantineAction,

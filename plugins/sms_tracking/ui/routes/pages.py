@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from sms_tracking.ui import charts, params, queries, tiles
 from sms_tracking.ui.auth import ManagerDep, ViewerDep, require_reader
-from sms_tracking.ui.templating import render
+from sms_tracking.ui.templating import query_with, render
 
 router = APIRouter(dependencies=[Depends(require_reader)], include_in_schema=False)
 
@@ -122,16 +122,55 @@ def summary_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) ->
         )
 
 
+QuarantineActionPath = Annotated[Literal["release", "allowlist"], Path()]
+
+
 @router.get("/quarantine", response_class=HTMLResponse)
 def quarantine_page(
-    request: Request, viewer: ViewerDep, filters: params.QuarantineFiltersDep, paging: params.PagingDep
+    request: Request,
+    viewer: ViewerDep,
+    filters: params.QuarantineFiltersDep,
+    paging: params.PagingDep,
+    done: Annotated[Literal["release", "allowlist", ""] | None, Query()] = None,
+    changed: Annotated[int | None, Query(ge=0)] = None,
 ) -> HTMLResponse:
     with queries.open_reader() as reader:
         page = queries.quarantine(reader, viewer, filters, paging)
+        counts = queries.status_counts(reader, viewer, filters)
+        reasons = queries.failure_reasons(reader)
     return render(
         request, "quarantine.html", viewer, section="quarantine", page=page, filters=filters,
-        statuses=params.QUARANTINE_STATUSES,
+        statuses=params.QUARANTINE_STATUSES, counts=counts, reasons=reasons, done=done or None, changed=changed,
     )
+
+
+@router.get("/quarantine/bulk/{action}", response_class=HTMLResponse)
+def quarantine_bulk_confirm(
+    request: Request, viewer: ManagerDep, action: QuarantineActionPath, filters: params.QuarantineFiltersDep
+) -> HTMLResponse:
+    """The confirmation of a bulk action: how many of the filtered numbers it changes."""
+    with queries.open_reader() as reader:
+        targets = queries.bulk_targets(reader, viewer, filters, action)
+    return render(
+        request, "quarantine_confirm.html", viewer, section="quarantine", action=action, count=len(targets),
+        to_status=queries.QUARANTINE_ACTIONS[action], filters=filters, number=None, from_status=None,
+    )
+
+
+@router.post("/quarantine/bulk/{action}")
+def quarantine_bulk(
+    request: Request,
+    viewer: ManagerDep,
+    action: QuarantineActionPath,
+    filters: params.QuarantineFiltersDep,
+    expected: Annotated[int, Form(ge=0)],
+    note: Annotated[str | None, Form(max_length=500)] = None,
+) -> RedirectResponse:
+    with queries.open_reader(write=True) as reader:
+        result = queries.change_quarantine_bulk(reader, viewer, filters, action, (note or "").strip() or None, expected)
+    # Relative to /quarantine/bulk/<action>: back to the list, with its filters.
+    back = query_with(request, done=action, changed=result.changed)
+    return RedirectResponse(f"../../quarantine{back}", status_code=303)
 
 
 @router.get("/quarantine/{phone}", response_class=HTMLResponse)
@@ -150,10 +189,25 @@ def number_page(
     )
 
 
+@router.get("/quarantine/{phone}/{action}", response_class=HTMLResponse)
+def quarantine_confirm(
+    request: Request, viewer: ManagerDep, phone: PhonePath, action: QuarantineActionPath
+) -> HTMLResponse:
+    """The confirmation of a single release or allowlisting (the form posts to the same address)."""
+    number = params.normalise_phone(phone) or ""
+    with queries.open_reader() as reader:
+        history = queries.number_history(reader, viewer, number)
+    return render(
+        request, "quarantine_confirm.html", viewer, section="quarantine", action=action, count=1,
+        to_status=queries.QUARANTINE_ACTIONS[action], filters=None, number=number,
+        from_status=history.quarantine.status if history.quarantine else "Valid",
+    )
+
+
 @router.post("/quarantine/{phone}/{action}")
 def quarantine_form(
     phone: PhonePath,
-    action: Annotated[Literal["release", "allowlist"], Path()],
+    action: QuarantineActionPath,
     viewer: ManagerDep,
     note: Annotated[str | None, Form(max_length=500)] = None,
 ) -> RedirectResponse:
