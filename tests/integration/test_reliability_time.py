@@ -3,7 +3,8 @@ reports dated before their submission or in the future, late reports; everything
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -126,14 +127,16 @@ def validation_audit(dsn: str, delivery_id: str) -> dict[str, object]:
 def test_report_dated_before_its_submission_is_timed_by_its_arrival(dsn: str, landing: Path) -> None:
     # Submitted 08:00:02Z; done 09:50 Paris = 07:50Z, ten minutes earlier (a clock skew at the provider),
     # beyond SMS_TRACKING_CLOCK_SKEW (2 min): the status holds, the date is replaced by the arrival.
+    # The file arrived at 08:30Z, with its data (not a backfill: see the year-old folder below).
     write(landing, "reports/smpp_main/r2.txt",
           "id:A3 sub:001 dlvrd:001 submit date:2605040950 done date:2605040950 stat:DELIVRD err:000 text:x\n")
+    os.utime(landing / "reports/smpp_main/r2.txt", (utc("2026-05-04 08:30:00").timestamp(),) * 2)
     run_all(dsn)
     done, submitted = done_at(dsn, "A3")
     arrived, reported = arrival_and_reported(dsn, "A3")
     assert log_rows(dsn)["A3"][0] == "delivered"
     assert submitted == utc("2026-05-04 08:00:02")
-    assert done == arrived and done > submitted
+    assert done == arrived == utc("2026-05-04 08:30:00")
     assert reported == utc("2026-05-04 07:50:00")  # what the provider said is kept
     assert validation_audit(dsn, "D1")["reports_before_submit"] == 1
 
@@ -174,3 +177,35 @@ def test_late_report_seven_days_after_send_updates_log_and_summary(dsn: str, lan
     after = {row[0]: row[1:] for row in snapshot(dsn)["summary"]}
     assert after["D1"][:4] == (4, 3, 1, 0)
     assert after["D2"] == before["D2"]
+
+
+def test_a_year_old_landing_folder_keeps_its_own_times(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backfill: files of a year ago copied into the landing folder today (their arrival is now).
+
+    The clock-skew rule would re-time a report dated before its submission, and a report without a date,
+    by that arrival: a year-long latency. Judged against the object's own time (the latest date its
+    reports carry, a year ago), the arrival is a backfill's: the first takes its submission time, the
+    second the object's own time, and the latencies stay what they were.
+    """
+    day = (datetime.now(UTC) - timedelta(days=365)).strftime("%Y-%m-%d")
+    submitted = datetime.fromisoformat(f"{day}T08:00:00+00:00")
+
+    def smpp(minutes: int) -> str:  # smpp_main's dates are Paris time
+        return (submitted + timedelta(minutes=minutes)).astimezone(PARIS).strftime("%y%m%d%H%M")
+
+    root = tmp_path / "landing"
+    write(root, "deliveries/d.csv", f"delivery_id,name,content,provider,created_at\nD1,Old,Hi,smpp,{day}T07:00:00Z\n")
+    write(root, "sends/s.csv", "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+          + "".join(f"D1,r{n},+3361234567{n},smpp,B{n},{day}T08:00:00Z\n" for n in (1, 2, 3)))
+    write(root, "reports/smpp_main/old.txt",
+          f"id:B1 sub:001 dlvrd:001 submit date:{smpp(0)} done date:{smpp(5)} stat:DELIVRD err:000 text:x\n"
+          # ten minutes before its submission: a clock skew at the provider
+          f"id:B2 sub:001 dlvrd:000 submit date:{smpp(-10)} done date:{smpp(-10)} stat:UNDELIV err:001 text:x\n"
+          "id:B3 stat:DELIVRD err:000\n")  # no date of its own
+    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
+    run_all(dsn)
+    with psycopg.connect(dsn) as conn:
+        done = dict(conn.execute("SELECT provider_message_id, done_at FROM sms_tracking.delivery_log").fetchall())
+        latency = conn.execute("SELECT latency_max_s FROM sms_tracking.daily_provider").fetchall()
+    assert done == {"B1": submitted + timedelta(minutes=5), "B2": submitted, "B3": submitted + timedelta(minutes=5)}
+    assert latency == [(300.0,)]

@@ -27,17 +27,25 @@ ON CONFLICT DO NOTHING;
 -- Each report's time: its own date, unless that date cannot be true -- later than the report arrived, or
 -- earlier than its message was submitted, by more than SMS_TRACKING_CLOCK_SKEW -- in which case its
 -- arrival time (docs/reliability.md). A report without a date of its own is timed by its arrival.
+-- Except in a backfill: an object that arrived more than the report window (7 days: Adobe's asynchronous
+-- reports come within a week of the send) after its own time (source_object.reported_until, the latest
+-- date its reports carry) is old data loaded now, and its arrival says nothing of when its reports
+-- happened. There a report without a date of its own takes the object's own time, and one dated before
+-- its message's submission the submission time (neither earlier than the submission), so old data keeps
+-- its own times instead of latencies as long as the backfill is late.
 -- Reports of a message not in the send log yet (an orphan) are left out: the log has no row for them.
 -- Only the columns the log reads: the two sorts below then sort rows of about a third of the width (a
 -- report's raw text is most of its size).
 CREATE TEMP TABLE build_reports ON COMMIT DROP AS
 SELECT rq.provider, rq.provider_message_id, rq.report_id, rq.raw_status, rq.raw_error, rq.error_code, rq.event_at,
        rq.price, rq.price_unit, rq.outcome, rq.is_final, rq.failure_type, rq.failure_reason, rq.quarantine_ignored,
-       CASE WHEN rq.event_at IS NULL THEN rq.received_at
-            WHEN rq.event_at > rq.received_at + make_interval(secs => %(clock_skew_seconds)s) THEN rq.received_at
-            WHEN rq.event_at < m.submitted_at - make_interval(secs => %(clock_skew_seconds)s) THEN rq.received_at
-            ELSE rq.event_at END AS reported_at
+       CASE WHEN rq.event_at > rq.received_at + make_interval(secs => %(clock_skew_seconds)s) THEN rq.received_at
+            WHEN rq.event_at >= m.submitted_at - make_interval(secs => %(clock_skew_seconds)s) THEN rq.event_at
+            WHEN o.reported_until < rq.received_at - interval '7 days'
+            THEN greatest(coalesce(rq.event_at, o.reported_until), m.submitted_at)
+            ELSE rq.received_at END AS reported_at
   FROM sms_tracking.report_qualified rq
+  LEFT JOIN sms_tracking.source_object o ON o.object_id = rq.object_id
   JOIN build_messages m USING (provider, provider_message_id);
 
 -- A first load or a backfill: the log's secondary indexes are built once after its rows are in

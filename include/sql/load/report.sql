@@ -34,6 +34,11 @@ SELECT DISTINCT ON (provider, provider_message_id, raw_status, coalesce(error_co
  ORDER BY provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity'),
           position;
 
+-- The object's own time (migration 0021): the latest date its reports carry.
+UPDATE sms_tracking.source_object
+   SET reported_until = (SELECT max(event_at) FROM stage_report)
+ WHERE object_id = %(object_id)s;
+
 WITH replaced AS (
     SELECT rq.provider, rq.qualification_status, rq.qualification_code
       FROM load_report_earliest s
