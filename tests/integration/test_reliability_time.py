@@ -179,7 +179,9 @@ def test_late_report_seven_days_after_send_updates_log_and_summary(dsn: str, lan
     assert after["D2"] == before["D2"]
 
 
-def test_a_year_old_landing_folder_keeps_its_own_times(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_year_old_landing_folder_keeps_its_own_times(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A backfill: files of a year ago copied into the landing folder today (their arrival is now).
 
     The clock-skew rule would re-time a report dated before its submission, and a report without a date,
