@@ -1,0 +1,337 @@
+"""The wheel, installed as a team that already runs Airflow would install it (issue 15, "Proof").
+
+Builds the wheel from the checkout, installs it with Airflow 3.3.2 into a fresh virtualenv outside the
+repository (the lock as constraints), then runs that venv's ``airflow`` in a fresh ``AIRFLOW_HOME``,
+from a folder outside the repository, with an environment built from scratch (no ``PYTHONPATH``, no
+project folder on any path) and a DAG folder holding one line. Everything it finds comes from the
+installed package: the plugin and provider entry points, the packaged DAGs, SQL, seeds and UI files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.airflow]
+
+PROJECT = Path(__file__).resolve().parents[2]
+AIRFLOW_VERSION = "3.3.2"
+LOGICAL_DATE = "2026-05-05T00:00:00+00:00"
+REPORT_DAG = "sms_tracking_ingest_smpp_main"
+DAGS_RUN = ("sms_tracking_ingest_campaign", REPORT_DAG, "sms_tracking_build")
+DAG_FILE = "from sms_tracking.dags.all import *  # noqa: F403 (the sms-tracking DAGs for Airflow's dag processor)\n"
+COMMAND_TIMEOUT = 300
+"""Seconds one ``airflow`` command may take before the test calls it hung."""
+NOT_IN_THE_WHEEL = re.compile(
+    r"(^|/)(tests?|bench|sms_tracking_dev|sample_data|sample_landing|\.demo|__pycache__)(/|$)"
+    r"|\.pyc$"
+)
+
+
+@dataclass
+class Installed:
+    """The fresh virtualenv with Airflow and the wheel, and how long each step took."""
+
+    root: Path
+    wheel: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.root / "venv" / "bin"
+
+
+@dataclass
+class Deployment:
+    """A fresh Airflow home using the installed package, and the tracking database its tasks write to."""
+
+    installed: Installed
+    env: dict[str, str]
+    cwd: Path
+    dsn: str
+
+    def airflow(self, *args: str, timeout: float = COMMAND_TIMEOUT, check: bool = True) -> str:
+        """Run the venv's ``airflow`` and return its output (stdout and stderr: Airflow logs to both)."""
+        result = subprocess.run(
+            [str(self.installed.bin / "airflow"), *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        output = result.stdout + result.stderr
+        if check:
+            assert result.returncode == 0, f"airflow {' '.join(args)} exited {result.returncode}:\n{output[-4000:]}"
+        return output
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    """Run a set-up command with the caller's environment minus its Python paths and virtualenv."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{command[:4]} failed:\n{(result.stdout + result.stderr)[-4000:]}"
+
+
+def _json_of(output: str) -> Any:
+    """The JSON document of a ``-o json`` command: its last line (Airflow's warnings come before it)."""
+    return json.loads(output.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def installed() -> Iterator[Installed]:
+    """``pip wheel`` on the checkout, then Airflow and the wheel in a new venv outside the repository."""
+    root = Path(tempfile.mkdtemp(prefix="sms-tracking-wheel-"))
+    pip = ["-m", "pip", "--disable-pip-version-check", "-q"]
+    try:
+        _run([sys.executable, *pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(PROJECT)], cwd=root)
+        (wheel,) = (root / "dist").glob("sms_tracking-*.whl")
+        _run([sys.executable, "-m", "venv", str(root / "venv")], cwd=root)
+        constraints = str(PROJECT / "requirements.txt")
+        # --no-compile: the .pyc files are written on first import instead (about a third of the install time).
+        _run(
+            [
+                str(root / "venv/bin/python"),
+                *pip,
+                "install",
+                "--no-compile",
+                f"apache-airflow=={AIRFLOW_VERSION}",
+                str(wheel),
+                "-c",
+                constraints,
+            ],
+            cwd=root,
+        )
+        yield Installed(root, wheel)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def deployment(installed: Installed, postgres_server: str) -> Iterator[Deployment]:
+    """A fresh Airflow home (migrated), a one-line DAG folder, a small landing and an empty tracking database."""
+    from tests.conftest import _admin, _with_database
+
+    from sms_tracking_dev.sample_data import generate
+
+    home = installed.root / "deployment"
+    dags, landing, cwd = home / "dags", home / "landing", home / "elsewhere"
+    for folder in (dags, cwd):
+        folder.mkdir(parents=True)
+    (dags / "sms_tracking_dags.py").write_text(DAG_FILE, encoding="utf-8")
+    generate(landing, messages=200)
+    name = f"sms_wheel_{os.getpid()}"
+    _admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _admin(postgres_server, f"CREATE DATABASE {name}")  # empty: the DAGs' first task migrates it
+    dsn = _with_database(postgres_server, name)
+    env = {
+        "PATH": os.pathsep.join([str(installed.bin), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "AIRFLOW_HOME": str(home / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "GX_ANALYTICS_ENABLED": "false",
+        # The tracking database through the Airflow connection (no SMS_TRACKING_DSN shortcut).
+        "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
+        "AIRFLOW__SMS_TRACKING__LANDING": str(landing),
+        "SMS_TRACKING_LANDING": str(landing),  # until the [sms_tracking] settings land
+    }
+    deployment = Deployment(installed, env, cwd, dsn)
+    try:
+        deployment.airflow("db", "migrate")
+        yield deployment
+    finally:
+        _admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# --- the wheel -----------------------------------------------------------------------------------------------
+
+
+def test_the_wheel_holds_the_runtime_package_and_its_data_only(installed: Installed) -> None:
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = wheel.namelist()
+        entry_points = next(wheel.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
+    package = {n for n in names if not n.startswith("sms_tracking-")}
+    assert all(n.startswith("sms_tracking/") for n in package), sorted(package)
+    assert sorted(n for n in names if NOT_IN_THE_WHEEL.search(n)) == []
+
+    def there(relative: str) -> set[str]:
+        prefix = f"sms_tracking/{relative}/"
+        return {n.removeprefix(prefix) for n in package if n.startswith(prefix)}
+
+    for folder in ("sql", "seeds", "config"):  # every data file of the repository's include/, by the same name
+        repository = {
+            p.relative_to(PROJECT / "include" / folder).as_posix()
+            for p in (PROJECT / "include" / folder).rglob("*")
+            if p.is_file()
+        }
+        assert repository and repository == there(f"include/{folder}"), folder
+    assert {"migrations", "functions", "build", "load", "ui"} <= {n.split("/", 1)[0] for n in there("include/sql")}
+    assert {"sources.yaml", "quality.yaml"} <= there("include/config")
+    assert any(n.endswith(".html") for n in there("ui/templates"))
+    assert {"css", "js", "img"} <= {n.split("/", 1)[0] for n in there("ui/static")}
+    assert {"all.py", "build.py", "ingest.py", "common.py"} <= there("dags")
+    assert "sms_tracking.sms_tracking_plugin:SmsTrackingPlugin" in entry_points
+    assert "sms_tracking.get_provider_info:get_provider_info" in entry_points
+
+
+# --- the installed package in a fresh Airflow ---------------------------------------------------------------
+
+
+def test_airflow_loads_the_plugin_from_its_entry_point(deployment: Deployment) -> None:
+    plugins = _json_of(deployment.airflow("plugins", "-o", "json"))
+    (plugin,) = [p for p in plugins if p["name"] == "sms_tracking"]
+    assert "group='airflow.plugins'" in plugin["source"] and "sms-tracking==" in plugin["source"]
+    where = subprocess.run(
+        [str(deployment.installed.bin / "python"), "-c", "import sms_tracking; print(sms_tracking.__file__)"],
+        cwd=deployment.cwd,
+        env=deployment.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(deployment.installed.root / "venv"), where.stdout
+    providers = deployment.airflow("providers", "list")
+    assert "sms-tracking" in providers
+
+
+def _declares_the_section() -> bool:
+    from sms_tracking.get_provider_info import get_provider_info
+
+    return "sms_tracking" in get_provider_info().get("config", {})
+
+
+# PENDING issue 15 item 2: until get_provider_info() declares the [sms_tracking] section this test must
+# fail (strict xfail); once it is declared the mark lifts itself and the assertions below must pass.
+@pytest.mark.xfail(
+    not _declares_the_section(), reason="[sms_tracking] not yet declared by get_provider_info", strict=True
+)
+def test_airflow_config_shows_the_sms_tracking_section(deployment: Deployment) -> None:
+    output = deployment.airflow("config", "list", "--section", "sms_tracking")
+    assert "[sms_tracking]" in output, output[-2000:]
+    for key in ("conn_id", "landing", "work_mem"):
+        assert re.search(rf"^#?\s*{key} =", output, re.MULTILINE), (key, output[-2000:])
+
+
+def test_the_one_line_dag_file_imports_every_packaged_dag(deployment: Deployment) -> None:
+    assert _json_of(deployment.airflow("dags", "list-import-errors", "--local", "-o", "json")) == []
+    listed = _json_of(deployment.airflow("dags", "list", "--local", "-o", "json", "--columns", "dag_id,fileloc"))
+    dag_ids = {d["dag_id"] for d in listed}
+    assert set(DAGS_RUN) | {"sms_tracking_requalify", "sms_tracking_cleanup"} <= dag_ids
+    assert {d["fileloc"] for d in listed} == {deployment.env["AIRFLOW__CORE__DAGS_FOLDER"] + "/sms_tracking_dags.py"}
+
+
+@pytest.fixture(scope="module")
+def ran(deployment: Deployment) -> None:
+    """``airflow dags test`` of the campaign ingest, one report source's ingest, then the build."""
+    for dag_id in DAGS_RUN:
+        deployment.airflow("dags", "test", dag_id, LOGICAL_DATE)  # exits non-zero when the run failed
+
+
+def test_dags_test_ingests_and_builds_into_the_tracking_database(deployment: Deployment, ran: None) -> None:
+    with psycopg.connect(deployment.dsn) as conn:
+        deliveries, sent = conn.execute("SELECT count(*), sum(sent) FROM sms_tracking.delivery_summary").fetchone()
+        reports = conn.execute("SELECT count(*) FROM sms_tracking.report").fetchone()[0]
+    assert deliveries > 0 and sent > 0, "the build wrote no delivery summary"
+    assert reports > 0, f"{REPORT_DAG} loaded no report"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (our own http:// URL)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our own http:// URL)
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def _token(base: str, username: str, password: str) -> str:
+    request = urllib.request.Request(  # noqa: S310 (our own http:// URL)
+        f"{base}/auth/token",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        data=json.dumps({"username": username, "password": password}).encode(),
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our own http:// URL)
+        return str(json.loads(response.read())["access_token"])
+
+
+def test_the_ui_route_answers_an_authenticated_request(deployment: Deployment, ran: None) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    passwords = deployment.cwd / "passwords.json"
+    passwords.write_text(json.dumps({"admin": "wheel-test-password"}))
+    env = {
+        **deployment.env,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API_AUTH__JWT_SECRET": "sms-tracking-wheel-test-" + "x" * 40,
+        "AIRFLOW__API__SECRET_KEY": "sms-tracking-wheel-test",
+        "AIRFLOW__API__BASE_URL": base,
+    }
+    log = deployment.cwd / "api-server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [str(deployment.installed.bin / "airflow"), "api-server", "-H", "127.0.0.1", "-p", str(port)],
+            cwd=deployment.cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while _health(base) != 200:
+            assert server.poll() is None, f"api-server exited {server.returncode}:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"api-server not healthy after 120 s:\n{log.read_text()[-3000:]}"
+            time.sleep(0.5)
+        token = _token(base, "admin", "wheel-test-password")
+        status, page = _get(f"{base}/sms-tracking/api/deliveries", token)
+        assert status == 200
+        with psycopg.connect(deployment.dsn) as conn:
+            summary = dict(conn.execute("SELECT delivery_id, sent FROM sms_tracking.delivery_summary").fetchall())
+        assert page["total_entries"] > 0 and page["items"]
+        assert {row["delivery_id"]: row["to_deliver"] for row in page["items"]}.items() <= summary.items()
+        assert _get(f"{base}/sms-tracking/api/deliveries")[0] in (401, 403)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=10)
+
+
+def _health(base: str) -> int | None:
+    try:
+        return _get(f"{base}/api/v2/monitor/health")[0]
+    except OSError:
+        return None
