@@ -105,7 +105,7 @@ def installed() -> Iterator[Installed]:
         (wheel,) = (root / "dist").glob("sms_tracking-*.whl")
         _run([sys.executable, "-m", "venv", str(root / "venv")], cwd=root)
         constraints = str(PROJECT / "requirements.txt")
-        # --no-compile: the .pyc files are written on first import instead (about a third of the install time).
+        # --no-compile: no byte-compiling of every installed module; those Airflow imports compile on import.
         _run(
             [
                 str(root / "venv/bin/python"),
