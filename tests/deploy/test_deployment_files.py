@@ -46,6 +46,29 @@ def dockerfile() -> list[tuple[str, str]]:
     return found
 
 
+def stages() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(name, instructions) of each stage of the Dockerfile, in order; the last one is the image."""
+    found: list[tuple[str, list[tuple[str, str]]]] = []
+    for instruction, arguments in dockerfile():
+        if instruction == "FROM":
+            words = arguments.split()
+            found.append((words[2] if len(words) == 3 and words[1].upper() == "AS" else "", []))
+        found[-1][1].append((instruction, arguments))
+    return found
+
+
+def copies(instructions: list[tuple[str, str]]) -> list[tuple[dict[str, str], list[str], str]]:
+    """(flags such as ``from``, sources, destination) of each COPY of a stage."""
+    found = []
+    for instruction, arguments in instructions:
+        if instruction == "COPY":
+            words = shlex.split(arguments)
+            flags = dict(w[2:].partition("=")[::2] for w in words if w.startswith("--"))
+            paths = [w for w in words if not w.startswith("--")]
+            found.append((flags, paths[:-1], paths[-1]))
+    return found
+
+
 def env_example() -> dict[str, str]:
     values = {}
     for line in (PROJECT / ".env.example").read_text(encoding="utf-8").splitlines():
@@ -123,40 +146,85 @@ def volume_targets(service: dict[str, Any]) -> dict[str, str]:
 
 def test_the_image_extends_the_official_image_of_the_pinned_airflow_and_python() -> None:
     froms = [args for instruction, args in dockerfile() if instruction == "FROM"]
-    assert len(froms) == 1, "one stage: the official image, extended"
-    image, _, tag = froms[0].split()[0].partition(":")
-    assert image == "apache/airflow"
+    assert froms, "the official image, extended"
     version = pinned_version("apache-airflow")
-    assert tag in (version, f"{version}-python3.11"), f"FROM tag {tag!r} does not match apache-airflow=={version}"
     requires = re.search(r'requires-python = ">=(\d+\.\d+)', (PROJECT / "pyproject.toml").read_text())
-    assert requires and (tag == version or tag.endswith(f"-python{requires.group(1)}"))
+    for stage in froms:  # the wheel is built by the same Python and pip the image runs
+        image, _, tag = stage.split()[0].partition(":")
+        assert image == "apache/airflow"
+        assert tag in (version, f"{version}-python3.11"), f"FROM tag {tag!r} does not match apache-airflow=={version}"
+        assert requires and (tag == version or tag.endswith(f"-python{requires.group(1)}"))
 
 
-def test_the_image_installs_the_requirements_without_moving_airflow() -> None:
-    runs = " && ".join(args for instruction, args in dockerfile() if instruction == "RUN")
-    assert re.search(r"pip install .*[\"']?apache-airflow==\$\{AIRFLOW_VERSION\}[\"']?", runs), \
+def test_a_first_stage_builds_the_wheel_from_the_checkout() -> None:
+    *builders, _image = stages()
+    built = [
+        (name, args)
+        for name, instructions in builders
+        for instruction, args in instructions
+        if instruction == "RUN" and re.search(r"pip wheel .*--no-deps", args)
+    ]
+    assert len(built) == 1, "one stage runs `pip wheel --no-deps` on the checkout"
+    name, args = built[0]
+    (checkout,) = [destination for flags, sources, destination in copies(dict(builders)[name]) if sources == ["."]]
+    assert args.split()[-1].rstrip("/") == checkout.rstrip("/"), "the wheel is built from the copied checkout"
+
+
+def test_the_image_installs_the_wheel_with_the_lock_as_constraints_without_moving_airflow() -> None:
+    *builders, (_, image) = stages()
+    runs = " && ".join(args for instruction, args in image if instruction == "RUN")
+    assert re.search(r"pip install .*[\"']?apache-airflow==\$\{AIRFLOW_VERSION\}[\"']?", runs), (
         "pin apache-airflow==${AIRFLOW_VERSION} so pip cannot up- or downgrade the image's Airflow"
-    copied = {shlex.split(args)[-1]: shlex.split(args)[-2] for instruction, args in dockerfile()
-              if instruction == "COPY"}
-    installed = re.findall(r"-r\s+(\S+)", runs)
-    assert installed and all(copied.get(path) == "requirements.txt" for path in installed)
+    )
+    copied = {
+        dest.rstrip("/"): (flags.get("from"), [s.rstrip("/") for s in sources])
+        for flags, sources, dest in copies(image)
+    }
+    constraints = re.findall(r"-c\s+(\S+)", runs)
+    assert constraints and all(copied.get(path) == (None, ["requirements.txt"]) for path in constraints)
+    assert not re.search(r"(^|\s)-r\s", runs), "the lock constrains the wheel's dependencies, it installs nothing"
+    (wheel,) = re.findall(r"(\S+)/sms_tracking-\*\.whl", runs)
+    wheel_dirs = {
+        (name, match.group(1).rstrip("/"))
+        for name, instructions in builders
+        for instruction, args in instructions
+        if (match := re.search(r"pip wheel .*-w\s+(\S+)", args))
+    }
+    origin, sources = copied[wheel]
+    assert {(origin, source) for source in sources} <= wheel_dirs and sources, "the wheel comes from the build stage"
 
 
 def dockerignored(relative: str) -> bool:
-    patterns = [p.strip() for p in (PROJECT / ".dockerignore").read_text().splitlines()
-                if p.strip() and not p.startswith("#")]
-    return any(fnmatch.fnmatch(relative.rstrip("/"), p.rstrip("/")) or relative.startswith(p.rstrip("/") + "/")
-               for p in patterns)
+    patterns = [
+        p.strip() for p in (PROJECT / ".dockerignore").read_text().splitlines() if p.strip() and not p.startswith("#")
+    ]
+    return any(
+        fnmatch.fnmatch(relative.rstrip("/"), p.rstrip("/")) or relative.startswith(p.rstrip("/") + "/")
+        for p in patterns
+    )
 
 
 def test_every_copied_path_exists_and_is_in_the_build_context() -> None:
-    copies = [shlex.split(args) for instruction, args in dockerfile() if instruction in ("COPY", "ADD")]
-    assert copies
-    sources = [s for parts in copies for s in [p for p in parts if not p.startswith("--")][:-1]]
-    assert {"dags/", "plugins/", "include/"} <= set(sources)
+    sources = [
+        s
+        for _, instructions in stages()
+        for flags, paths, _ in copies(instructions)
+        if "from" not in flags
+        for s in paths
+    ]
+    assert sources
     missing = [s for s in sources if not (PROJECT / s).exists()]
     ignored = [s for s in sources if dockerignored(s)]
     assert missing == [] and ignored == []
+
+
+def test_the_image_takes_the_package_from_the_wheel_and_copies_only_the_thin_dags() -> None:
+    _, image = stages()[-1]
+    from_context = {s.rstrip("/") for flags, paths, _ in copies(image) if "from" not in flags for s in paths}
+    assert "dags" in from_context
+    assert from_context <= {"dags", "requirements.txt"}, "plugins/ and include/ reach the image inside the wheel"
+    for dag_file in (PROJECT / "dags").glob("*.py"):
+        assert "from sms_tracking.dags." in dag_file.read_text(encoding="utf-8"), dag_file.name
 
 
 def test_every_runtime_requirement_is_pinned_once() -> None:
@@ -211,12 +279,14 @@ def test_every_airflow_service_runs_the_same_image_built_from_the_dockerfile() -
     assert image and image.endswith(f":{version}")
 
 
-def test_dags_plugins_include_and_the_sample_data_are_mounted() -> None:
+def test_dags_and_the_sample_data_are_mounted_and_the_package_is_not() -> None:
     for name, service in airflow_services().items():
         mounts = volume_targets(service)
-        for folder in ("dags", "plugins", "include"):
-            assert mounts.get(f"/opt/airflow/{folder}") == f"./{folder}", (name, folder)
-        samples = [source for source in mounts.values() if source.startswith("./include/sample_data")]
+        assert mounts.get("/opt/airflow/dags") == "./dags", name
+        # The installed wheel is the package: a mounted plugins/ would load the plugin a second time.
+        assert not {"/opt/airflow/plugins", "/opt/airflow/include"} & set(mounts), name
+        assert "plugins" not in service["environment"].get("PYTHONPATH", ""), name
+        samples = [source for source in mounts.values() if source.startswith("./tools/sms_tracking_dev/sample_landing")]
         assert samples, f"{name}: the sample data is not mounted"
         host_paths = [s for s in mounts.values() if s.startswith("./")]
         assert [p for p in host_paths if not (PROJECT / p).exists()] == [], name
