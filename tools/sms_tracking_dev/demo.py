@@ -1,8 +1,11 @@
 """``./dev demo``: run the pipeline end to end on the bundled sample data, then serve the Airflow UI.
 
 Uses ``SMS_TRACKING_DSN`` (or ``AIRFLOW_CONN_SMS_TRACKING_POSTGRES``) when set, else starts a local
-Postgres cluster kept in ``.demo/postgres``. Airflow's own metadata lives in ``.demo/airflow`` (SQLite).
-``--no-ui`` (or ``SMS_TRACKING_DEMO_NO_UI=1``) stops after the pipeline, for scripts.
+Postgres cluster kept in ``.demo/postgres``. Airflow runs as in production: api-server, scheduler,
+dag-processor and triggerer with the LocalExecutor, its metadata in a database of the same server (new
+every run), the DAGs unpaused; the ingest DAGs start on their schedule and the build on their Asset
+events. Airflow's home and the services' logs are in ``.demo/airflow``.
+``--no-ui`` (or ``SMS_TRACKING_DEMO_NO_UI=1``) stops after the summary, for scripts.
 
 Ctrl-C, SIGTERM and SIGHUP stop everything it started. Every Airflow process runs in a process group of
 its own, recorded in ``.demo/processes``; the next start stops what a killed run (``kill -9``) left there,
@@ -145,9 +148,14 @@ class Processes:
         if proc in self.running:
             self.running.remove(proc)
 
-    def stop_all(self) -> None:
-        for proc in reversed(self.running):
-            self.stop(proc)
+    def stop_all(self, timeout: float = 20) -> None:
+        """SIGTERM to every group at once, then each waited for (together at most ``timeout``)."""
+        for proc in self.running:
+            if proc.poll() is None:
+                _signal_group(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in list(self.running):
+            self.stop(proc, max(0.0, deadline - time.monotonic()))
         self.record.unlink(missing_ok=True)
 
     def stop_leftovers(self) -> None:
@@ -180,11 +188,91 @@ def _is_airflow(pid: int) -> bool:
         return False
 
 
-def run_pipeline(processes: Processes, env: dict[str, str]) -> None:
-    """``airflow db migrate`` then ``airflow dags test`` of every DAG, in order; stops at the first failure."""
-    _step(processes, "Migrating Airflow's metadata database", [*AIRFLOW, "db", "migrate"], env)
-    for dag_id in pipeline_dag_ids():
-        _step(processes, f"Running {dag_id}", [*AIRFLOW, "dags", "test", dag_id], env)
+METADATA_DB = "airflow_demo"
+"""The database of Airflow's own metadata, beside the tracking database on the same server; new every run,
+so the first runs start by schedule whatever an earlier run left."""
+BUILD_DAG = "sms_tracking_build"
+RUN_TIMEOUT = 900
+
+
+def metadata_dsn(dsn: str) -> str:
+    """A fresh metadata database on the tracking database's server, as an SQLAlchemy URL."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {METADATA_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {METADATA_DB}")
+    params = conninfo_to_dict(dsn)
+    return (f"postgresql+psycopg://{params.get('user', 'postgres')}:{params.get('password', '')}"
+            f"@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{METADATA_DB}")
+
+
+def services_env(env: dict[str, str], metadata: str, port: int) -> dict[str, str]:
+    """The real services' settings: LocalExecutor, Postgres metadata, the DAGs unpaused, ports of our own."""
+    return {
+        **env,
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",  # LocalExecutor starts this many workers at once
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",  # the task runners' execution API too
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),  # default 8793 on 0.0.0.0
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+    }
+
+
+def start_services(processes: Processes, env: dict[str, str], port: int) -> None:
+    """Migrate the metadata database, then the api-server (healthy first: tasks report to it), scheduler,
+    dag-processor and triggerer."""
+    _step(processes, "Migrating Airflow's metadata database (Postgres)", [*AIRFLOW, "db", "migrate"], env)
+    home = Path(env["AIRFLOW_HOME"])
+    print(f"==> Starting api-server, scheduler, dag-processor and triggerer (LocalExecutor; logs in {home})",
+          flush=True)
+    server_log = home / "api-server.log"
+    server = processes.start([*AIRFLOW, "api-server", "-H", "127.0.0.1", "-p", str(port)], env, server_log)
+    _wait_healthy(f"http://127.0.0.1:{port}/api/v2/monitor/health", server, server_log)
+    for service in ("scheduler", "dag-processor", "triggerer"):
+        processes.start([*AIRFLOW, service], env, home / f"{service}.log")
+
+
+def wait_for_pipeline(processes: Processes, metadata: str, dag_ids: list[str], timeout: float = RUN_TIMEOUT) -> None:
+    """Wait until every ingest DAG's first scheduled run and the build runs their Asset events started
+    have succeeded, with no build left to run; print each run as it ends. Fails at the first failed run."""
+    import psycopg
+
+    conninfo = metadata.replace("postgresql+psycopg://", "postgresql://")
+    ingest = [dag_id for dag_id in dag_ids if dag_id != BUILD_DAG]
+    seen: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in processes.running:
+            if proc.poll() is not None:
+                raise SystemExit(f"{' '.join(str(a) for a in proc.args)} exited ({proc.returncode}); "
+                                 f"see the logs in {Path(str(proc.args[-1])).parent}")
+        try:
+            with psycopg.connect(conninfo, connect_timeout=5) as conn:
+                runs = conn.execute(
+                    "SELECT dag_id, run_id, run_type, state, extract(epoch FROM end_date - start_date) "
+                    "FROM dag_run WHERE dag_id = ANY(%s) ORDER BY start_date", (dag_ids,)).fetchall()
+                pending_builds = conn.execute(
+                    "SELECT count(*) FROM asset_dag_run_queue WHERE target_dag_id = %s", (BUILD_DAG,)).fetchone()
+        except psycopg.Error:
+            runs, pending_builds = [], (1,)  # tables not there yet: the services are starting
+        for dag_id, run_id, run_type, state, seconds in runs:
+            if state in ("success", "failed") and (dag_id, run_id) not in seen:
+                seen.add((dag_id, run_id))
+                print(f"    {dag_id}: {state} ({run_type}, {seconds or 0:.0f}s)", flush=True)
+            if state == "failed":
+                raise SystemExit(f"{dag_id} run {run_id} failed: see it in the Airflow UI or the logs")
+        done = {dag_id for dag_id, _, _, state, _ in runs if state == "success"}
+        busy = any(dag_id == BUILD_DAG and state in ("queued", "running") for dag_id, _, _, state, _ in runs)
+        if set(ingest) <= done and BUILD_DAG in done and not busy and pending_builds == (0,):
+            return
+        time.sleep(1)
+    raise SystemExit(f"the pipeline did not finish in {timeout:.0f}s")
 
 
 def _step(processes: Processes, title: str, argv: list[str], env: dict[str, str]) -> None:
@@ -232,19 +320,15 @@ def summary_table(dsn: str) -> str:
     return "\n".join(lines)
 
 
-def serve_ui(processes: Processes, env: dict[str, str]) -> None:
-    """Run ``airflow api-server`` on 127.0.0.1 until a signal stops the demo."""
-    port = int(os.environ.get("SMS_TRACKING_DEMO_PORT", "0")) or _free_port()
-    log_path = Path(env["AIRFLOW_HOME"]) / "api-server.log"
-    log_path.unlink(missing_ok=True)
-    server = processes.start([*AIRFLOW, "api-server", "-H", "127.0.0.1", "-p", str(port)],
-                             {**env, "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}"}, log_path)
-    _wait_healthy(f"http://127.0.0.1:{port}/api/v2/monitor/health", server, log_path)
+def serve_ui(processes: Processes, port: int) -> None:
+    """Print the UI's address and wait until a signal stops the demo (or a service exits)."""
     print(f"\nAirflow UI: http://127.0.0.1:{port}/  (login {LOGIN[0]} / {LOGIN[1]})")
     print(f"SMS Tracking view: Browse > SMS Tracking, or http://127.0.0.1:{port}/plugin/sms-tracking")
-    print("Press Ctrl-C to stop.", flush=True)
-    server.wait()
-    raise SystemExit(f"airflow api-server exited ({server.returncode}); see {log_path}")
+    print("The scheduler keeps running the DAGs on their schedules. Press Ctrl-C to stop.", flush=True)
+    while all(proc.poll() is None for proc in processes.running):
+        time.sleep(1)
+    ended = next(proc for proc in processes.running if proc.poll() is not None)
+    raise SystemExit(f"{' '.join(str(a) for a in ended.args)} exited ({ended.returncode})")
 
 
 def _wait_healthy(url: str, server: subprocess.Popen[bytes], log_path: Path, timeout: float = 120) -> None:
@@ -293,13 +377,18 @@ def main(argv: list[str] | None = None) -> int:
                     cluster = LocalPostgres(demo_dir() / "postgres")
                     dsn = cluster.start()  # stops the server a killed run left first
                     wait_until_ready(dsn)
-                env = airflow_env(demo_dir() / "airflow", dsn)
-                run_pipeline(processes, env)
+                port = int(os.environ.get("SMS_TRACKING_DEMO_PORT", "0")) or _free_port()
+                metadata = metadata_dsn(dsn)
+                env = services_env(airflow_env(demo_dir() / "airflow", dsn), metadata, port)
+                start_services(processes, env, port)
+                print("==> Waiting for the scheduled ingest runs and the build their Asset events trigger",
+                      flush=True)
+                wait_for_pipeline(processes, metadata, pipeline_dag_ids())
                 print("\nPer-delivery summary (sms_tracking.delivery_summary):\n")
                 print(summary_table(dsn))
                 print(f"\nPipeline finished in {time.monotonic() - started:.0f}s.", flush=True)
                 if not args.no_ui:
-                    serve_ui(processes, env)
+                    serve_ui(processes, port)
             finally:
                 _ignore_stop_signals()
                 print("==> Stopping what the demo started", flush=True)
