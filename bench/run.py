@@ -229,7 +229,8 @@ def task_load(args: dict[str, Any]) -> dict[str, Any]:
     """A worker running ``load_object`` tasks one after the other; a deadlock is retried like a task retry."""
     import psycopg
 
-    from sms_tracking.ingest import BatchRejected, RunInfo
+    from sms_tracking.audit import RunInfo
+    from sms_tracking.ingest import BatchRejected
     from sms_tracking.pipeline import load
 
     totals = {"objects": 0, "rows_read": 0, "rows_loaded": 0, "rows_duplicate": 0, "rows_rejected": 0,
@@ -671,10 +672,10 @@ def child_env(dsn: str, landing: Path, work: Path) -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "GX_ANALYTICS_ENABLED": "false",
         "SMS_TRACKING_DSN": dsn,
-        "SMS_TRACKING_LANDING": str(landing),
-        "SMS_TRACKING_DATA_DOCS": str(work / "data_docs"),
+        "AIRFLOW__SMS_TRACKING__LANDING": str(landing),
+        "AIRFLOW__SMS_TRACKING__DATA_DOCS": str(work / "data_docs"),
         # One run takes every object, as the sum of several hourly runs would.
-        "SMS_TRACKING_MAX_OBJECTS_PER_RUN": "1000000",
+        "AIRFLOW__SMS_TRACKING__MAX_OBJECTS_PER_RUN": "1000000",
     })
     return env
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from sms_tracking.ingest import RunInfo
+    from sms_tracking.audit import RunInfo
 
 SOURCES = ("campaign", "smpp_main", "twilio_callbacks", "twilio_api")
 """The campaign contract and the default sources file's report sources."""

@@ -5,16 +5,24 @@ Airflow DAG run and task that wrote it (docs/audit.md). The build's own events a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-from sms_tracking.ingest import RunInfo
 
 if TYPE_CHECKING:
     import psycopg
 
 LEVELS = ("info", "warning", "error")
 """Adobe's journal icons: information, a non-blocking warning, an error."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The Airflow run that writes: a loaded object's, a journal event's (ids are None outside Airflow)."""
+
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
 
 
 def current_run(default: RunInfo | None = None) -> RunInfo:

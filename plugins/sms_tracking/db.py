@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONN_ID = "sms_tracking_postgres"
 SQL_DIR = resources.sql_dir()
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 FUNCTIONS_DIR = SQL_DIR / "functions"
@@ -30,39 +29,48 @@ the build's advisory lock key is one of them (``sms_tracking.build_lock()``)."""
 _MIGRATION_LOCK = 0x5D5_0001
 
 
-DEFAULT_WORK_MEM = "64MB"
-
-
-def work_mem() -> str:
-    """``SMS_TRACKING_WORK_MEM``: the sessions' ``work_mem`` (empty: the server's)."""
-    return os.environ.get("SMS_TRACKING_WORK_MEM", DEFAULT_WORK_MEM).strip()
-
-
 def session_settings() -> dict[str, str]:
     """The settings of every session the pipeline opens (``connect``, and GX's through ``quality``).
 
-    ``work_mem`` and ``temp_buffers`` are ``SMS_TRACKING_WORK_MEM``: the loads stage a whole object in
+    ``work_mem`` and ``temp_buffers`` are the ``work_mem`` option: the loads stage a whole object in
     temporary tables and the build sorts and hashes whole batches, which spill to disk with the server's
     4 MB default (an empty value keeps the server's). JIT is off: the planner prices a statement that
     reads a few thousand rows through a lateral join as if it read millions, and compiled it for longer
     than it ran (0.56 s of JIT for a 20 ms statement of an incremental build; measured in bench/README.md).
     """
-    memory = work_mem()
+    from sms_tracking.settings import get_settings
+
+    memory = get_settings().work_mem
     return {**({"work_mem": memory, "temp_buffers": memory} if memory else {}), "jit": "off"}
 
 
+def dsn_shortcut(dsn: str | None = None) -> str | None:
+    """Demo and tests only: ``dsn``, else the ``SMS_TRACKING_DSN`` environment variable, used instead of the
+    Airflow connection. Deployments leave both unset and configure the connection (docs/operations.md)."""
+    from sms_tracking.settings import DSN_SHORTCUT
+
+    return dsn or os.environ.get(DSN_SHORTCUT) or None
+
+
+def sqlalchemy_uri(dsn: str | None = None) -> str:
+    """The same database as :func:`connect`, as a URI for SQLAlchemy (Great Expectations)."""
+    from sms_tracking.hooks.postgres import SmsTrackingHook
+
+    return dsn_shortcut(dsn) or str(SmsTrackingHook().get_uri())
+
+
 def connect(dsn: str | None = None) -> psycopg.Connection[Any]:
-    """A psycopg 3 connection: ``dsn``, else ``SMS_TRACKING_DSN``, else the Airflow connection, with
-    :func:`session_settings`."""
+    """A psycopg 3 connection to the tracking database, with :func:`session_settings`: the Airflow
+    connection of :class:`~sms_tracking.hooks.postgres.SmsTrackingHook`, or the demo/test :func:`dsn_shortcut`."""
     import psycopg
 
-    dsn = dsn or os.environ.get("SMS_TRACKING_DSN")
+    dsn = dsn_shortcut(dsn)
     if dsn:
         conn = psycopg.connect(dsn)
     else:
-        from airflow.providers.postgres.hooks.postgres import PostgresHook
+        from sms_tracking.hooks.postgres import SmsTrackingHook
 
-        conn = PostgresHook(postgres_conn_id=CONN_ID).get_conn()
+        conn = SmsTrackingHook().get_conn()
     settings = session_settings()
     conn.execute(
         "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),  # type: ignore[arg-type]

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
     import psycopg
+
+    from sms_tracking.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,32 +27,14 @@ EXPORT_BATCH = 500
 SEND_LIST_COLUMNS = ("delivery_id", "recipient_id", "phone_e164", "flag")
 
 
-@dataclass(frozen=True)
-class ExclusionConfig:
-    """Preparation settings; the control group is off by default, as in Adobe."""
+def basis_points(percent: float) -> int:
+    """The control group's share in 1/10000, an integer so that SQL and Python round it the same way."""
+    return round(percent * 100)
 
-    control_group_percent: float = 0.0
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ExclusionConfig:
-        env = os.environ if environ is None else environ
-        name = "SMS_TRACKING_CONTROL_GROUP_PERCENT"
-        value = env.get(name) or "0"
-        try:
-            percent = float(value)
-        except ValueError:
-            raise ValueError(f"{name}: expected a percentage between 0 and 100, found {value!r}") from None
-        if not 0 <= percent <= 100:
-            raise ValueError(f"{name}: expected a percentage between 0 and 100, found {value!r}")
-        return cls(control_group_percent=percent)
-
-    @property
-    def basis_points(self) -> int:
-        """The share in 1/10000, an integer so that SQL and Python round it the same way."""
-        return round(self.control_group_percent * 100)
-
-    def sql_params(self) -> dict[str, Any]:
-        return {"control_group_basis_points": self.basis_points}
+def control_group_params(settings: Settings) -> dict[str, Any]:
+    """The preparation's parameter: the control group is off by default, as in Adobe."""
+    return {"control_group_basis_points": basis_points(settings.control_group_percent)}
 
 
 REASONS = ("Address empty", "Invalid number", "Duplicate", "Quarantined", "Denylisted", "Control group")

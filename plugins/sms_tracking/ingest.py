@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from sms_tracking import contract
+from sms_tracking.audit import RunInfo
 from sms_tracking.errors import PermanentError
 from sms_tracking.phone import to_e164
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
@@ -57,15 +58,6 @@ class LoadResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """The Airflow run that loads an object, written to the pipeline audit."""
-
-    dag_id: str | None = None
-    run_id: str | None = None
-    task_id: str | None = None
 
 
 # Staging of each record type: (table, columns). Merge SQL lives in include/sql/load/<table>.sql.
@@ -274,7 +266,7 @@ def load_object(
     parser: Callable[[Iterable[tuple[int, str]], ParseContext], Iterator[Any]],
     ctx: ParseContext,
     max_reject_rate: float,
-    run: RunInfo = RunInfo(),
+    run: RunInfo = RunInfo(),  # noqa: B008 - a frozen dataclass
 ) -> LoadResult:
     """Load one object in one transaction; skip it when this exact content was loaded before."""
     from sms_tracking import db
@@ -372,7 +364,7 @@ def load_object(
     if status == "rejected":
         examples = "; ".join(f"line {r.position}: {r.reason} ({r.raw_text[:80]!r})" for r in first_rejects)
         raise BatchRejected(
-            f"{uri}: {rejected} of {read} lines rejected ({rate:.1%} > SMS_TRACKING_MAX_REJECT_RATE "
+            f"{uri}: {rejected} of {read} lines rejected ({rate:.1%} > [sms_tracking] max_reject_rate "
             f"{max_reject_rate:.1%}); nothing from it was loaded. First bad lines: {examples}"
         )
     return result

@@ -7,18 +7,22 @@ only object URIs and small counts through XCom, so they run the same on any exec
 from __future__ import annotations
 
 import logging
-import os
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from sms_tracking import db, resources
-from sms_tracking.config import CONTRACT_KINDS, Settings, Source, load_sources
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from sms_tracking import db
+from sms_tracking.audit import RunInfo
+from sms_tracking.config import CONTRACT_KINDS, Source, load_sources
 from sms_tracking.errors import SourcesError
-from sms_tracking.ingest import LoadResult, RunInfo, landing_path, list_objects, load_object
+from sms_tracking.ingest import LoadResult, landing_path, list_objects, load_object
 from sms_tracking.qualification import DELIVERY_STATUSES, FAILURE_TYPES
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import ParseContext
+from sms_tracking.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +57,13 @@ def source_by_name(name: str) -> Source:
 
 def pending_objects(source_name: str, dsn: str | None = None) -> list[str]:
     """URIs of the source's objects whose current content has not been loaded yet (at most the per-run cap)."""
-    settings = Settings.from_env()
+    settings = get_settings()
+    landing = settings.landing_url
     if source_name == CAMPAIGN_SOURCE:
-        uris = [uri for kind in CONTRACT_KINDS for uri in list_objects(landing_path(settings.landing, kind))]
+        uris = [uri for kind in CONTRACT_KINDS for uri in list_objects(landing_path(landing, kind))]
     else:
         source = source_by_name(source_name)
-        folder = landing_path(source.path) if "://" in source.path else landing_path(settings.landing, source.path)
+        folder = landing_path(source.path) if "://" in source.path else landing_path(landing, source.path)
         uris = list_objects(folder)
     from sms_tracking.ingest import checksum, modified_time
 
@@ -91,11 +96,11 @@ def load(source_name: str, uri: str, run: RunInfo | None = None, dsn: str | None
     """Load one object of a source; raises BatchRejected when its reject rate passes the threshold."""
     from sms_tracking import contract
 
-    settings = Settings.from_env()
+    settings = get_settings()
     options = {"default_region": settings.default_region or ""}
     path = landing_path(uri)
     if source_name == CAMPAIGN_SOURCE:
-        kind = _contract_kind(uri, settings)
+        kind = _contract_kind(uri, settings.landing_url)
         parser = contract.PARSERS[kind]
         ctx = ParseContext(source=source_name, provider="*", options=options)
     else:
@@ -112,8 +117,8 @@ def load(source_name: str, uri: str, run: RunInfo | None = None, dsn: str | None
     return result.to_dict()
 
 
-def _contract_kind(uri: str, settings: Settings) -> str:
-    root = str(landing_path(settings.landing))
+def _contract_kind(uri: str, landing: str) -> str:
+    root = str(landing_path(landing))
     relative = uri[len(root):].lstrip("/") if uri.startswith(root) else uri
     kind = relative.split("/", 1)[0]
     if kind not in CONTRACT_KINDS:
@@ -132,30 +137,30 @@ def build_step(
 ) -> dict[str, int]:
     """Run one build step (``include/sql/build/<step>.sql``) in one transaction; returns table counts."""
     from sms_tracking.audit import current_run
-    from sms_tracking.exclusions import ExclusionConfig, export_send_lists
+    from sms_tracking.exclusions import control_group_params, export_send_lists
     from sms_tracking.quarantine import QuarantineConfig
-    from sms_tracking.tracking import TrackingSettings
+    from sms_tracking.tracking import build_params
 
     if step not in BUILD_STEPS:
         raise ValueError(f"unknown build step {step!r}; expected one of {BUILD_STEPS}")
-    settings = Settings.from_env()
+    settings = get_settings()
     params = {
         "unknown_type": settings.unknown_failure_type,
         "unknown_reason": settings.unknown_failure_reason,
-        "clock_skew_seconds": settings.clock_skew_seconds,
+        "clock_skew_seconds": settings.clock_skew.total_seconds(),
         "run_id": run_id,
         "dag_id": dag_id or current_run().dag_id,
         "task_id": step,
-        **QuarantineConfig.from_env().sql_params(),
-        **ExclusionConfig.from_env().sql_params(),
-        **TrackingSettings.from_env().build_params(),
+        **QuarantineConfig.from_settings(settings).sql_params(),
+        **control_group_params(settings),
+        **build_params(settings),
         **_calling_codes(),
     }
     with closing(db.connect(dsn)) as conn:
         db.vacuum_analyze_stale(conn)
         with conn.transaction():
             rows = db.run_sql_file(conn, f"build/{step}.sql", params)
-        exported = export_send_lists(conn, settings.landing) if step == "prepare" else []
+        exported = export_send_lists(conn, settings.landing_url) if step == "prepare" else []
         counts = dict(
             conn.execute(
                 """SELECT 'pending_messages', count(*) FROM sms_tracking.pending_message
@@ -176,46 +181,66 @@ def _calling_codes() -> dict[str, list[str]]:
 
 
 
+_Code = Annotated[str, BeforeValidator(lambda v: "" if v is None else str(v).strip()), Field(min_length=1)]
+_Optional = Annotated[str | None, BeforeValidator(lambda v: str(v).strip() or None if v is not None else None)]
+
+
+def _one_of(allowed: tuple[str, ...]) -> Callable[[str | None], str | None]:
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+class Override(BaseModel):
+    """One qualification row a user sets (docs/qualification.md), checked like the seed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: _Code
+    raw_status: _Code
+    error_code: _Code
+    outcome: Annotated[_Code, AfterValidator(_one_of(DELIVERY_STATUSES))]
+    failure_type: Annotated[_Optional, AfterValidator(_one_of(FAILURE_TYPES))] = None
+    failure_reason: _Optional = None
+    description: _Optional = None
+
+    @model_validator(mode="after")
+    def _failure_only_when_failed(self) -> Override:
+        if (self.outcome == "failed") != bool(self.failure_type and self.failure_reason):
+            raise ValueError("a failed outcome needs failure_type and failure_reason, other outcomes neither")
+        return self
+
+
+class OverridesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    overrides: Annotated[list[Override], BeforeValidator(lambda v: v or [])] = []
 
 
 def read_overrides(path: Path) -> list[tuple[Any, ...]]:
-    """Rows of the overrides file, checked like the seed; a mistake names the entry and the field."""
-    import yaml
-
+    """Rows of the overrides file, checked like the seed; a mistake names the file, the entry and the field."""
     from sms_tracking.reports.base import normalise_error_code
+    from sms_tracking.yaml_files import read_yaml
 
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    rows: list[tuple[Any, ...]] = []
-    for index, entry in enumerate(document.get("overrides") or [], start=1):
-        where = f"{path}: override #{index}"
-        values = {key: str(value).strip() for key, value in (entry or {}).items() if value is not None}
-        missing = [key for key in ("provider", "raw_status", "error_code", "outcome") if not values.get(key)]
-        if missing:
-            raise ValueError(f"{where}: missing {', '.join(missing)}")
-        outcome = values["outcome"]
-        if outcome not in DELIVERY_STATUSES:
-            raise ValueError(f"{where}: outcome {outcome!r} is not one of {', '.join(DELIVERY_STATUSES)}")
-        failure_type, failure_reason = values.get("failure_type"), values.get("failure_reason")
-        if (outcome == "failed") != bool(failure_type and failure_reason):
-            raise ValueError(f"{where}: a failed outcome needs failure_type and failure_reason, other outcomes neither")
-        if failure_type and failure_type not in FAILURE_TYPES:
-            raise ValueError(f"{where}: failure_type {failure_type!r} is not one of {', '.join(FAILURE_TYPES)}")
-        code = values["error_code"]
-        rows.append((
-            values["provider"].lower(), values["raw_status"], code if code == "*" else normalise_error_code(code),
-            outcome, outcome != "pending", failure_type, failure_reason,
-            values.get("description") or f"user override from {path.name}",
-        ))
-    return rows
+    return [
+        (
+            o.provider.lower(), o.raw_status, "*" if o.error_code == "*" else normalise_error_code(o.error_code),
+            o.outcome, o.outcome != "pending", o.failure_type, o.failure_reason,
+            o.description or f"user override from {path.name}",
+        )
+        for o in read_yaml(path, OverridesFile, {"overrides": "override"}).overrides
+    ]
 
 
 def apply_qualification_overrides(path: Path | None = None, dsn: str | None = None) -> int:
     """Write the rows of the overrides file into the qualification table (origin ``user``); returns rows changed.
 
-    The file is ``SMS_TRACKING_QUALIFICATION_OVERRIDES`` or ``include/config/qualification_overrides.yaml``.
+    The file is the ``qualification_overrides`` option or ``include/config/qualification_overrides.yaml``.
     """
-    default = resources.config_dir() / "qualification_overrides.yaml"
-    path = path or Path(os.environ.get("SMS_TRACKING_QUALIFICATION_OVERRIDES") or default)
+    path = path or get_settings().config_file("qualification_overrides")
     rows = read_overrides(path)
     with closing(db.connect(dsn)) as conn, conn.transaction():
         conn.execute(

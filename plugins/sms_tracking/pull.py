@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -26,13 +25,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from sms_tracking.config import parse_duration
+from sms_tracking.settings import parse_duration
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
+    from sms_tracking.audit import RunInfo
     from sms_tracking.config import Source
-    from sms_tracking.ingest import RunInfo
+    from sms_tracking.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -186,14 +186,17 @@ class RetryPolicy:
     """Total seconds one page may spend waiting between tries; a longer Retry-After gives up at once."""
 
     @classmethod
-    def from_env(cls) -> RetryPolicy:
-        env = os.environ.get
+    def from_settings(cls, settings: Settings | None = None) -> RetryPolicy:
+        """The configured policy (the ``pull_*`` options of ``[sms_tracking]``)."""
+        from sms_tracking.settings import get_settings
+
+        settings = settings or get_settings()
         return cls(
-            timeout=float(env("SMS_TRACKING_PULL_TIMEOUT", "30")),
-            max_attempts=max(1, int(env("SMS_TRACKING_PULL_MAX_ATTEMPTS", "5"))),
-            backoff=float(env("SMS_TRACKING_PULL_BACKOFF", "2")),
-            backoff_max=float(env("SMS_TRACKING_PULL_BACKOFF_MAX", "60")),
-            max_wait=float(env("SMS_TRACKING_PULL_MAX_WAIT", "300")),
+            timeout=settings.pull_timeout,
+            max_attempts=settings.pull_max_attempts,
+            backoff=settings.pull_backoff,
+            backoff_max=settings.pull_backoff_max,
+            max_wait=settings.pull_max_wait,
         )
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
@@ -308,7 +311,7 @@ def fetch_page(
         if delay > policy.backoff_max or waited + delay > policy.max_wait:
             raise PullError(
                 f"{what}: would wait {delay:g}s more after {attempt} attempts ({waited:g}s waited), beyond "
-                f"SMS_TRACKING_PULL_BACKOFF_MAX {policy.backoff_max:g}s / SMS_TRACKING_PULL_MAX_WAIT "
+                f"[sms_tracking] pull_backoff_max {policy.backoff_max:g}s / pull_max_wait "
                 f"{policy.max_wait:g}s: {verdict.reason}"
             )
         log.warning("%s: attempt %d failed (%s); retrying in %.1fs", what, attempt, verdict.reason, delay)
@@ -357,13 +360,13 @@ class PageStore:
 
 
 def source_folder(source: Source) -> ObjectStoragePath:
-    """The landing folder of a source: its path under SMS_TRACKING_LANDING, or its own URL."""
-    from sms_tracking.config import Settings
+    """The landing folder of a source: its path under the landing location, or its own URL."""
     from sms_tracking.ingest import landing_path
+    from sms_tracking.settings import get_settings
 
     if "://" in source.path:
         return landing_path(source.path)
-    return landing_path(Settings.from_env().landing, source.path)
+    return landing_path(get_settings().landing_url, source.path)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -490,7 +493,7 @@ def pull(source_name: str, until: datetime | None = None, dsn: str | None = None
     log.info("Source %s: pulling %s on connection %s, window %s (watermark %s)",
              source.name, source.provider, client.conn_id, window.name, watermark)
     try:
-        uris, records = PULLERS[source.provider](client, store, window, options, RetryPolicy.from_env())
+        uris, records = PULLERS[source.provider](client, store, window, options, RetryPolicy.from_settings())
     finally:
         client.close()
     log.info("Source %s: %d pages (%d records) stored under %s in %.2fs",

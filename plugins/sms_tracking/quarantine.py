@@ -8,19 +8,17 @@ them set-based. An integration test checks that both give the same history (docs
 from __future__ import annotations
 
 import logging
-import os
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sms_tracking.config import duration_setting
-
 if TYPE_CHECKING:
-    from sms_tracking.ingest import RunInfo
+    from sms_tracking.audit import RunInfo
+    from sms_tracking.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +61,18 @@ class QuarantineConfig:
     start_keywords: tuple[str, ...] = DEFAULT_START_KEYWORDS
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> QuarantineConfig:
-        env = os.environ if environ is None else environ
-        threshold = _positive_int(env, "SMS_TRACKING_QUARANTINE_ERROR_THRESHOLD", 5)
+    def from_settings(cls, settings: Settings | None = None) -> QuarantineConfig:
+        """The configured rules (``[sms_tracking]``); keywords are folded as inbound texts are."""
+        from sms_tracking.settings import get_settings
+
+        settings = settings or get_settings()
         return cls(
-            error_threshold=threshold,
-            significant_error_period=duration_setting(
-                env, "SMS_TRACKING_SIGNIFICANT_ERROR_PERIOD", timedelta(hours=24)),
-            with_errors_release=_days(env, "SMS_TRACKING_WITH_ERRORS_RELEASE_DAYS", 10),
-            mailbox_full_release=_days(env, "SMS_TRACKING_MAILBOX_FULL_RELEASE_DAYS", 30),
-            stop_keywords=_keywords(env, "SMS_TRACKING_STOP_KEYWORDS", DEFAULT_STOP_KEYWORDS),
-            start_keywords=_keywords(env, "SMS_TRACKING_START_KEYWORDS", DEFAULT_START_KEYWORDS),
+            error_threshold=settings.quarantine_error_threshold,
+            significant_error_period=settings.significant_error_period,
+            with_errors_release=timedelta(days=settings.with_errors_release_days),
+            mailbox_full_release=timedelta(days=settings.mailbox_full_release_days),
+            stop_keywords=_keywords(settings.stop_keywords, "stop_keywords"),
+            start_keywords=_keywords(settings.start_keywords, "start_keywords"),
         )
 
     def sql_params(self) -> dict[str, Any]:
@@ -90,36 +89,12 @@ class QuarantineConfig:
         }
 
 
-def _days(env: Mapping[str, str], name: str, default: int) -> timedelta:
-    value = env.get(name)
-    if not value:
-        return timedelta(days=default)
-    try:
-        days = float(value)
-    except ValueError:
-        raise ValueError(f"{name}: expected a number of days, found {value!r}") from None
-    if days <= 0:
-        raise ValueError(f"{name}: expected a positive number of days, found {value!r}")
-    return timedelta(days=days)
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env.get(name)
-    if not value:
-        return default
-    if not value.strip().isdigit() or int(value) < 1:
-        raise ValueError(f"{name}: expected a whole number of errors, 1 or more, found {value!r}")
-    return int(value)
-
-
-def _keywords(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    value = env.get(name)
-    if value is None or not value.strip():
-        return default
-    words = tuple(dict.fromkeys(k for k in (keyword(part) for part in value.split(",")) if k))
-    if not words:
-        raise ValueError(f"{name}: no keyword in {value!r}; give a comma-separated list such as STOP,ARRET")
-    return words
+def _keywords(words: Iterable[str], key: str) -> tuple[str, ...]:
+    folded = tuple(dict.fromkeys(k for k in (keyword(word) for word in words) if k))
+    if not folded:
+        raise ValueError(f"[sms_tracking] {key}: no keyword in {list(words)!r}; give a comma-separated list such "
+                         "as STOP,ARRET")
+    return folded
 
 
 # Accents folded before comparing (the database's C locale upper-cases ASCII only); same table in SQL.
@@ -287,7 +262,7 @@ def run_cleanup(reference_time: datetime, run: RunInfo | None = None, dsn: str |
     """Apply the release rules at ``reference_time`` (the run's data interval end, so a re-run repeats)."""
     from sms_tracking import db
 
-    config = QuarantineConfig.from_env()
+    config = QuarantineConfig.from_settings()
     params = {
         **config.sql_params(), "reference_time": reference_time,
         "dag_id": getattr(run, "dag_id", None), "run_id": getattr(run, "run_id", None),
@@ -330,7 +305,7 @@ def set_statuses(
         if e164 is None:
             raise ValueError(f"{phone!r} is not a phone number (expected international form, e.g. +33612345678)")
         numbers.append(e164)
-    config = QuarantineConfig.from_env().sql_params()
+    config = QuarantineConfig.from_settings().sql_params()
     with closing(db.connect(dsn)) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(sms_tracking.build_lock())")
         conn.execute(

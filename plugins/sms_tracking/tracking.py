@@ -8,11 +8,14 @@ the delivery log, and flags probe clicks with the rules configured here (docs/tr
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from sms_tracking.settings import Settings
 
 BOT_USER_AGENTS: tuple[str, ...] = (
     # Link previews of messaging and social apps
@@ -57,12 +60,6 @@ BOT_USER_AGENTS: tuple[str, ...] = (
 )
 """User-agent tokens of link previews, crawlers and scanners; a click whose User-Agent contains one
 (case-insensitive) is a bot click. No generic ``bot`` token: it would match phones such as Cubot."""
-
-BOT_CLICK_SECONDS = 2.0
-"""Default of ``SMS_TRACKING_BOT_CLICK_SECONDS``: a click this soon after delivery is a probe."""
-
-OPT_OUT_ATTRIBUTION_DAYS = 7
-"""Default of ``SMS_TRACKING_OPT_OUT_DAYS``: how long after a delivery a STOP still counts for it."""
 
 OPT_OUT_WORDS: tuple[str, ...] = ("stop", "unsub", "optout", "opt-out", "opt out", "opt_out", "baja", "cancelar")
 """Whole words (accents removed, lower-case) that make a URL an opt-out link when its label or path has one."""
@@ -176,35 +173,16 @@ PROBE_METHODS: tuple[str, ...] = ("HEAD",)
 (``head_request`` in build/tracking.sql; the UI's raw counts, ui/bots.py)."""
 
 
-@dataclass(frozen=True)
-class TrackingSettings:
-    """Settings of bot-click flagging and opt-out attribution, from the environment."""
+def bot_user_agents(settings: Settings) -> tuple[str, ...]:
+    """The documented tokens plus the configured ``bot_user_agents``."""
+    return BOT_USER_AGENTS + settings.bot_user_agents
 
-    bot_click_seconds: float = BOT_CLICK_SECONDS
-    bot_user_agents: tuple[str, ...] = BOT_USER_AGENTS
-    opt_out_days: int = OPT_OUT_ATTRIBUTION_DAYS
 
-    @classmethod
-    def from_env(cls) -> TrackingSettings:
-        seconds = os.environ.get("SMS_TRACKING_BOT_CLICK_SECONDS", str(BOT_CLICK_SECONDS))
-        days = os.environ.get("SMS_TRACKING_OPT_OUT_DAYS", str(OPT_OUT_ATTRIBUTION_DAYS))
-        extra = os.environ.get("SMS_TRACKING_BOT_USER_AGENTS", "")
-        try:
-            bot_click_seconds = float(seconds)
-        except ValueError:
-            bot_click_seconds = -1
-        if not bot_click_seconds >= 0:
-            raise ValueError(f"SMS_TRACKING_BOT_CLICK_SECONDS must be a number of seconds >= 0, got {seconds!r}")
-        if not days.strip().isdigit():
-            raise ValueError(f"SMS_TRACKING_OPT_OUT_DAYS must be a whole number of days >= 0, got {days!r}")
-        tokens = tuple(token.strip() for token in extra.split(",") if token.strip())
-        return cls(bot_click_seconds, BOT_USER_AGENTS + tokens, int(days))
-
-    def build_params(self) -> dict[str, object]:
-        """The named parameters the tracking and summary SQL take."""
-        return {
-            "bot_click_seconds": self.bot_click_seconds,
-            "bot_user_agents": [token.lower() for token in self.bot_user_agents],
-            "probe_methods": list(PROBE_METHODS),
-            "opt_out_days": self.opt_out_days,
-        }
+def build_params(settings: Settings) -> dict[str, object]:
+    """The named parameters the tracking and summary SQL take."""
+    return {
+        "bot_click_seconds": settings.bot_click_seconds,
+        "bot_user_agents": [token.lower() for token in bot_user_agents(settings)],
+        "probe_methods": list(PROBE_METHODS),
+        "opt_out_days": settings.opt_out_days,
+    }

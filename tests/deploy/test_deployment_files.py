@@ -294,7 +294,7 @@ def test_dags_and_the_sample_data_are_mounted_and_the_package_is_not() -> None:
 
 def test_the_landing_setting_points_at_a_mounted_folder() -> None:
     for name, service in airflow_services().items():
-        landing = service["environment"]["SMS_TRACKING_LANDING"]
+        landing = service["environment"]["AIRFLOW__SMS_TRACKING__LANDING"]
         assert landing in volume_targets(service), name
 
 

@@ -12,7 +12,8 @@ from psycopg.rows import dict_row
 from tests.landing import build_all, run_all as run_pipeline, write
 
 from sms_tracking import audit
-from sms_tracking.ingest import BatchRejected, RunInfo
+from sms_tracking.audit import RunInfo
+from sms_tracking.ingest import BatchRejected
 
 pytestmark = pytest.mark.integration
 

@@ -280,6 +280,6 @@ def test_old_results_are_purged_but_each_checks_latest_is_kept(dsn: str, monkeyp
     with psycopg.connect(dsn) as conn:
         kept = conn.execute("SELECT suite, run_id FROM sms_tracking.validation_result ORDER BY 1, 2").fetchall()
     assert kept == [("message", "r1"), ("report", "r3")]
-    monkeypatch.setenv("SMS_TRACKING_VALIDATION_RETENTION_DAYS", "0")
-    with pytest.raises(ValueError, match="SMS_TRACKING_VALIDATION_RETENTION_DAYS: expected 1 or more"):
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__VALIDATION_RETENTION_DAYS", "0")
+    with pytest.raises(ValueError, match=r"\[sms_tracking\] validation_retention_days: expected a whole number"):
         quality.purge_results(now, dsn=dsn)

@@ -10,7 +10,7 @@ import pytest
 from tests.landing import build_all, run_all, write
 
 from sms_tracking import pipeline
-from sms_tracking.ingest import RunInfo
+from sms_tracking.audit import RunInfo
 
 pytestmark = pytest.mark.integration
 
@@ -153,7 +153,7 @@ def test_overrides_file_is_applied_as_user_rows_and_requalifies(loaded: str, tmp
       "override #1: a failed outcome needs failure_type and failure_reason"),
      ("  - {provider: twilio, raw_status: failed, outcome: delivered}", "override #1: missing error_code"),
      ("  - {provider: twilio, raw_status: x, error_code: '*', outcome: failed, failure_type: Fatal, "
-      "failure_reason: Refused}", "failure_type 'Fatal' is not one of Hard, Soft, Ignored")],
+      "failure_reason: Refused}", "override #1: failure_type: 'Fatal' is not one of Hard, Soft, Ignored")],
 )
 def test_a_bad_override_names_the_entry_and_the_field(tmp_path: Path, entry: str, message: str) -> None:
     write(tmp_path, "o.yaml", "overrides:\n" + entry + "\n")

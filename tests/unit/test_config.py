@@ -1,19 +1,45 @@
-"""Settings parsing: the one duration grammar shared by the pull options and the environment settings."""
+"""Settings: the one duration grammar, the ``[sms_tracking]`` section's reading order and checks, and the
+declaration's two other uses (the provider's config, the docs' table)."""
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from sms_tracking.config import Settings, duration_setting, parse_duration
+from sms_tracking.get_provider_info import get_provider_info
+from sms_tracking.settings import Settings, get_settings, parse_duration, settings_table
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+NEW = "AIRFLOW__SMS_TRACKING__"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("90s", timedelta(seconds=90)), ("30m", timedelta(minutes=30)), ("2h", timedelta(hours=2)),
-    ("1d", timedelta(days=1)), ("1d12h", timedelta(hours=36)), (" 0h ", timedelta()), ("1.5H", timedelta(minutes=90)),
-    ("2h 30m", timedelta(minutes=150)),
-])
+@pytest.fixture(autouse=True)
+def _no_configured_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from the declared defaults, whatever the shell exported."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith((NEW, "SMS_TRACKING_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+        ("1d12h", timedelta(hours=36)),
+        (" 0h ", timedelta()),
+        ("1.5H", timedelta(minutes=90)),
+        ("2h 30m", timedelta(minutes=150)),
+    ],
+)
 def test_durations_read_as_the_docs_write_them(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
@@ -24,26 +50,183 @@ def test_a_duration_that_is_not_one_is_refused(text: str) -> None:
         parse_duration(text)
 
 
-@pytest.mark.parametrize(("text", "period"), [("24h", timedelta(hours=24)), ("86400", timedelta(days=1)),
-                                              ("90m", timedelta(minutes=90)), ("1d", timedelta(days=1)),
-                                              ("30s", timedelta(seconds=30)), ("0.5", timedelta(milliseconds=500))])
-def test_settings_accept_units_or_bare_seconds(text: str, period: timedelta) -> None:
-    assert parse_duration(text, bare_seconds=True) == period
-    assert duration_setting({"X": text}, "X", timedelta(1)) == period
-
-
-@pytest.mark.parametrize(("value", "message"), [("a day", "X: 'a day' is not a duration: give seconds"),
-                                                ("0", "X: expected a positive duration, found '0'"),
-                                                ("0h", "X: expected a positive duration")])
-def test_a_bad_setting_names_itself(value: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        duration_setting({"X": value}, "X", timedelta(1))
-
-
-def test_an_unset_setting_takes_its_default_and_the_clock_skew_reads_the_grammar(
-    monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("text", "period"),
+    [
+        ("24h", timedelta(hours=24)),
+        ("86400", timedelta(days=1)),
+        ("90m", timedelta(minutes=90)),
+        ("1d", timedelta(days=1)),
+        ("30s", timedelta(seconds=30)),
+        ("0.5", timedelta(milliseconds=500)),
+    ],
+)
+def test_duration_settings_accept_units_or_bare_seconds(
+    monkeypatch: pytest.MonkeyPatch, text: str, period: timedelta
 ) -> None:
-    assert duration_setting({}, "X", timedelta(minutes=2)) == timedelta(minutes=2)
-    assert duration_setting({"X": ""}, "X", timedelta(minutes=2)) == timedelta(minutes=2)
+    assert parse_duration(text, bare_seconds=True) == period
+    monkeypatch.setenv(f"{NEW}SIGNIFICANT_ERROR_PERIOD", text)
+    assert get_settings().significant_error_period == period
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("a day", "[sms_tracking] clock_skew: 'a day' is not a duration: give seconds"),
+        ("0", "[sms_tracking] clock_skew: expected a positive duration, found '0'"),
+        ("0h", "[sms_tracking] clock_skew: expected a positive duration"),
+    ],
+)
+def test_a_bad_setting_names_its_key(monkeypatch: pytest.MonkeyPatch, value: str, message: str) -> None:
+    monkeypatch.setenv(f"{NEW}CLOCK_SKEW", value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        get_settings()
+
+
+def test_unset_or_empty_settings_take_the_declared_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = get_settings()
+    assert defaults == Settings()
+    assert defaults.clock_skew == timedelta(minutes=2)
+    assert defaults.conn_id == "sms_tracking_postgres"
+    assert defaults.work_mem == "64MB"
+    assert defaults.mask_phones is True
+    monkeypatch.setenv(f"{NEW}CLOCK_SKEW", "")
+    assert get_settings().clock_skew == timedelta(minutes=2)
+    monkeypatch.setenv(f"{NEW}WORK_MEM", "")  # the one option whose empty value means something: the server's
+    assert get_settings().work_mem == ""
+
+
+def test_defaults_that_depend_on_the_installation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    settings = get_settings()
+    assert settings.landing_url == str(tmp_path / "sms_tracking_landing")
+    assert settings.data_docs_dir == tmp_path / "sms_tracking_data_docs"
+    assert settings.config_file("sources").name == "sources.yaml"
+    assert settings.config_file("sources").is_file()
+    monkeypatch.setenv(f"{NEW}SOURCES", "/etc/sms/sources.yaml")
+    assert get_settings().config_file("sources") == Path("/etc/sms/sources.yaml")
+
+
+def test_airflow_config_wins_over_the_legacy_variable_which_wins_over_the_default(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("SMS_TRACKING_CLOCK_SKEW", "1m30s")
-    assert Settings.from_env().clock_skew_seconds == 90
+    with (
+        pytest.warns(DeprecationWarning, match="deprecated") as caught,
+        caplog.at_level(logging.WARNING, "sms_tracking.settings"),
+    ):
+        assert get_settings().clock_skew == timedelta(seconds=90)
+    expected = (
+        "SMS_TRACKING_CLOCK_SKEW is deprecated: set [sms_tracking] clock_skew "
+        "(AIRFLOW__SMS_TRACKING__CLOCK_SKEW) instead"
+    )
+    assert [str(w.message) for w in caught if w.category is DeprecationWarning] == [expected]
+    assert expected in caplog.messages
+
+    monkeypatch.setenv(f"{NEW}CLOCK_SKEW", "15m")
+    assert get_settings().clock_skew == timedelta(minutes=15)
+
+
+def test_the_legacy_variable_names_itself_when_its_value_is_bad(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMS_TRACKING_OPT_OUT_DAYS", "a week")
+    with (
+        pytest.warns(DeprecationWarning, match="SMS_TRACKING_OPT_OUT_DAYS is deprecated"),
+        pytest.raises(
+            ValueError,
+            match=re.escape(
+                "[sms_tracking] opt_out_days (from SMS_TRACKING_OPT_OUT_DAYS): expected a whole number of days >= 0, "
+                "found 'a week'"
+            ),
+        ),
+    ):
+        get_settings()
+
+
+def test_airflow_cfg_is_read_too() -> None:
+    """A value in airflow.cfg (Airflow's parser, as the file fills it) counts as the section's."""
+    from airflow.configuration import conf
+
+    if not conf.has_section("sms_tracking"):
+        conf.add_section("sms_tracking")
+    conf.set("sms_tracking", "max_objects_per_run", "42")
+    try:
+        assert get_settings().max_objects_per_run == 42
+    finally:
+        conf.remove_option("sms_tracking", "max_objects_per_run")
+    assert get_settings().max_objects_per_run == 500
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MAX_REJECT_RATE", "lots", "max_reject_rate: expected a share between 0 and 1, found 'lots'"),
+        ("MAX_OBJECTS_PER_RUN", "0", "max_objects_per_run: expected a whole number, 1 or more"),
+        ("CONTROL_GROUP_PERCENT", "101", "control_group_percent: expected a percentage between 0 and 100"),
+        ("QUARANTINE_ERROR_THRESHOLD", "0", "quarantine_error_threshold: expected a whole number of errors, 1 or more"),
+        ("WITH_ERRORS_RELEASE_DAYS", "ten", "with_errors_release_days: expected a positive number of days"),
+        ("STOP_KEYWORDS", " , ", "stop_keywords: no keyword in ' , '"),
+        ("BOT_CLICK_SECONDS", "nan", "bot_click_seconds: expected a number of seconds >= 0, found 'nan'"),
+        ("BOT_CLICK_SECONDS", "-1", "bot_click_seconds: expected a number of seconds >= 0, found '-1'"),
+        ("VALIDATION_RETENTION_DAYS", "0", "validation_retention_days: expected a whole number of days, 1 or more"),
+        ("MASK_PHONES", "maybe", "mask_phones: expected one of true/false, yes/no, on/off, 1/0, found 'maybe'"),
+        ("PULL_MAX_ATTEMPTS", "0", "pull_max_attempts: expected a whole number, 1 or more"),
+        ("UI_STATEMENT_TIMEOUT_MS", "soon", "ui_statement_timeout_ms: expected a whole number of milliseconds"),
+    ],
+)
+def test_invalid_values_are_refused_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(NEW + name, value)
+    with pytest.raises(ValueError, match=re.escape(f"[sms_tracking] {message}")):
+        get_settings()
+
+
+def test_lists_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(f"{NEW}BOT_USER_AGENTS", " AcmeScanner , ,Other/1")
+    monkeypatch.setenv(f"{NEW}MASK_PHONES", "off")
+    settings = get_settings()
+    assert settings.bot_user_agents == ("AcmeScanner", "Other/1")
+    assert settings.mask_phones is False
+
+
+def test_the_provider_declares_every_option_with_its_type_and_default() -> None:
+    section = get_provider_info()["config"]["sms_tracking"]
+    options = section["options"]
+    assert list(options) == list(Settings.model_fields)
+    assert options["clock_skew"] == {
+        "description": Settings.model_fields["clock_skew"].description,
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "15m",
+        "default": "2m",
+    }
+    assert options["max_objects_per_run"]["type"] == "integer"
+    assert options["mask_phones"]["type"] == "boolean"
+    assert options["landing"]["default"] is None
+    assert all(option["description"] for option in options.values())
+    # Every declared default passes its own checks.
+    assert Settings(**{key: option["default"] for key, option in options.items() if option["default"] is not None})
+
+
+def test_the_operations_doc_shows_the_generated_settings_table() -> None:
+    text = (DOCS / "operations.md").read_text(encoding="utf-8")
+    assert settings_table() in text, "docs/operations.md: regenerate the table with scripts/settings_table.py"
+
+
+def test_config_pull_and_pipeline_import_without_a_cycle() -> None:
+    """config imports neither pull nor pipeline, pull neither config nor pipeline (RunInfo lives in audit)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, importlib; importlib.import_module(sys.argv[1]); "
+        "print(' '.join(m for m in ('sms_tracking.config', 'sms_tracking.pull', 'sms_tracking.pipeline') "
+        "if m in sys.modules and m != sys.argv[1]))"
+    )
+    imported = {
+        module: subprocess.run(
+            [sys.executable, "-c", probe, module], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for module in ("sms_tracking.config", "sms_tracking.pull", "sms_tracking.audit")
+    }
+    assert imported == {"sms_tracking.config": [], "sms_tracking.pull": [], "sms_tracking.audit": []}

@@ -136,11 +136,11 @@ def test_backoff_doubles_up_to_its_cap_and_retry_after_wins() -> None:
     assert policy.delay(4, retry_after=2.5) == 2.5
 
 
-def test_retry_policy_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SMS_TRACKING_PULL_TIMEOUT", "3")
-    monkeypatch.setenv("SMS_TRACKING_PULL_MAX_ATTEMPTS", "2")
-    monkeypatch.setenv("SMS_TRACKING_PULL_BACKOFF", "0.5")
-    assert RetryPolicy.from_env() == RetryPolicy(timeout=3, max_attempts=2, backoff=0.5)
+def test_retry_policy_reads_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__PULL_TIMEOUT", "3")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__PULL_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__PULL_BACKOFF", "0.5")
+    assert RetryPolicy.from_settings() == RetryPolicy(timeout=3, max_attempts=2, backoff=0.5)
 
 
 # -- the fetch loop, scripted ------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def test_a_retry_after_beyond_the_budget_gives_up_at_once() -> None:
 def test_total_wait_is_bounded() -> None:
     policy = RetryPolicy(max_attempts=10, backoff=4, backoff_max=10, max_wait=10)
     slept: list[float] = []
-    with pytest.raises(PullError, match="SMS_TRACKING_PULL_MAX_WAIT"):
+    with pytest.raises(PullError, match="pull_max_wait"):
         fetch_page(ScriptedClient([FakeResponse(503)] * 10), "/x", None, policy, sleep=slept.append)
     assert sum(slept) <= 10
 
@@ -369,7 +369,7 @@ def test_an_api_source_takes_its_format_from_the_provider(tmp_path: Path) -> Non
     ("{name: a, provider: infobip, transport: api, conn_id: c, path: p, options: {limit: 5000}}",
      r"\(a\): option limit '5000'"),
     ("{name: a, provider: smpp, format: smpp, conn_id: c, path: p}", "conn_id is for transport api"),
-    ("{name: a, provider: twilio, transport: ftp, path: p}", "transport 'ftp' is not one of files, api"),
+    ("{name: a, provider: twilio, transport: ftp, path: p}", "transport: Input should be 'files' or 'api'"),
 ])
 def test_a_wrong_api_source_names_the_source_and_the_field(tmp_path: Path, entry: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):

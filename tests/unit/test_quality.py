@@ -237,9 +237,9 @@ def test_sqlalchemy_url_uses_psycopg3(dsn: str, url: str) -> None:
 
 
 def test_data_docs_dir_is_configurable_and_defaults_under_airflow_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SMS_TRACKING_DATA_DOCS", "/srv/docs")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__DATA_DOCS", "/srv/docs")
     assert quality.data_docs_dir() == Path("/srv/docs")
-    monkeypatch.delenv("SMS_TRACKING_DATA_DOCS")
+    monkeypatch.delenv("AIRFLOW__SMS_TRACKING__DATA_DOCS")
     monkeypatch.setenv("AIRFLOW_HOME", "/opt/airflow")
     assert quality.data_docs_dir() == Path("/opt/airflow/sms_tracking_data_docs")
 

@@ -23,6 +23,7 @@ from sms_tracking.quarantine import (
     replay,
     transition,
 )
+from sms_tracking.settings import Settings
 
 CONFIG = QuarantineConfig()
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
@@ -225,7 +226,8 @@ def test_whole_message_must_be_a_keyword(text: str, kind: str | None) -> None:
 
 
 def test_config_defaults_are_adobes() -> None:
-    config = QuarantineConfig.from_env({})
+    config = QuarantineConfig.from_settings(Settings())
+    assert config == QuarantineConfig()
     assert config.error_threshold == 5
     assert config.significant_error_period == timedelta(hours=24)
     assert config.with_errors_release == days(10)
@@ -234,27 +236,26 @@ def test_config_defaults_are_adobes() -> None:
     assert config.start_keywords == ("START", "UNSTOP")
 
 
-def test_config_reads_its_environment_variables() -> None:
-    config = QuarantineConfig.from_env({
-        "SMS_TRACKING_QUARANTINE_ERROR_THRESHOLD": "3",
-        "SMS_TRACKING_SIGNIFICANT_ERROR_PERIOD": "3600",
-        "SMS_TRACKING_WITH_ERRORS_RELEASE_DAYS": "7",
-        "SMS_TRACKING_MAILBOX_FULL_RELEASE_DAYS": "14",
-        "SMS_TRACKING_STOP_KEYWORDS": "stop, Arrêt ,halt",
-        "SMS_TRACKING_START_KEYWORDS": "go",
-    })
+def test_config_reads_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"QUARANTINE_ERROR_THRESHOLD": "3", "SIGNIFICANT_ERROR_PERIOD": "3600",
+                       "WITH_ERRORS_RELEASE_DAYS": "7", "MAILBOX_FULL_RELEASE_DAYS": "14",
+                       "STOP_KEYWORDS": "stop, Arrêt ,halt", "START_KEYWORDS": "go"}.items():
+        monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{key}", value)
+    config = QuarantineConfig.from_settings()
     assert (config.error_threshold, config.significant_error_period) == (3, timedelta(hours=1))
     assert (config.with_errors_release, config.mailbox_full_release) == (days(7), days(14))
     assert (config.stop_keywords, config.start_keywords) == (("STOP", "ARRET", "HALT"), ("GO",))
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [("SMS_TRACKING_QUARANTINE_ERROR_THRESHOLD", "0", "1 or more"),
-     ("SMS_TRACKING_SIGNIFICANT_ERROR_PERIOD", "a day", "not a duration"),
-     ("SMS_TRACKING_WITH_ERRORS_RELEASE_DAYS", "ten", "number of days"),
-     ("SMS_TRACKING_STOP_KEYWORDS", " , ", "no keyword")],
+    ("key", "value", "message"),
+    [("quarantine_error_threshold", "0", "1 or more"),
+     ("significant_error_period", "a day", "not a duration"),
+     ("with_errors_release_days", "ten", "number of days"),
+     ("stop_keywords", " , ", "no keyword"),
+     ("stop_keywords", "!!, ?", "no keyword")],
 )
-def test_a_bad_setting_names_the_variable(name: str, value: str, message: str) -> None:
-    with pytest.raises(ValueError, match=f"{name}: .*{message}"):
-        QuarantineConfig.from_env({name: value})
+def test_a_bad_setting_names_its_key(monkeypatch: pytest.MonkeyPatch, key: str, value: str, message: str) -> None:
+    monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{key.upper()}", value)
+    with pytest.raises(ValueError, match=rf"\[sms_tracking\] {key}: .*{message}"):
+        QuarantineConfig.from_settings()

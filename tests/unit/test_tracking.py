@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sms_tracking import tracking
-from sms_tracking.tracking import TrackedUrl, TrackingSettings, extract_urls
+from sms_tracking.settings import Settings, get_settings
+from sms_tracking.tracking import TrackedUrl, extract_urls
 
 
 def urls(content: str) -> list[str]:
@@ -92,35 +95,36 @@ def test_the_bot_list_names_the_documented_previews_and_no_generic_token() -> No
 
 
 def test_settings_default_to_two_seconds_and_seven_days() -> None:
-    settings = TrackingSettings.from_env()
+    settings = Settings()
     assert (settings.bot_click_seconds, settings.opt_out_days) == (2.0, 7)
-    params = settings.build_params()
+    params = tracking.build_params(settings)
     assert params["bot_click_seconds"] == 2.0
     assert "facebookexternalhit" in params["bot_user_agents"]
     assert all(token == token.lower() for token in params["bot_user_agents"])
 
 
-def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SMS_TRACKING_BOT_CLICK_SECONDS", "1.5")
-    monkeypatch.setenv("SMS_TRACKING_OPT_OUT_DAYS", "3")
-    monkeypatch.setenv("SMS_TRACKING_BOT_USER_AGENTS", " AcmeScanner , ,Other/1")
-    settings = TrackingSettings.from_env()
+def test_settings_come_from_the_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__BOT_CLICK_SECONDS", "1.5")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__OPT_OUT_DAYS", "3")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__BOT_USER_AGENTS", " AcmeScanner , ,Other/1")
+    settings = get_settings()
     assert (settings.bot_click_seconds, settings.opt_out_days) == (1.5, 3)
-    assert settings.bot_user_agents[-2:] == ("AcmeScanner", "Other/1")
+    assert tracking.bot_user_agents(settings)[-2:] == ("AcmeScanner", "Other/1")
+    assert tracking.build_params(settings)["bot_user_agents"][-2:] == ["acmescanner", "other/1"]
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "message"),
+    ("key", "value", "message"),
     [
-        ("SMS_TRACKING_BOT_CLICK_SECONDS", "soon", "^SMS_TRACKING_BOT_CLICK_SECONDS must be a number of seconds"),
-        ("SMS_TRACKING_BOT_CLICK_SECONDS", "-1", "must be a number of seconds >= 0, got '-1'"),
-        ("SMS_TRACKING_BOT_CLICK_SECONDS", "nan", "got 'nan'"),
-        ("SMS_TRACKING_OPT_OUT_DAYS", "a week", "SMS_TRACKING_OPT_OUT_DAYS must be a whole number of days >= 0"),
+        ("bot_click_seconds", "soon", "bot_click_seconds: expected a number of seconds >= 0, found 'soon'"),
+        ("bot_click_seconds", "-1", "expected a number of seconds >= 0, found '-1'"),
+        ("bot_click_seconds", "nan", "found 'nan'"),
+        ("opt_out_days", "a week", "opt_out_days: expected a whole number of days >= 0"),
     ],
 )
-def test_a_bad_setting_names_the_variable_and_the_value(
-    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+def test_a_bad_setting_names_the_key_and_the_value(
+    monkeypatch: pytest.MonkeyPatch, key: str, value: str, message: str
 ) -> None:
-    monkeypatch.setenv(name, value)
-    with pytest.raises(ValueError, match=message):
-        TrackingSettings.from_env()
+    monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{key.upper()}", value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        get_settings()

@@ -63,7 +63,9 @@ def airflow_env(home: Path, dsn: str) -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
         "SMS_TRACKING_DSN": dsn,
-        "SMS_TRACKING_LANDING": env.get("SMS_TRACKING_LANDING") or str(demo_landing()),
+        "AIRFLOW__SMS_TRACKING__LANDING": env.get("AIRFLOW__SMS_TRACKING__LANDING")
+        or env.get("SMS_TRACKING_LANDING")
+        or str(demo_landing()),
         "GX_ANALYTICS_ENABLED": "false",
         "PYTHONPATH": os.pathsep.join(p for p in (str(project_dir() / "plugins"), env.get("PYTHONPATH")) if p),
     })

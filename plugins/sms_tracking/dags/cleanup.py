@@ -27,7 +27,7 @@ def cleanup_dag() -> DAG:
 
         @task
         def release() -> dict:
-            from sms_tracking.ingest import RunInfo
+            from sms_tracking.audit import RunInfo
             from sms_tracking.quarantine import run_cleanup
 
             ti = get_current_context()["ti"]

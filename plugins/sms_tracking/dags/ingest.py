@@ -37,7 +37,7 @@ def ingest_dag(
         @task(max_active_tis_per_dagrun=4)
         @fail_fast
         def load_object(uri: str) -> dict:
-            from sms_tracking.ingest import RunInfo
+            from sms_tracking.audit import RunInfo
             from sms_tracking.pipeline import load
 
             ti = get_current_context()["ti"]
@@ -64,7 +64,7 @@ def ingest_dag(
             @task(trigger_rule="none_failed")
             @fail_fast
             def advance_watermark(pulled: dict) -> dict:
-                from sms_tracking.ingest import RunInfo
+                from sms_tracking.audit import RunInfo
                 from sms_tracking.pull import advance_watermark
 
                 ti = get_current_context()["ti"]

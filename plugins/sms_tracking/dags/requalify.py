@@ -19,14 +19,14 @@ from sms_tracking.dags.common import build_step, prepare_database, sms_tracking_
 from sms_tracking.pipeline import BUILD_STEPS
 
 if TYPE_CHECKING:
-    from sms_tracking.ingest import RunInfo
+    from sms_tracking.audit import RunInfo
 
 DAG_ID = "sms_tracking_requalify"
 
 
 def _run() -> RunInfo:
     """The current task, for the audit journal."""
-    from sms_tracking.ingest import RunInfo
+    from sms_tracking.audit import RunInfo
 
     ti = get_current_context()["ti"]
     return RunInfo(ti.dag_id, ti.run_id, ti.task_id)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sms_tracking import resources
 from sms_tracking.quality.suites import Suite, check_ids
 
 Severity = Literal["critical", "warning", "disabled"]
@@ -56,7 +54,9 @@ def load_config(path: Path | None = None, suites: Sequence[Suite] | None = None)
     """Read and check the quality file; a mistake names the key and what was expected."""
     import yaml
 
-    path = path or Path(os.environ.get("SMS_TRACKING_QUALITY_CONFIG") or resources.config_dir() / "quality.yaml")
+    from sms_tracking.settings import get_settings
+
+    path = path or get_settings().config_file("quality_config")
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return parse_config(document, where=str(path), suites=suites)
 

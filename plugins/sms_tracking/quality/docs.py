@@ -11,12 +11,11 @@ DOCS_SITE = "sms_tracking"
 
 
 def data_docs_dir() -> Path:
-    """Where Data Docs are built and the UI plugin serves them: ``SMS_TRACKING_DATA_DOCS``, else
+    """Where Data Docs are built and the UI plugin serves them: the ``data_docs`` option, else
     ``<AIRFLOW_HOME>/sms_tracking_data_docs`` (a shared volume in multi-node deployments)."""
-    configured = os.environ.get("SMS_TRACKING_DATA_DOCS")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "sms_tracking_data_docs"
+    from sms_tracking.settings import get_settings
+
+    return get_settings().data_docs_dir
 
 
 def publish_data_docs(context: Any, building: Path, target: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from contextlib import closing
@@ -41,14 +40,15 @@ def validate_run(
 
     Returns a summary small enough for an XCom.
     """
-    from sms_tracking.config import Settings, load_sources
+    from sms_tracking.config import load_sources
+    from sms_tracking.settings import get_settings
 
     started = time.monotonic()
     suites = SUITES if suites is None else suites
     config = config or load_config(suites=suites)
     now = datetime.now(UTC)
     severity_of = {check_id: config.severity(check_id) for check_id in check_ids(suites)}
-    params = runtime_params(config, now, Settings.from_env().unknown_failure_reason)
+    params = runtime_params(config, now, get_settings().unknown_failure_reason)
     values = sql_values(config, (source.name for source in load_sources()))
 
     results: list[CheckResult] = []
@@ -85,7 +85,7 @@ def validate_run(
             if importer is not None:
                 importer.join()
             if runnable:  # else nothing to validate: spare the GX import
-                url = with_session_settings(sqlalchemy_url(dsn or os.environ.get("SMS_TRACKING_DSN") or _airflow_uri()))
+                url = with_session_settings(sqlalchemy_url(db.sqlalchemy_uri(dsn)))
                 results += run_gx(url, runnable, tables, severity_of, params, run_id, now, config.sample_size, docs_dir)
         finally:
             drop_work_tables(conn, tables.values())
@@ -126,7 +126,3 @@ def validate_run(
     return summary
 
 
-def _airflow_uri() -> str:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    return str(PostgresHook(postgres_conn_id=db.CONN_ID).get_uri())

@@ -113,8 +113,8 @@ async def _not_configured(request: Request, exc: Exception) -> Response:
     log.error("SMS Tracking UI: %s", exc)
     return _error(
         request, 503,
-        "The tracking database is not configured: set the Airflow connection sms_tracking_postgres "
-        "(or SMS_TRACKING_DSN) for the API server.",
+        "The tracking database is not configured: set the Airflow connection named by [sms_tracking] conn_id "
+        "(default sms_tracking_postgres) for the API server.",
     )
 
 

@@ -2,7 +2,7 @@
 
 Reading any page or API route needs an authenticated Airflow user with access to the PLUGINS view
 (what the Airflow UI itself needs to show plugin menus). Managing quarantine and seeing unmasked
-phone numbers needs permission to edit the tracking DAG (``SMS_TRACKING_MANAGE_DAG_ID``, default
+phone numbers needs permission to edit the tracking DAG (the ``manage_dag_id`` option, default
 ``sms_tracking_build``): with the SimpleAuthManager that is the ``user``, ``op`` and ``admin`` roles,
 with the FAB auth manager the DAG's "can edit" permission. See docs/ui.md.
 """
@@ -18,7 +18,7 @@ from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api import security
 from fastapi import Depends, HTTPException, Request, status
 
-from sms_tracking.ui.settings import UiSettings
+from sms_tracking.settings import Settings, get_settings
 
 get_user = security.get_user
 """Airflow's user dependency (bearer token, else the UI's ``_token`` cookie); tests override it."""
@@ -36,14 +36,14 @@ class Viewer:
     mask_phones: bool
 
 
-def may_manage(user: BaseUser, settings: UiSettings) -> bool:
+def may_manage(user: BaseUser, settings: Settings) -> bool:
     """Whether the user may edit the tracking DAG, which is what managing its quarantine means here."""
     manager = security.get_auth_manager()
     return bool(manager.is_authorized_dag(method="PUT", details=DagDetails(id=settings.manage_dag_id), user=user))
 
 
 def get_viewer(user: Annotated[BaseUser, Depends(get_user)]) -> Viewer:
-    settings = UiSettings.from_env()
+    settings = get_settings()
     can_manage = may_manage(user, settings)
     return Viewer(username=user.get_name(), can_manage=can_manage, mask_phones=settings.mask_phones and not can_manage)
 
@@ -61,7 +61,7 @@ def require_manager(request: Request, viewer: ViewerDep) -> Viewer:
     if not viewer.can_manage:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            f"Managing quarantine needs permission to edit the DAG {UiSettings.from_env().manage_dag_id!r}",
+            f"Managing quarantine needs permission to edit the DAG {get_settings().manage_dag_id!r}",
         )
     return viewer
 

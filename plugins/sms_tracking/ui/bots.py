@@ -1,7 +1,7 @@
 """Which clicks count as human on the Tracking tab, aggregated from the raw click table.
 
 The bot list and the probing methods have one home, ``sms_tracking.tracking`` (``BOT_USER_AGENTS``
-plus ``SMS_TRACKING_BOT_USER_AGENTS``, ``PROBE_METHODS``); this module turns them into SQL parameters.
+plus the ``bot_user_agents`` option, ``PROBE_METHODS``); this module turns them into SQL parameters.
 Where the build flagged the clicks (``tracking_log.is_bot``), the UI reads its flag instead.
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sms_tracking.tracking import PROBE_METHODS, TrackingSettings
+from sms_tracking.settings import get_settings
+from sms_tracking.tracking import PROBE_METHODS, bot_user_agents
 from sms_tracking.ui.params import like_contains
 
 
 def bot_tokens() -> list[str]:
-    return list(TrackingSettings.from_env().bot_user_agents)
+    return list(bot_user_agents(get_settings()))
 
 
 def human_params() -> dict[str, Any]:

@@ -18,10 +18,10 @@ from psycopg import Connection, sql
 from psycopg.rows import dict_row
 
 from sms_tracking import db
+from sms_tracking.settings import get_settings
 from sms_tracking.ui import params
 from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.masking import mask_phone, mask_text
-from sms_tracking.ui.settings import UiSettings
 
 COUNT_CAP = 10_000
 """Large filtered lists are counted up to here ("10,000+"), so a page never counts millions of rows."""
@@ -90,14 +90,14 @@ class Reader:
 
 @contextmanager
 def open_reader(write: bool = False) -> Iterator[Reader]:
-    """A connection per request (``sms_tracking.db.connect``, so the pipeline's session settings, work_mem
-    included): read-only unless asked, with a statement timeout."""
-    settings = UiSettings.from_env()
+    """A connection per request (``sms_tracking.db.connect``, so the pipeline's session settings): read-only
+    unless asked, with a statement timeout."""
+    timeout = get_settings().ui_statement_timeout_ms
     with closing(db.connect()) as conn:
         conn.read_only = not write
         conn.execute(
             "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false)",
-            (str(settings.statement_timeout_ms),),
+            (str(timeout),),
         )
         yield Reader(conn)
         conn.commit()

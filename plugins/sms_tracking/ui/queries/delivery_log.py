@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sms_tracking.config import Settings
+from sms_tracking.settings import get_settings
 from sms_tracking.ui import datamodels as m, params
 from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.queries.base import (
@@ -52,5 +52,5 @@ def delivery_log(
 
 
 def failure_reasons(reader: Reader) -> list[str]:
-    args = {"unknown_reason": Settings.from_env().unknown_failure_reason}
+    args = {"unknown_reason": get_settings().unknown_failure_reason}
     return [r["failure_reason"] for r in reader.rows("failure_reasons", args)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sms_tracking.settings import get_settings
 from sms_tracking.ui import datamodels as m
 from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.queries.base import (
@@ -9,11 +10,10 @@ from sms_tracking.ui.queries.base import (
     Reader,
     masked_text,
 )
-from sms_tracking.ui.settings import UiSettings
 
 
 def quality(reader: Reader, viewer: Viewer) -> m.Quality:
-    docs = (UiSettings.from_env().data_docs_dir / "index.html").is_file()
+    docs = (get_settings().data_docs_dir / "index.html").is_file()
     if "validation_result" not in reader.present("validation_result"):
         return m.Quality(
             available=False, notice=OPTIONAL_TABLES["validation_result"], tables=[], data_docs_available=docs
