@@ -40,10 +40,10 @@ def prepare(
     root = folder / "landing"
     root.mkdir(parents=True, exist_ok=True)
     write_all(root, files or {})
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__LANDING", str(root))
     if sources is not None:
         write(folder, "sources.yaml", sources)
-        monkeypatch.setenv("SMS_TRACKING_SOURCES", str(folder / "sources.yaml"))
+        monkeypatch.setenv("AIRFLOW__SMS_TRACKING__SOURCES", str(folder / "sources.yaml"))
     return root
 
 

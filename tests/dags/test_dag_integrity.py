@@ -80,7 +80,7 @@ def test_an_api_source_gets_a_pull_dag_that_moves_its_watermark_last(
     from airflow.dag_processing.dagbag import DagBag
 
     (tmp_path / "sources.yaml").write_text(API_SOURCES, encoding="utf-8")
-    monkeypatch.setenv("SMS_TRACKING_SOURCES", str(tmp_path / "sources.yaml"))
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__SOURCES", str(tmp_path / "sources.yaml"))
     bag = DagBag(dag_folder=str(DAGS / "sms_tracking_ingest.py"))
     assert bag.import_errors == {}
     for name in ("twilio_pull", "infobip_pull"):

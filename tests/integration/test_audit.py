@@ -162,7 +162,7 @@ def test_validation_passes_then_names_messages_to_excluded_recipients(dsn: str, 
 def test_rejected_lines_and_batches_go_to_the_pipeline_journal(
     dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SMS_TRACKING_MAX_REJECT_RATE", "0.3")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__MAX_REJECT_RATE", "0.3")
     write(landing, "reports/smpp_main/r3.txt", REPORTS_1 + "garbage\n")  # 1 bad line in 5: loaded
     write(landing, "reports/smpp_main/r4.txt", "garbage\nmore garbage\n" + REPORTS_2)  # 2 in 4: rejected
     with pytest.raises(BatchRejected):

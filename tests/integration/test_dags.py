@@ -46,7 +46,7 @@ def test_pipeline_runs_end_to_end_through_airflow_and_reruns_identically(
     monkeypatch.delenv("SMS_TRACKING_DSN")
     landing = tmp_path / "landing"
     shutil.copytree(sample_landing(), landing)
-    env = {**os.environ, "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn, "SMS_TRACKING_LANDING": str(landing)}
+    env = {**os.environ, "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn, "AIRFLOW__SMS_TRACKING__LANDING": str(landing)}
     for dag_id in pipeline_dag_ids():
         dags_test(dag_id, env)
     first = tables(dsn)

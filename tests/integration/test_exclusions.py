@@ -118,7 +118,7 @@ def test_target_list_waits_for_its_delivery(dsn: str, landing: Path) -> None:
 def test_proof_sends_quarantined_numbers_flagged_but_not_denylisted_ones(
     dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SMS_TRACKING_CONTROL_GROUP_PERCENT", "100")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__CONTROL_GROUP_PERCENT", "100")
     quarantine.set_status("+33600000004", "Quarantine", actor="test", dsn=dsn)
     quarantine.set_status("+33600000005", "Denylisted", actor="test", dsn=dsn)
     write(landing, "targets/p1.csv", targets("P1,r01,+33600000001", "P1,r04,+33600000004", "P1,r05,+33600000005"))
@@ -135,7 +135,7 @@ def test_proof_sends_quarantined_numbers_flagged_but_not_denylisted_ones(
 def test_control_group_draw_is_deterministic_and_matches_python(
     dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SMS_TRACKING_CONTROL_GROUP_PERCENT", "30")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__CONTROL_GROUP_PERCENT", "30")
     write(landing, "targets/d1.csv", targets(*(f"D1,r{i:03d},+336000{i:05d}" for i in range(300))))
     run_all(dsn)
     drawn = {r for r, reason in exclusions(dsn, "D1").items() if reason == "Control group"}

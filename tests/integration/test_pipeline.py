@@ -247,7 +247,7 @@ def test_bad_lines_are_rejected_with_position_and_reason(dsn: str, landing: Path
 def test_reject_rate_under_the_threshold_loads_the_good_lines(
     dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SMS_TRACKING_MAX_REJECT_RATE", "0.2")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__MAX_REJECT_RATE", "0.2")
     write(landing, "reports/smpp_main/r2.txt", SMPP.replace("id:A2", "id:A22") + "garbage line\n")
     results = {Path(r["uri"]).name: r for r in run_all(dsn)}
     assert results["r2.txt"]["rows_rejected"] == 1

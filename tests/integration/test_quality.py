@@ -92,7 +92,7 @@ class Landing:
 
 @pytest.fixture
 def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_landing: Callable[..., Path]) -> Landing:
-    monkeypatch.setenv("SMS_TRACKING_DATA_DOCS", str(tmp_path / "data_docs"))
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__DATA_DOCS", str(tmp_path / "data_docs"))
     t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
     return Landing(make_landing(sources=SOURCES), t0)
 

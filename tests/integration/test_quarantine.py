@@ -323,7 +323,7 @@ def test_stop_and_start_from_inbound_messages(dsn: str, conn: Connection, make_l
 
 
 def test_configured_keywords_replace_the_defaults(dsn: str, conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SMS_TRACKING_STOP_KEYWORDS", "halt")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__STOP_KEYWORDS", "halt")
     inbound(conn, "in1", T0, "halt", phone="+33611111111")
     inbound(conn, "in2", T0, "stop", phone="+33622222222")
     build(dsn)
@@ -361,7 +361,7 @@ def test_cleanup_releases_mailbox_full_after_30_days_only(dsn: str, conn: Connec
 
 
 def test_cleanup_thresholds_are_configurable(dsn: str, conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SMS_TRACKING_WITH_ERRORS_RELEASE_DAYS", "2")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__WITH_ERRORS_RELEASE_DAYS", "2")
     record(conn, "m1", T0, "soft")
     build(dsn)
     quarantine.run_cleanup(T0 + days(2), dsn=dsn)

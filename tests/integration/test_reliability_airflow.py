@@ -87,7 +87,7 @@ def airflow_env(dsn: str, landing: Path, home: Path | None = None, **settings: s
     env = {key: value for key, value in os.environ.items() if key != "SMS_TRACKING_DSN"}
     env.update({
         "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
-        "SMS_TRACKING_LANDING": str(landing),
+        "AIRFLOW__SMS_TRACKING__LANDING": str(landing),
         "PYTHONPATH": os.pathsep.join(p for p in (str(POLICY_DIR), env.get("PYTHONPATH")) if p),
         **settings,
     })
@@ -462,7 +462,7 @@ def resent(
     home = private_home(airflow_db, folder)
     env = airflow_env(dsn, landing, home, SMS_TRACKING_TEST_RETRIES="0")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SMS_TRACKING_LANDING", str(landing))
+        mp.setenv("AIRFLOW__SMS_TRACKING__LANDING", str(landing))
         load_all(dsn, (CAMPAIGN, "twilio_callbacks", "twilio_api"))
         first = dags_test(SMPP_DAG, "2026-05-06", env, folder / "run1.log")
         assert first.proc.returncode == 0, first.tail()
@@ -587,7 +587,7 @@ def test_a_rejected_batch_fails_its_load_task_at_once(
     dsn: str, landing: Path, airflow_db: Path, tmp_path: Path
 ) -> None:
     # The SMPP file has one bad line: more than a reject rate of 0 allows.
-    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_MAX_REJECT_RATE="0",
+    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), AIRFLOW__SMS_TRACKING__MAX_REJECT_RATE="0",
                       SMS_TRACKING_TEST_RETRY_DELAY="1")
     run = DagsTest(SMPP_DAG, "2026-05-07", env, tmp_path / "run.log")
     assert_failed_without_retry(run, "load_object[0]")
@@ -612,7 +612,7 @@ def test_a_sources_file_broken_after_parsing_fails_the_task_at_once(
 
     sources = tmp_path / "sources.yaml"
     shutil.copy(resources.config_dir() / "sources.yaml", sources)
-    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), SMS_TRACKING_SOURCES=str(sources),
+    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), AIRFLOW__SMS_TRACKING__SOURCES=str(sources),
                       SMS_TRACKING_TEST_RETRY_DELAY="1")
     lock = db._MIGRATION_LOCK  # the key prepare_database waits for
     with psycopg.connect(dsn, autocommit=True) as gate:

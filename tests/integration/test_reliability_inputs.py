@@ -94,7 +94,7 @@ CASES = [
 
 @pytest.fixture
 def landing(make_landing: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SMS_TRACKING_MAX_REJECT_RATE", "1")  # count every kind; the threshold is tested elsewhere
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__MAX_REJECT_RATE", "1")  # count every kind (threshold tested elsewhere)
     return make_landing(sources=SOURCES_YAML)
 
 
@@ -166,7 +166,7 @@ PHONES = {
 def test_numbers_in_every_format_are_normalised_by_rule(
     dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SMS_TRACKING_DEFAULT_REGION", "FR")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__DEFAULT_REGION", "FR")
     sends = "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at,segments\n" + "".join(
         f'D1,r{i},"{raw}",smpp,P{i},2026-05-04T08:00:00Z,1\n' for i, raw in enumerate(PHONES)
     )

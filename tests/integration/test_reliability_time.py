@@ -95,7 +95,7 @@ def test_source_zone_is_configurable_per_source(
         "  - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api}\n",
         encoding="utf-8",
     )
-    monkeypatch.setenv("SMS_TRACKING_SOURCES", str(sources))
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__SOURCES", str(sources))
     run_all(dsn)
     # 10:12 in Tokyo (+09) instead of Paris (+02). That is before A1's submission (08:00Z), so the delivery
     # log times it by its arrival and keeps the date read in Tokyo as the reported one.
@@ -126,7 +126,7 @@ def validation_audit(dsn: str, delivery_id: str) -> dict[str, object]:
 
 def test_report_dated_before_its_submission_is_timed_by_its_arrival(dsn: str, landing: Path) -> None:
     # Submitted 08:00:02Z; done 09:50 Paris = 07:50Z, ten minutes earlier (a clock skew at the provider),
-    # beyond SMS_TRACKING_CLOCK_SKEW (2 min): the status holds, the date is replaced by the arrival.
+    # beyond AIRFLOW__SMS_TRACKING__CLOCK_SKEW (2 min): the status holds, the date is replaced by the arrival.
     # The file arrived at 08:30Z, with its data (not a backfill: see the year-old folder below).
     write(landing, "reports/smpp_main/r2.txt",
           "id:A3 sub:001 dlvrd:001 submit date:2605040950 done date:2605040950 stat:DELIVRD err:000 text:x\n")
@@ -144,7 +144,7 @@ def test_report_dated_before_its_submission_is_timed_by_its_arrival(dsn: str, la
 def test_report_dated_within_the_clock_skew_before_submission_keeps_its_date(
     dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SMS_TRACKING_CLOCK_SKEW", "15m")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__CLOCK_SKEW", "15m")
     write(landing, "reports/smpp_main/r2.txt",
           "id:A3 sub:001 dlvrd:001 submit date:2605040950 done date:2605040950 stat:DELIVRD err:000 text:x\n")
     run_all(dsn)
@@ -204,7 +204,7 @@ def test_a_year_old_landing_folder_keeps_its_own_times(
           # ten minutes before its submission: a clock skew at the provider
           f"id:B2 sub:001 dlvrd:000 submit date:{smpp(-10)} done date:{smpp(-10)} stat:UNDELIV err:001 text:x\n"
           "id:B3 stat:DELIVRD err:000\n")  # no date of its own
-    monkeypatch.setenv("SMS_TRACKING_LANDING", str(root))
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__LANDING", str(root))
     run_all(dsn)
     with psycopg.connect(dsn) as conn:
         done = dict(conn.execute("SELECT provider_message_id, done_at FROM sms_tracking.delivery_log").fetchall())

@@ -29,7 +29,7 @@ def loaded(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_landi
             "MessageSid=SM2&MessageStatus=undelivered&ErrorCode=30098&RawDlrDoneDate=2605040805\n"
             "MessageSid=SM3&MessageStatus=delivered&RawDlrDoneDate=2605040805\n"),
     })
-    monkeypatch.setenv("SMS_TRACKING_QUALIFICATION_OVERRIDES", str(tmp_path / "overrides.yaml"))
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALIFICATION_OVERRIDES", str(tmp_path / "overrides.yaml"))
     write(tmp_path, "overrides.yaml", "overrides: []\n")
     run_all(dsn, "build", ("campaign", "twilio_callbacks"))
     return dsn

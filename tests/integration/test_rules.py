@@ -68,7 +68,7 @@ def test_success_rate_is_success_over_sent_to_six_decimals(dsn: str, success: in
 def test_ui_sessions_take_the_pipelines_work_mem(dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from sms_tracking.ui.queries import open_reader
 
-    monkeypatch.setenv("SMS_TRACKING_WORK_MEM", "96MB")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__WORK_MEM", "96MB")
     with open_reader() as reader:
         (work_mem,) = reader.conn.execute("SHOW work_mem").fetchone()  # type: ignore[misc]
     assert work_mem == "96MB"

@@ -102,7 +102,7 @@ CLICKS = "delivery_id,recipient_id,tracking_token,url,clicked_at,user_agent,meth
     )
 )
 # STOP from r02 an hour after D1: D1's opt-out. STOP from r09 after D3 reached it too: D3's, not D1's.
-# STOP from r10 nine days after D1: past SMS_TRACKING_OPT_OUT_DAYS, nobody's.
+# STOP from r10 nine days after D1: past AIRFLOW__SMS_TRACKING__OPT_OUT_DAYS, nobody's.
 INBOUND = """provider,provider_message_id,phone,recipient,text,received_at
 twilio,SMin1,+33612345602,+447700900100,STOP,2026-05-04T10:00:00Z
 smpp,,12025550109,36179,STOP,2026-05-05T09:00:00Z

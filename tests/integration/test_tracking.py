@@ -116,8 +116,8 @@ def test_clicks_join_their_message_and_url(dsn: str, landing: Path) -> None:
 def test_bot_seconds_and_user_agents_are_configurable(
     dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SMS_TRACKING_BOT_CLICK_SECONDS", "0")
-    monkeypatch.setenv("SMS_TRACKING_BOT_USER_AGENTS", "AcmeMailGuard, OtherScanner")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__BOT_CLICK_SECONDS", "0")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__BOT_USER_AGENTS", "AcmeMailGuard, OtherScanner")
     run_all(dsn)
     found = flags(dsn)
     assert found["fast"][:2] == (False, None)

@@ -130,7 +130,7 @@ def _clone(server: str, source_dsn: str, name: str) -> str:
 def load_landing(dsn: str, landing: Path) -> None:
     """Run the pipeline's loads and build on the landing, as the DAGs do (run id ``ui-test-run``)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SMS_TRACKING_LANDING", str(landing))
+        patch.setenv("AIRFLOW__SMS_TRACKING__LANDING", str(landing))
         run_all(dsn, "ui-test-run")
 
 
@@ -249,5 +249,5 @@ def client_for(plugin_app: Any) -> Iterator[Callable[[str | None], Any]]:
 @pytest.fixture(autouse=True)
 def no_data_docs_yet(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """UI tests start with no Data Docs site, whatever other tests of the session built; a test that
-    needs one points SMS_TRACKING_DATA_DOCS at its own folder."""
-    monkeypatch.setenv("SMS_TRACKING_DATA_DOCS", str(tmp_path_factory.mktemp("no-data-docs")))
+    needs one points AIRFLOW__SMS_TRACKING__DATA_DOCS at its own folder."""
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__DATA_DOCS", str(tmp_path_factory.mktemp("no-data-docs")))

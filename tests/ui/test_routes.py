@@ -156,7 +156,7 @@ def test_users_who_may_manage_see_numbers(extras_ro: str, client_for: Any) -> No
 
 
 def test_masking_can_be_switched_off(extras_ro: str, client_for: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SMS_TRACKING_MASK_PHONES", "false")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__MASK_PHONES", "false")
     log = client_for("viewer").get("/api/deliveries/D1/log").json()["items"]
     assert "+33612345678" in {r["phone"] for r in log}
 
@@ -535,7 +535,7 @@ def test_quality_page_shows_the_latest_run_per_table(extras_ro: str, client_for:
 def test_data_docs_are_served_sandboxed(extras_ro: str, client_for: Any, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "index.html").write_text("<html><script>var docs = 1;</script>GX</html>")
-    monkeypatch.setenv("SMS_TRACKING_DATA_DOCS", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__DATA_DOCS", str(tmp_path))
     client = client_for("viewer")
     assert 'href="./data-docs/index.html"' in client.get("/quality").text
     response = client.get("/data-docs/index.html")

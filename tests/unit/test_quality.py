@@ -137,7 +137,7 @@ def test_configuration_file_comes_from_the_environment(tmp_path: Path, monkeypat
     document["thresholds"]["stuck_after_hours"] = 24
     path = tmp_path / "quality.yaml"
     path.write_text(yaml.safe_dump(document))
-    monkeypatch.setenv("SMS_TRACKING_QUALITY_CONFIG", str(path))
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALITY_CONFIG", str(path))
     assert load_config().stuck_after_hours == 24
 
 
