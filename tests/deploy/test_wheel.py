@@ -154,7 +154,6 @@ def deployment(installed: Installed, postgres_server: str) -> Iterator[Deploymen
         # The tracking database through the Airflow connection (no SMS_TRACKING_DSN shortcut).
         "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
         "AIRFLOW__SMS_TRACKING__LANDING": str(landing),
-        "SMS_TRACKING_LANDING": str(landing),  # until the [sms_tracking] settings land
     }
     deployment = Deployment(installed, env, cwd, dsn)
     try:
