@@ -49,11 +49,16 @@ def sqlalchemy_url(dsn: str) -> str:
 def with_session_settings(url: str) -> str:
     """GX's own connections get the settings ``db.connect`` gives ours (``db.session_settings``): its
     uniqueness checks group whole tables, which spill to disk with the server's 4 MB ``work_mem``."""
+    return _with_options(url, db.session_settings())
+
+
+def _with_options(url: str, settings: Mapping[str, object]) -> str:
+    """The URL with these server settings added to its ``options`` (``-c name=value``)."""
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    settings = " ".join(f"-c {name}={value}" for name, value in db.session_settings().items())
-    options = " ".join(filter(None, [parsed.query.get("options"), settings]))  # type: ignore[list-item]
+    added = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    options = " ".join(filter(None, [parsed.query.get("options"), added]))  # type: ignore[list-item]
     return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
@@ -131,7 +136,11 @@ def run_gx(
             else {},
         ),
     )
-    source = context.data_sources.add_postgres("sms_tracking", connection_string=url)
+    # The work tables are read unqualified, from the connection's search_path: GX 1.14 deprecates an
+    # asset's own schema_name for the datasource's connection configuration.
+    source = context.data_sources.add_postgres(
+        "sms_tracking", connection_string=_with_options(url, {"search_path": WORK_SCHEMA})
+    )
 
     def expectation(check: Check) -> Any:
         if check.unique_columns:  # duplicates counted by mark_duplicates
@@ -141,7 +150,7 @@ def run_gx(
     results: list[CheckResult] = []
     for suite in suites:
         checks = {c.name: c for c in suite.checks if severity_of[f"{suite.name}.{c.name}"] != "disabled"}
-        asset = source.add_table_asset(suite.name, table_name=tables[suite.name], schema_name=WORK_SCHEMA)
+        asset = source.add_table_asset(suite.name, table_name=tables[suite.name])
         batch_definition = asset.add_batch_definition_whole_table("rows")
         gx_suite = context.suites.add(
             gx.ExpectationSuite(name=suite.name, expectations=[expectation(c) for c in checks.values()])
