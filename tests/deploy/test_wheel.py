@@ -29,10 +29,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from tests.project import PROJECT
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
-PROJECT = Path(__file__).resolve().parents[2]
 AIRFLOW_VERSION = "3.3.2"
 LOGICAL_DATE = "2026-05-05T00:00:00+00:00"
 REPORT_DAG = "sms_tracking_ingest_smpp_main"

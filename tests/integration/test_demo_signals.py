@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.project import PROJECT
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
-PROJECT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120
 
 
