@@ -19,7 +19,7 @@ from sms_tracking.audit import RunInfo
 from sms_tracking.config import CONTRACT_KINDS, Source, load_sources
 from sms_tracking.errors import SourcesError
 from sms_tracking.ingest import LoadResult, landing_path, list_objects, load_object
-from sms_tracking.qualification import DELIVERY_STATUSES, FAILURE_TYPES
+from sms_tracking.qualification import DELIVERY_STATUSES, FAILURE_TYPES, refused_as_value_error
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import ParseContext
 from sms_tracking.settings import get_settings
@@ -253,7 +253,7 @@ def apply_qualification_overrides(path: Path | None = None, dsn: str | None = No
         ) as copy:
             for row in rows:
                 copy.write_row(row)
-        changed = db.run_sql_file(conn, "requalify/overrides.sql")
+        changed = refused_as_value_error(path, lambda: db.run_sql_file(conn, "requalify/overrides.sql"))
     log.info("Qualification overrides %s: %d rows read, %d changed", path, len(rows), changed)
     return changed
 

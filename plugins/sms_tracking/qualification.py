@@ -1,7 +1,10 @@
-"""The qualification table's seed: the versioned provider code tables in ``include/seeds``.
+"""The qualification table's seed (the versioned provider code tables in ``include/seeds``) and its
+vocabulary of failure reasons.
 
 Seed rows are (re)written when the seed file changes; rows a user edited (origin ``user``) and rows
-the pipeline added for new codes (origin ``auto``, until qualified) are never overwritten.
+the pipeline added for new codes (origin ``auto``, until qualified) are never overwritten. A row's reason
+is one of ``sms_tracking.failure_reason`` (migration 0022) with a type that reason allows: the database
+refuses any other, naming the allowed values (``include/sql/functions/qualification_reason_check.sql``).
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +30,39 @@ DELIVERY_STATUSES = ("pending", "delivered", "failed")
 overrides, the quality checks and the UI's filter (schema CHECK constraints: tests/integration/test_rules.py)."""
 FAILURE_TYPES = ("Hard", "Soft", "Ignored")
 """The failure types of a failed message, as Adobe's qualification names them (same users as above)."""
+
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    """One of Adobe's failure reasons, as ``sms_tracking.failure_reason`` holds it."""
+
+    reason: str
+    adobe_id: int | None
+    adobe_name: str
+    failure_types: tuple[str, ...]
+    """The types a qualification row may give with this reason, in FAILURE_TYPES order."""
+    counts_toward_quarantine: bool
+    release_rule: str | None
+    """``with_errors_release``, ``mailbox_full_release`` or ``denylist``; None when it never counts."""
+    description: str
+
+
+def failure_reasons(conn: psycopg.Connection[Any]) -> list[FailureReason]:
+    """The reason vocabulary with the types each allows, in Adobe's id order: the choices a qualification
+    page offers and the values an error names."""
+    rows = conn.execute(
+        """SELECT r.reason, r.adobe_id, r.adobe_name,
+                  array_agg(t.failure_type ORDER BY array_position(%s::text[], t.failure_type)),
+                  r.counts_toward_quarantine, r.release_rule, r.description
+             FROM sms_tracking.failure_reason r
+             JOIN sms_tracking.failure_reason_type t USING (reason)
+            GROUP BY r.reason
+            ORDER BY r.adobe_id NULLS LAST, r.reason""",
+        (list(FAILURE_TYPES),),
+    ).fetchall()
+    return [FailureReason(row[0], row[1], row[2], tuple(row[3]), row[4], row[5], row[6]) for row in rows]
+
 
 _COLUMNS = ("provider", "raw_status", "error_code", "outcome", "is_final", "failure_type", "failure_reason",
             "description")
@@ -74,6 +112,18 @@ def sync_seed(conn: psycopg.Connection[Any], path: Path | None = None) -> int:
         with conn.cursor() as cur, cur.copy(f"COPY stage_qualification ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
             for row in read_seed(path):
                 copy.write_row(row)
-        written = db.run_sql_file(conn, "seed/qualification.sql", {"seed_version": version})
+        written = refused_as_value_error(
+            path, lambda: db.run_sql_file(conn, "seed/qualification.sql", {"seed_version": version}))
     log.info("Qualification seed %s: %d rows written", version, written)
     return written
+
+
+def refused_as_value_error(path: Path, write: Callable[[], int]) -> int:
+    """Run ``write``; a row the table refuses (an unknown reason, a type its reason does not allow) becomes a
+    ValueError naming the file, the row and the allowed values."""
+    import psycopg
+
+    try:
+        return write()
+    except psycopg.errors.CheckViolation as exc:
+        raise ValueError(f"{path}: {exc.diag.message_primary or exc}") from None

@@ -1,8 +1,9 @@
 -- Step 4 of the build: turn what happened to each number into quarantine events and apply them
 -- (docs/quarantine.md). Final delivery-log outcomes of the deliveries this build touched (the
--- pending_delivery queue, drained by the summary step after this one): delivered = success, failure
--- reason Denylisted = provider opt-out, Hard, Soft; Ignored failures and failures typed by a qualification
--- row in state ignore (decision 10) make no event. Inbound messages whose whole text is a STOP or START
+-- pending_delivery queue, drained by the summary step after this one): delivered = success; a failure
+-- whose reason's rule is the denylist (sms_tracking.failure_reason: Denylisted) = provider opt-out; Hard;
+-- Soft. Ignored failures, failures with a reason that never counts (Not connected, ...) and failures typed
+-- by a qualification row in state ignore (decision 10) make no event. Inbound messages whose whole text is a STOP or START
 -- keyword. Events are compared with those already recorded, so an
 -- outcome is applied once and a changed one (late report, re-qualification) replays its number.
 SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
@@ -11,12 +12,13 @@ CREATE TEMP TABLE quarantine_outcome ON COMMIT DROP AS
 SELECT 'report:' || l.provider || ':' || l.provider_message_id AS event_key,
        l.phone_e164, l.done_at AS at,
        CASE WHEN l.status = 'delivered' THEN 'success'
-            WHEN l.failure_type = 'Ignored' OR l.quarantine_ignored THEN NULL
-            WHEN l.failure_reason = 'Denylisted' THEN 'optout'
+            WHEN l.failure_type = 'Ignored' OR l.quarantine_ignored OR NOT r.counts_toward_quarantine THEN NULL
+            WHEN r.release_rule = 'denylist' THEN 'optout'
             WHEN l.failure_type = 'Hard' THEN 'hard'
             WHEN l.failure_type = 'Soft' THEN 'soft' END AS kind,
        l.failure_reason AS reason, l.delivery_id, l.provider, l.provider_message_id, l.report_id
   FROM sms_tracking.delivery_log l
+  LEFT JOIN sms_tracking.failure_reason r ON r.reason = l.failure_reason
  WHERE l.delivery_id IN (SELECT delivery_id FROM sms_tracking.pending_delivery)
    AND l.is_final AND l.phone_e164 IS NOT NULL AND l.done_at IS NOT NULL;
 

@@ -1,6 +1,6 @@
 -- Daily cleanup (Adobe's Database cleanup): at the run's reference time, a With errors number whose last
--- counted error is older than its release period becomes Valid: 30 days after a Mailbox full error, 10
--- after any other (both configurable). Quarantine and Denylisted are never released here. Each release
+-- counted error is older than its release period becomes Valid: the period of its reason's release rule
+-- (sms_tracking.failure_reason): 30 days after a Mailbox full error, 10 after any other (both configurable). Quarantine and Denylisted are never released here. Each release
 -- is an event of the number (cause 'rule'), so a later replay of the number keeps it where it still holds.
 SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
@@ -10,10 +10,11 @@ WITH recorded AS (
                || to_char(%(reference_time)s::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
            q.phone_e164, %(reference_time)s, 'release', q.last_error_reason, 'rule', r.rule
       FROM sms_tracking.quarantine q
+     LEFT JOIN sms_tracking.failure_reason fr ON fr.reason = q.last_error_reason
      CROSS JOIN LATERAL (
-            SELECT CASE WHEN q.last_error_reason = 'Mailbox full' THEN 'mailbox_full_release'
+            SELECT CASE WHEN fr.release_rule = 'mailbox_full_release' THEN 'mailbox_full_release'
                         ELSE 'with_errors_release' END AS rule,
-                   make_interval(secs => CASE WHEN q.last_error_reason = 'Mailbox full'
+                   make_interval(secs => CASE WHEN fr.release_rule = 'mailbox_full_release'
                                               THEN %(mailbox_full_release)s ELSE %(with_errors_release)s END) AS period
            ) r
      WHERE q.status = 'With errors' AND q.last_error_at + r.period <= %(reference_time)s

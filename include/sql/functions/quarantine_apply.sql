@@ -75,13 +75,12 @@ BEGIN
         -- The cleanup's release rule, applied here too so that the result does not depend on when the
         -- cleanup ran: a release event releases at its own time, any other event at the due time.
         IF st_status = 'With errors' THEN
-            IF st_reason = 'Mailbox full' THEN
-                due := st_last + mailbox_full_release;
-                due_rule := 'mailbox_full_release';
-            ELSE
-                due := st_last + with_errors_release;
-                due_rule := 'with_errors_release';
-            END IF;
+            -- The period is the rule of the reason of the last counted error (sms_tracking.failure_reason).
+            SELECT coalesce(max(r.release_rule) FILTER (WHERE r.release_rule = 'mailbox_full_release'),
+                            'with_errors_release')
+              INTO due_rule FROM sms_tracking.failure_reason r WHERE r.reason = st_reason;
+            due := st_last + CASE due_rule WHEN 'mailbox_full_release' THEN mailbox_full_release
+                                           ELSE with_errors_release END;
             IF due <= ev.at THEN
                 seq := seq + 1;
                 INSERT INTO quarantine_apply_transition VALUES (

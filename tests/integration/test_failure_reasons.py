@@ -1,0 +1,222 @@
+"""Failure reasons as a controlled vocabulary (issue 17 point 2), on a real Postgres.
+
+Adobe's reasons have fixed names and ids (delivery-failures.md: 5 Mailbox full, 8 Denylisted address,
+25 Error ignored...); a Mailbox full number leaves With errors after 30 days and a denylisted one is
+never released (quarantines.md). A qualification row may only use a reason of the table with a type it
+allows, whoever writes it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from tests.landing import run_all, write
+
+from sms_tracking import db, pipeline, quarantine
+from sms_tracking.qualification import FAILURE_TYPES, failure_reasons, read_seed, seed_file, sync_seed
+
+pytestmark = pytest.mark.integration
+
+DELIVERY = "deliveries/d.csv", "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n"
+SENDS = (
+    "sends/s.csv",
+    (
+        "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+        "D1,r1,+15550301,twilio,SM1,2026-05-04T08:00:00Z\n"
+    ),
+)
+
+
+def callback(code: str) -> str:
+    return f"MessageSid=SM1&MessageStatus=undelivered&ErrorCode={code}&RawDlrDoneDate=2605040805\n"
+
+
+def override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure_type: str, failure_reason: str) -> None:
+    write(
+        tmp_path,
+        "overrides.yaml",
+        f"""overrides:
+  - provider: twilio
+    raw_status: undelivered
+    error_code: "30099"
+    outcome: failed
+    failure_type: {failure_type}
+    failure_reason: {failure_reason}
+""",
+    )
+    monkeypatch.setenv("SMS_TRACKING_QUALIFICATION_OVERRIDES", str(tmp_path / "overrides.yaml"))
+
+
+def test_the_vocabulary_is_adobes_reasons_with_their_ids_and_rules(dsn: str) -> None:
+    with db.connect(dsn) as conn:
+        reasons = {r.reason: r for r in failure_reasons(conn)}
+    assert {name: r.adobe_id for name, r in reasons.items() if r.adobe_id is not None} == {
+        "Not defined": 0,
+        "User unknown": 1,
+        "Invalid domain": 2,
+        "Unreachable": 3,
+        "Account disabled": 4,
+        "Mailbox full": 5,
+        "Not connected": 6,
+        "Address empty": 7,
+        "Denylisted": 8,
+        "Quarantined": 9,
+        "Duplicate": 10,
+        "Refused": 20,
+        "Error ignored": 25,
+    }
+    assert reasons["Denylisted"].adobe_name == "Denylisted address"
+    assert (reasons["Mailbox full"].failure_types, reasons["Mailbox full"].release_rule) == (
+        ("Soft",),
+        "mailbox_full_release",
+    )
+    assert (reasons["Denylisted"].failure_types, reasons["Denylisted"].release_rule) == (("Hard",), "denylist")
+    assert reasons["Refused"].failure_types == FAILURE_TYPES  # Hard, Soft, and Ignored for content (decision 4)
+    assert not reasons["Error ignored"].counts_toward_quarantine
+    assert reasons["Error ignored"].failure_types == ("Ignored",)
+    assert not reasons["Not connected"].counts_toward_quarantine
+    # The Python mirror of the quarantine rules (sms_tracking.quarantine) names the same reasons.
+    assert reasons[quarantine.MAILBOX_FULL].release_rule == "mailbox_full_release"
+    assert reasons[quarantine.DENYLISTED_REASON].release_rule == "denylist"
+    # Every reason the seed uses is in the table with its type.
+    assert {(row[5], row[6]) for row in read_seed() if row[6]} <= {
+        (t, r.reason) for r in reasons.values() for t in r.failure_types
+    }
+
+
+@pytest.mark.parametrize(
+    ("failure_type", "failure_reason", "message"),
+    [
+        (
+            "Hard",
+            "Denylisted address",
+            r"failure reason 'Denylisted address' is not one of 'Not defined', "
+            r"'User unknown', .*'Denylisted', .*'Error ignored'",
+        ),
+        ("Soft", "Mailbox Full", r"failure reason 'Mailbox Full' is not one of .*'Mailbox full'"),
+        ("Soft", "User unknown", r"failure type 'Soft' is not one of Hard \(the types failure reason 'User unknown'"),
+        ("Hard", "Error ignored", r"failure type 'Hard' is not one of Ignored"),
+    ],
+)
+def test_an_override_with_an_unknown_reason_or_a_type_it_does_not_allow_is_refused_naming_the_allowed_values(
+    dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    failure_type: str,
+    failure_reason: str,
+    message: str,
+) -> None:
+    override(tmp_path, monkeypatch, failure_type, failure_reason)
+    with pytest.raises(
+        ValueError, match=r"overrides\.yaml: qualification row \(twilio, undelivered, 30099\): " + message
+    ):
+        pipeline.apply_qualification_overrides(dsn=dsn)
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM sms_tracking.qualification WHERE error_code = '30099'"
+        ).fetchone() == (0,)
+
+
+def test_an_edit_in_sql_is_refused_naming_the_allowed_values(dsn: str) -> None:
+    with (
+        psycopg.connect(dsn) as conn,
+        pytest.raises(psycopg.errors.CheckViolation, match="failure reason 'Mailbox Full' is not one of 'Not defined'"),
+    ):
+        conn.execute(
+            "UPDATE sms_tracking.qualification SET failure_reason = 'Mailbox Full'"
+            " WHERE provider = 'smpp' AND raw_status = 'UNDELIV' AND error_code = '2'"
+        )
+
+
+def test_a_seed_row_with_an_unknown_reason_is_refused(dsn: str, tmp_path: Path) -> None:
+    seed = tmp_path / "qualification.csv"
+    seed.write_text(
+        seed_file().read_text(encoding="utf-8")
+        + "twilio,*,39999,failed,true,Hard,Blocked,a reason Adobe does not have\n",
+        encoding="utf-8",
+    )
+    with (
+        db.connect(dsn) as conn,
+        pytest.raises(
+            ValueError, match=r"qualification\.csv: qualification row \(twilio, \*, 39999\): failure reason 'Blocked'"
+        ),
+    ):
+        sync_seed(conn, seed)
+
+
+def test_a_denylisted_override_denylists_and_a_mailbox_full_one_is_released_after_30_days(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_landing: Callable[..., Path]
+) -> None:
+    """The quarantine step and the cleanup read the reason's rule from the table."""
+    from datetime import UTC, datetime, timedelta
+
+    override(tmp_path, monkeypatch, "Hard", "Denylisted")
+    pipeline.apply_qualification_overrides(dsn=dsn)
+    make_landing({DELIVERY[0]: DELIVERY[1], SENDS[0]: SENDS[1], "reports/twilio_callbacks/c.txt": callback("30099")})
+    run_all(dsn, "build", ("campaign", "twilio_callbacks"))
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT status, error_count FROM sms_tracking.quarantine").fetchall() == [("Denylisted", 0)]
+
+    # Twilio 30003 (unreachable handset) qualified Soft / Mailbox full by an override: With errors, released by
+    # the cleanup after 30 days, not 10.
+    write(
+        tmp_path,
+        "overrides.yaml",
+        """overrides:
+  - {provider: twilio, raw_status: undelivered, error_code: "30003", outcome: failed, failure_type: Soft,
+     failure_reason: Mailbox full}
+""",
+    )
+    pipeline.apply_qualification_overrides(dsn=dsn)
+    make_landing(
+        {
+            DELIVERY[0]: DELIVERY[1],
+            SENDS[0]: SENDS[1] + "D1,r2,+15550302,twilio,SM2,2026-05-04T08:00:00Z\n",
+            "reports/twilio_callbacks/d.txt": callback("30003").replace("SM1", "SM2"),
+        }
+    )
+    run_all(dsn, "build2", ("campaign", "twilio_callbacks"))
+    done = datetime(2026, 5, 4, 8, 5, tzinfo=UTC)
+    assert quarantine.run_cleanup(done + timedelta(days=11), dsn=dsn) == {"released": 0}
+    assert quarantine.run_cleanup(done + timedelta(days=30), dsn=dsn) == {"released": 1, "mailbox_full_release": 1}
+
+
+def test_the_migration_gives_existing_rows_the_tables_names(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows written before the vocabulary: Adobe's label or another casing is mapped, anything else is to qualify."""
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    for path in sorted(db.MIGRATIONS_DIR.glob("*.sql")):
+        if path.stem < "0022":
+            shutil.copy(path, migrations / path.name)
+    (tmp_path / "functions").mkdir()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA sms_tracking, sms_tracking_bi, sms_tracking_work CASCADE")
+    with monkeypatch.context() as patched, db.connect(dsn) as conn:
+        patched.setattr(db, "MIGRATIONS_DIR", migrations)
+        patched.setattr(db, "FUNCTIONS_DIR", tmp_path / "functions")
+        db.migrate(conn)
+        conn.execute("""INSERT INTO sms_tracking.qualification
+                            (provider, raw_status, error_code, outcome, is_final, failure_type, failure_reason, origin)
+                        VALUES ('twilio', '*', '1', 'failed', true, 'Hard', 'Denylisted address', 'user'),
+                               ('twilio', '*', '2', 'failed', true, 'Soft', 'Mailbox Full', 'user'),
+                               ('twilio', '*', '3', 'failed', true, 'Hard', 'Blocked', 'user'),
+                               ('twilio', '*', '4', 'failed', true, 'Soft', 'User unknown', 'user')""")
+        conn.commit()
+    with db.connect(dsn) as conn:
+        assert db.migrate(conn)[-1].startswith("0022")
+        rows = conn.execute(
+            "SELECT error_code, failure_type, failure_reason, state, description"
+            " FROM sms_tracking.qualification ORDER BY 1"
+        ).fetchall()
+    assert rows == [
+        ("1", "Hard", "Denylisted", "keep", None),
+        ("2", "Soft", "Mailbox full", "keep", None),
+        ("3", "Hard", "Not defined", "to_qualify", "reason 'Blocked' is not a failure reason (migration 0022); "),
+        ("4", "Hard", "User unknown", "to_qualify", "type 'Soft' not allowed for User unknown (migration 0022); "),
+    ]
