@@ -48,7 +48,7 @@ def override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure_type: str,
     failure_reason: {failure_reason}
 """,
     )
-    monkeypatch.setenv("SMS_TRACKING_QUALIFICATION_OVERRIDES", str(tmp_path / "overrides.yaml"))
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALIFICATION_OVERRIDES", str(tmp_path / "overrides.yaml"))
 
 
 def test_the_vocabulary_is_adobes_reasons_with_their_ids_and_rules(dsn: str) -> None:

@@ -18,8 +18,8 @@ CREATE TABLE sms_tracking.failure_reason (
 COMMENT ON TABLE sms_tracking.failure_reason IS
     'Adobe''s failure reasons (docs/qualification.md): the only reasons a qualification row may give';
 COMMENT ON COLUMN sms_tracking.failure_reason.release_rule IS
-    'with_errors_release: With errors released after SMS_TRACKING_WITH_ERRORS_RELEASE_DAYS; mailbox_full_release: '
-    'after SMS_TRACKING_MAILBOX_FULL_RELEASE_DAYS; denylist: the number goes to Denylisted, never released';
+    'with_errors_release: With errors released after with_errors_release_days; mailbox_full_release: '
+    'after mailbox_full_release_days; denylist: the number goes to Denylisted, never released';
 
 CREATE TABLE sms_tracking.failure_reason_type (
     reason       text NOT NULL REFERENCES sms_tracking.failure_reason,
