@@ -5,8 +5,10 @@ The same declaration feeds the provider's ``config`` (so ``airflow config list``
 its defaults), the generated table of docs/operations.md, and the typed object the code reads.
 
 An option is read, in this order, from Airflow's configuration (``AIRFLOW__SMS_TRACKING__<KEY>``,
-``airflow.cfg``, the ``_cmd`` and ``_secret`` variants), then from the legacy ``SMS_TRACKING_<KEY>``
-environment variable (deprecated: it warns, naming the new key), then from the declared default.
+``airflow.cfg``, the ``_cmd`` and ``_secret`` variants, which Airflow honours for sensitive options only),
+then from the legacy ``SMS_TRACKING_<KEY>`` environment variable (deprecated: it warns, naming the new
+key), then from the declared default. "Set in Airflow" is decided by those sources, never by comparing
+with the default, which Airflow itself returns for an unset option once the provider is installed.
 :func:`get_settings` reads them each time it is called (per task, per request), never at import.
 """
 
@@ -349,18 +351,35 @@ def declared_default(key: str) -> str | None:
     return None if default is None else str(default)
 
 
-def _from_airflow(key: str) -> str | None:
-    """The option as Airflow's configuration has it, or None when only the declared default would answer.
+def airflow_names(key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Where Airflow's own sources hold an option: its environment variables and its config-file keys.
 
-    When the package is installed, Airflow knows the declared defaults and returns them for an unset
-    option; a value equal to the default is therefore read as unset, so a legacy variable still applies.
+    ``_CMD`` / ``_SECRET`` (``_cmd`` / ``_secret`` in the file) are how a command or the secrets
+    backend gives a value.
     """
+    env = f"AIRFLOW__{SECTION.upper()}__{key.upper()}"
+    return (env, f"{env}_CMD", f"{env}_SECRET"), (key, f"{key}_cmd", f"{key}_secret")
+
+
+def _from_airflow(key: str) -> str | None:
+    """The option as Airflow's configuration has it when one of Airflow's own sources sets it, else None.
+
+    Set means in the environment, the config file, a command or the secrets backend, not Airflow's
+    default: once the package is installed Airflow answers an unset option with the declared default,
+    which must not hide a legacy variable, while an explicit value equal to the default must.
+    """
+    from configparser import ConfigParser
+
     from airflow.configuration import conf
 
-    value = conf.get(SECTION, key, fallback=None, suppress_warnings=True)
-    if value is None or value == declared_default(key):
+    env_names, file_keys = airflow_names(key)
+    in_env = any(name in os.environ for name in env_names)
+    # The file's own keys only (configparser's view, as Airflow's file lookup asks), not the defaults.
+    in_file = any(ConfigParser.has_option(conf, SECTION, name) for name in file_keys)
+    if not (in_env or in_file):
         return None
-    return str(value)
+    value = conf.get(SECTION, key, fallback=None, suppress_warnings=True)
+    return None if value is None else str(value)
 
 
 def _from_legacy(key: str, environ: Mapping[str, str]) -> str | None:

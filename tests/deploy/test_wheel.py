@@ -230,6 +230,22 @@ def test_airflow_config_shows_the_sms_tracking_section(deployment: Deployment) -
     assert "[sms_tracking]" in output, output[-2000:]
     for key in ("conn_id", "landing", "work_mem"):
         assert re.search(rf"^#?\s*{key} =", output, re.MULTILINE), (key, output[-2000:])
+    # Airflow now knows the declared default: an explicit value equal to it still wins over a legacy variable.
+    explicit = subprocess.run(
+        [
+            str(deployment.installed.bin / "python"),
+            "-W",
+            "ignore",
+            "-c",
+            "from sms_tracking.settings import get_settings; print(get_settings().max_reject_rate)",
+        ],
+        cwd=deployment.cwd,
+        env={**deployment.env, "AIRFLOW__SMS_TRACKING__MAX_REJECT_RATE": "0.05", "SMS_TRACKING_MAX_REJECT_RATE": "0.5"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert explicit.stdout.splitlines()[-1] == "0.05", explicit.stdout + explicit.stderr
 
 
 def test_the_one_line_dag_file_imports_every_packaged_dag(deployment: Deployment) -> None:

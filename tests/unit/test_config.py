@@ -156,6 +156,59 @@ def test_airflow_cfg_is_read_too() -> None:
     assert get_settings().max_objects_per_run == 500
 
 
+def test_an_explicit_value_equal_to_the_default_still_wins_over_the_legacy_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Set is decided by Airflow's own sources, not by comparing with the default."""
+    from airflow.configuration import conf
+
+    monkeypatch.setenv("SMS_TRACKING_MAX_REJECT_RATE", "0.5")
+    monkeypatch.setenv(f"{NEW}MAX_REJECT_RATE", "0.05")
+    assert get_settings().max_reject_rate == 0.05
+    monkeypatch.delenv(f"{NEW}MAX_REJECT_RATE")
+    if not conf.has_section("sms_tracking"):
+        conf.add_section("sms_tracking")
+    conf.set("sms_tracking", "max_reject_rate", "0.05")
+    try:
+        assert get_settings().max_reject_rate == 0.05
+    finally:
+        conf.remove_option("sms_tracking", "max_reject_rate")
+    with pytest.warns(DeprecationWarning, match="SMS_TRACKING_MAX_REJECT_RATE"):
+        assert get_settings().max_reject_rate == 0.5
+
+
+def test_with_the_provider_registered_its_defaults_do_not_hide_a_legacy_variable(tmp_path: Path) -> None:
+    """As when the wheel is installed: Airflow knows the declared defaults through the provider's entry point."""
+    import os
+    import subprocess
+    import sys
+
+    dist = tmp_path / "sms_tracking-0.0.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: sms-tracking\nVersion: 0.0.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[apache_airflow_provider]\nprovider_info = sms_tracking.get_provider_info:get_provider_info\n"
+    )
+    probe = (
+        "import os; from airflow.configuration import conf; from sms_tracking.settings import get_settings; "
+        "seen = [conf.get_default_value('sms_tracking', 'max_reject_rate'), get_settings().max_reject_rate]; "
+        "del os.environ['AIRFLOW__SMS_TRACKING__MAX_REJECT_RATE']; "
+        "print(*seen, get_settings().max_reject_rate)"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith((NEW, "SMS_TRACKING_"))},
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path]),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "SMS_TRACKING_MAX_REJECT_RATE": "0.5",
+        f"{NEW}MAX_REJECT_RATE": "0.05",
+    }
+    run = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    # The provider's default is known; the explicit 0.05 wins; unset, the legacy 0.5 applies.
+    assert run.stdout.splitlines()[-1].split() == ["0.05", "0.05", "0.5"], run.stdout + run.stderr
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
