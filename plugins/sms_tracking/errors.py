@@ -11,3 +11,7 @@ class PermanentError(Exception):
 
 class SourcesError(PermanentError):
     """The sources file cannot be read, or names no source by that name."""
+
+
+class SettingsError(PermanentError):
+    """An ``[sms_tracking]`` option (or its legacy variable) has a value its declaration refuses."""

@@ -42,7 +42,8 @@ def prepare_database(dsn: str | None = None) -> dict[str, Any]:
 
 def source_by_name(name: str) -> Source:
     """The source of that name, read at task time: a broken sources file, or one without it, is a
-    permanent failure (a retry reads the same file)."""
+    permanent failure (a retry reads the same file). A bad setting met on the way is a
+    :class:`SettingsError`, not a ValueError, so it is reported as what it is."""
     import yaml
 
     try:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sms_tracking.errors import SettingsError
+
 if TYPE_CHECKING:
     from sms_tracking.audit import RunInfo
     from sms_tracking.settings import Settings
@@ -92,7 +94,7 @@ class QuarantineConfig:
 def _keywords(words: Iterable[str], key: str) -> tuple[str, ...]:
     folded = tuple(dict.fromkeys(k for k in (keyword(word) for word in words) if k))
     if not folded:
-        raise ValueError(f"[sms_tracking] {key}: no keyword in {list(words)!r}; give a comma-separated list such "
+        raise SettingsError(f"[sms_tracking] {key}: no keyword in {list(words)!r}; give a comma-separated list such "
                          "as STOP,ARRET")
     return folded
 

@@ -25,6 +25,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from sms_tracking.errors import SettingsError
+
 log = logging.getLogger(__name__)
 
 SECTION = "sms_tracking"
@@ -410,7 +412,8 @@ def raw_values(environ: Mapping[str, str] | None = None) -> dict[str, tuple[str,
 
 
 def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """The settings as configured now; a bad value raises ValueError naming the option and where it was set."""
+    """The settings as configured now; a bad value raises :class:`SettingsError` naming the option and where
+    it was set (not a ValueError: neither a pydantic validator nor a file reader may mistake it for its own)."""
     raw = raw_values(environ)
     try:
         return Settings(**{key: value for key, (value, _) in raw.items()})
@@ -421,7 +424,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
             where = raw[key][1] if key in raw else f"[{SECTION}] {key} (default)"
             reason = error.get("ctx", {}).get("error") or error["msg"]
             problems.append(f"{where}: {reason}")
-        raise ValueError("; ".join(problems)) from None
+        raise SettingsError("; ".join(problems)) from None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from tests.landing import run_all, write_all
 
 from sms_tracking import quality
+from sms_tracking.errors import SettingsError
 from sms_tracking.quality import SUITES, Suite, ValidationFailed, check_ids, e164
 
 pytestmark = pytest.mark.integration
@@ -281,5 +282,5 @@ def test_old_results_are_purged_but_each_checks_latest_is_kept(dsn: str, monkeyp
         kept = conn.execute("SELECT suite, run_id FROM sms_tracking.validation_result ORDER BY 1, 2").fetchall()
     assert kept == [("message", "r1"), ("report", "r3")]
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__VALIDATION_RETENTION_DAYS", "0")
-    with pytest.raises(ValueError, match=r"\[sms_tracking\] validation_retention_days: expected a whole number"):
+    with pytest.raises(SettingsError, match=r"\[sms_tracking\] validation_retention_days: expected a whole number"):
         quality.purge_results(now, dsn=dsn)

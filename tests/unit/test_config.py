@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sms_tracking.errors import SettingsError
 from sms_tracking.get_provider_info import get_provider_info
 from sms_tracking.settings import Settings, get_settings, parse_duration, settings_table
 
@@ -79,7 +80,7 @@ def test_duration_settings_accept_units_or_bare_seconds(
 )
 def test_a_bad_setting_names_its_key(monkeypatch: pytest.MonkeyPatch, value: str, message: str) -> None:
     monkeypatch.setenv(f"{NEW}CLOCK_SKEW", value)
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(SettingsError, match=re.escape(message)):
         get_settings()
 
 
@@ -132,7 +133,7 @@ def test_the_legacy_variable_names_itself_when_its_value_is_bad(monkeypatch: pyt
     with (
         pytest.warns(DeprecationWarning, match="SMS_TRACKING_OPT_OUT_DAYS is deprecated"),
         pytest.raises(
-            ValueError,
+            SettingsError,
             match=re.escape(
                 "[sms_tracking] opt_out_days (from SMS_TRACKING_OPT_OUT_DAYS): expected a whole number of days >= 0, "
                 "found 'a week'"
@@ -230,8 +231,25 @@ def test_invalid_values_are_refused_naming_the_key(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(NEW + name, value)
-    with pytest.raises(ValueError, match=re.escape(f"[sms_tracking] {message}")):
+    with pytest.raises(SettingsError, match=re.escape(f"[sms_tracking] {message}")):
         get_settings()
+
+
+def test_a_bad_setting_met_while_reading_the_sources_is_reported_as_a_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not as "the sources file is unusable"; still permanent, so the task fails without retry."""
+    from sms_tracking.errors import PermanentError, SourcesError
+    from sms_tracking.pipeline import source_by_name
+
+    assert issubclass(SettingsError, PermanentError) and not issubclass(SettingsError, ValueError)
+    monkeypatch.setenv(f"{NEW}MAX_OBJECTS_PER_RUN", "many")
+    with pytest.raises(SettingsError, match=re.escape("[sms_tracking] max_objects_per_run: expected a whole number")):
+        source_by_name("smpp_main")
+    monkeypatch.delenv(f"{NEW}MAX_OBJECTS_PER_RUN")
+    assert source_by_name("smpp_main").name == "smpp_main"
+    with pytest.raises(SourcesError, match="no source named 'nowhere'"):
+        source_by_name("nowhere")
 
 
 def test_lists_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:

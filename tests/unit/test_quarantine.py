@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sms_tracking.errors import SettingsError
 from sms_tracking.quarantine import (
     ALLOWLISTED,
     CLEAN,
@@ -257,5 +258,5 @@ def test_config_reads_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_a_bad_setting_names_its_key(monkeypatch: pytest.MonkeyPatch, key: str, value: str, message: str) -> None:
     monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{key.upper()}", value)
-    with pytest.raises(ValueError, match=rf"\[sms_tracking\] {key}: .*{message}"):
+    with pytest.raises(SettingsError, match=rf"\[sms_tracking\] {key}: .*{message}"):
         QuarantineConfig.from_settings()

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from sms_tracking import tracking
+from sms_tracking.errors import SettingsError
 from sms_tracking.settings import Settings, get_settings
 from sms_tracking.tracking import TrackedUrl, extract_urls
 
@@ -126,5 +127,5 @@ def test_a_bad_setting_names_the_key_and_the_value(
     monkeypatch: pytest.MonkeyPatch, key: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{key.upper()}", value)
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(SettingsError, match=re.escape(message)):
         get_settings()
