@@ -209,7 +209,7 @@ def test_the_migration_gives_existing_rows_the_tables_names(
                                ('twilio', '*', '4', 'failed', true, 'Soft', 'User unknown', 'user')""")
         conn.commit()
     with db.connect(dsn) as conn:
-        assert db.migrate(conn)[-1].startswith("0022")
+        assert "0022_failure_reason" in db.migrate(conn)
         rows = conn.execute(
             "SELECT error_code, failure_type, failure_reason, state, description"
             " FROM sms_tracking.qualification ORDER BY 1"
@@ -220,3 +220,66 @@ def test_the_migration_gives_existing_rows_the_tables_names(
         ("3", "Hard", "Not defined", "to_qualify", "reason 'Blocked' is not a failure reason (migration 0022); "),
         ("4", "Hard", "User unknown", "to_qualify", "type 'Soft' not allowed for User unknown (migration 0022); "),
     ]
+
+
+def test_the_failure_of_an_allowlisted_number_is_error_ignored_and_a_sender_refusal_is_refused(
+    dsn: str, make_landing: Callable[..., Path]
+) -> None:
+    """Adobe's reason 25 (decision 9): an allowlisted number's failure is sent anyway, Ignored / Error ignored,
+    neither Hard nor Soft, never toward quarantine; before the allowlist the same failure is Hard. Twilio 30034
+    (unregistered sender number) is a sender refusal: Ignored / Refused (decision 4)."""
+    from datetime import UTC, datetime
+
+    quarantine.set_status("+15550302", quarantine.ALLOWLISTED, "ops", at=datetime(2026, 5, 4, 7, tzinfo=UTC), dsn=dsn)
+    make_landing(
+        {
+            DELIVERY[0]: DELIVERY[1],
+            SENDS[0]: SENDS[1]
+            + "D1,r2,+15550302,twilio,SM2,2026-05-04T08:00:00Z\nD1,r3,+15550303,twilio,SM3,2026-05-04T08:00:00Z\n",
+            "reports/twilio_callbacks/c.txt": callback("30005")
+            + callback("30005").replace("SM1", "SM2")
+            + callback("30034").replace("SM1", "SM3"),
+        }
+    )
+    run_all(dsn, "build", ("campaign", "twilio_callbacks"))
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(
+            "SELECT provider_message_id, failure_type, failure_reason FROM sms_tracking.delivery_log ORDER BY 1"
+        ).fetchall() == [
+            ("SM1", "Hard", "User unknown"),
+            ("SM2", "Ignored", "Error ignored"),
+            ("SM3", "Ignored", "Refused"),
+        ]
+        assert conn.execute("SELECT phone_e164, status FROM sms_tracking.quarantine ORDER BY 1").fetchall() == [
+            ("+15550301", "Quarantine"),
+            ("+15550302", "Allowlisted"),
+        ]
+        assert conn.execute("SELECT failed, hard, soft, ignored FROM sms_tracking.delivery_summary").fetchall() == [
+            (3, 1, 0, 2)
+        ]
+        assert conn.execute(
+            "SELECT count(*) FROM sms_tracking.qualification WHERE failure_reason = 'Error ignored'"
+            " AND raw_status NOT IN ('canceled', 'Aborted', 'Cancelled')"
+        ).fetchone() == (0,)
+
+
+def test_a_number_allowlisted_with_an_earlier_time_is_retyped_by_the_requalification(
+    dsn: str, make_landing: Callable[..., Path]
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.landing import build_all
+
+    from sms_tracking.ingest import RunInfo
+
+    make_landing({DELIVERY[0]: DELIVERY[1], SENDS[0]: SENDS[1], "reports/twilio_callbacks/c.txt": callback("30005")})
+    run_all(dsn, "build", ("campaign", "twilio_callbacks"))
+    quarantine.set_status("+15550301", quarantine.ALLOWLISTED, "ops", at=datetime(2026, 5, 4, 8, tzinfo=UTC), dsn=dsn)
+    pipeline.requalify(run=RunInfo("sms_tracking_requalify", "rq1", "requeue"), dsn=dsn)
+    build_all(dsn, "rq1")
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT failure_type, failure_reason FROM sms_tracking.delivery_log").fetchall() == [
+            ("Ignored", "Error ignored")
+        ]
+        assert conn.execute("SELECT hard, ignored FROM sms_tracking.delivery_summary").fetchall() == [(0, 1)]
+    assert pipeline.requalify(run=RunInfo("sms_tracking_requalify", "rq2", "requeue"), dsn=dsn)["requeued"] == 0

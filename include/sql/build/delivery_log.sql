@@ -70,7 +70,9 @@ INSERT INTO sms_tracking.delivery_log AS d (
     failure_reason, raw_status, raw_error, error_code, submitted_at, done_at, last_report_at, report_count,
     segments, price, price_unit, report_id, reported_done_at, quarantine_ignored)
 SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone_e164,
-       coalesce(w.outcome, 'pending'), coalesce(w.is_final, false), w.failure_type, w.failure_reason,
+       coalesce(w.outcome, 'pending'), coalesce(w.is_final, false),
+       CASE WHEN a.error_ignored THEN 'Ignored' ELSE w.failure_type END,
+       CASE WHEN a.error_ignored THEN 'Error ignored' ELSE w.failure_reason END,
        w.raw_status, w.raw_error, w.error_code, m.submitted_at,
        CASE WHEN w.is_final THEN w.reported_at END,
        s.last_report_at, coalesce(s.report_count, 0), m.segments, s.price, s.price_unit, w.report_id,
@@ -79,6 +81,9 @@ SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone
   FROM build_messages m
   LEFT JOIN winner w USING (provider, provider_message_id)
   LEFT JOIN stats s USING (provider, provider_message_id)
+ -- The failure of a number Allowlisted when it failed: Ignored / Error ignored (include/sql/functions).
+ CROSS JOIN LATERAL (SELECT sms_tracking.error_ignored(w.outcome, w.failure_reason, m.phone_e164, w.reported_at)
+                            AS error_ignored) a
 ON CONFLICT (provider, provider_message_id) DO UPDATE
    SET delivery_id = excluded.delivery_id, recipient_id = excluded.recipient_id,
        phone_e164 = excluded.phone_e164, status = excluded.status, is_final = excluded.is_final,

@@ -1,0 +1,17 @@
+-- Adobe's reason 25, Error ignored (decision 9): the failure of a number that was Allowlisted when it failed
+-- (its quarantine history then) was sent anyway, and is typed Ignored / Error ignored: it counts neither in
+-- Hard/Soft nor toward quarantine. An opt-out signal (a reason whose rule is the denylist) is not an error
+-- and keeps its type. Read by the delivery-log build (build/delivery_log.sql) and by the re-qualification
+-- (requalify/requeue.sql), so that a number allowlisted with an earlier time is retyped by the next requalify.
+CREATE OR REPLACE FUNCTION sms_tracking.error_ignored(
+    outcome text, failure_reason text, phone_e164 text, failed_at timestamptz) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT $1 = 'failed' AND $3 IS NOT NULL AND $4 IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM sms_tracking.failure_reason r WHERE r.reason = $2 AND r.release_rule = 'denylist')
+       AND coalesce((SELECT h.to_status = 'Allowlisted'
+                       FROM sms_tracking.quarantine_history h
+                      WHERE h.phone_e164 = $3 AND h.at <= $4
+                      ORDER BY h.at DESC, h.id DESC
+                      LIMIT 1), false)
+$$;
