@@ -224,7 +224,8 @@ def client_for(plugin_app: Any) -> Iterator[Callable[[str | None], Any]]:
     """``client_for(role)``: a TestClient on the plugin app as a SimpleAuthManager user of that role.
 
     The role travels in a test-only header read by the overridden ``get_user``; without it (``None``,
-    anonymous) Airflow's real ``get_user`` runs on the request's bearer token or cookie.
+    anonymous) Airflow's real ``get_user`` runs on the request's bearer token or cookie. Every request
+    carries the view's ``Origin``, as a browser's would (tests of the same-origin rule drop it).
     """
     from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
@@ -241,8 +242,9 @@ def client_for(plugin_app: Any) -> Iterator[Callable[[str | None], Any]]:
         return await security.get_user(request, None, credentials)
 
     plugin_app.dependency_overrides[auth.get_user] = user_from_header
+    same_origin = {"Origin": "http://testserver"}  # what a browser sends with a write from the view
     with mock.patch("airflow.api_fastapi.core_api.security.get_auth_manager", return_value=SimpleAuthManager()):
-        yield lambda role: TestClient(plugin_app, headers={ROLE_HEADER: role} if role else {})
+        yield lambda role: TestClient(plugin_app, headers={ROLE_HEADER: role, **same_origin} if role else same_origin)
     plugin_app.dependency_overrides.clear()
 
 

@@ -7,6 +7,7 @@ Airflow connection ``sms_tracking_postgres`` (``AIRFLOW_CONN_*``), as in the API
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -55,7 +56,8 @@ def airflow(airflow_db: Path, copy_of_extras: Any) -> Iterator[dict[str, Any]]:
         manager = get_auth_manager()
         tokens = {role: manager.generate_jwt(SimpleAuthManagerUser(username=role, role=role))
                   for role in ("admin", "viewer")}
-        yield {"client": TestClient(app), "tokens": tokens, "dsn": dsn}
+        # Every request carries the view's Origin, as the browser's would (writes must prove they are same-origin).
+        yield {"client": TestClient(app, headers={"Origin": "http://testserver"}), "tokens": tokens, "dsn": dsn}
         _clear_plugin_caches()
 
 
@@ -117,12 +119,16 @@ def test_every_external_view_dict_is_valid_for_this_airflow() -> None:
 @pytest.mark.parametrize(("method", "template", "path"), ROUTES, ids=[f"{m} {t}" for m, t, _ in ROUTES])
 def test_route_needs_an_authenticated_user(airflow: dict[str, Any], method: str, template: str, path: str) -> None:
     client = airflow["client"]
-    anonymous = client.request(method, path)
+    form: dict[str, str] | None = None
+    if method == "POST" and "/api/" not in path:  # a page's form: with the token its page hands out
+        page = client.get(path.rsplit("/", 1)[0], headers=auth(airflow["tokens"]["admin"]))
+        form = {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]}  # type: ignore[index]
+    anonymous = client.request(method, path, data=form)
     if template == "/health":
         assert anonymous.status_code == 200
         return
     assert anonymous.status_code == 401, anonymous.text[:300]
-    response = client.request(method, path, headers=auth(airflow["tokens"]["admin"]))
+    response = client.request(method, path, headers=auth(airflow["tokens"]["admin"]), data=form)
     if template in NOT_FOUND_WITHOUT_FILES:
         assert response.status_code == 404
     else:

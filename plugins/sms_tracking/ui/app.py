@@ -1,8 +1,9 @@
 """The app factory of the SMS Tracking UI, mounted by the plugin at ``/sms-tracking``.
 
 Every route but ``/health`` requires an authenticated Airflow user (router-level dependencies in
-``routes``); this module adds the security headers and renders errors as HTML for pages and as JSON
-under ``/api``.
+``routes``); every route first passes the request checks of ``security`` (storable values, same-origin
+writes). This module adds the security headers to every response, errors included, and renders errors
+as HTML for pages and as JSON under ``/api``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import logging
 
 import psycopg
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sms_tracking.ui import security
 from sms_tracking.ui.queries import Conflict, Invalid, NotFound
 from sms_tracking.ui.templating import inner_path, render
 
@@ -36,7 +38,11 @@ SECURITY_HEADERS = (
 
 
 class SecurityHeaders:
-    """Adds the headers above to every response that has not set its own (Data Docs, static files)."""
+    """Adds the headers above to every response that has not set its own (Data Docs, static files).
+
+    It also answers an unexpected error itself (500, with these headers and no traceback), so the error
+    never reaches the server, which would drop the client's keep-alive connection.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,16 +51,26 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS:
                     if name not in headers:
                         headers[name] = value
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if started:
+                raise
+            log.exception("SMS Tracking UI: unexpected error on %s", scope.get("path"))
+            response = _error(Request(scope), 500, "Unexpected error: see the API server log.")
+            await response(scope, receive, send_with_headers)
 
 
 def _wants_json(request: Request) -> bool:
@@ -100,6 +116,14 @@ async def _invalid(request: Request, exc: Exception) -> Response:
     return _error(request, 422, str(exc))
 
 
+async def _unstorable(request: Request, exc: Exception) -> Response:
+    """psycopg refused to send a value before the query ran (no SQLSTATE): it came from the request."""
+    assert isinstance(exc, psycopg.DataError)
+    if exc.sqlstate is not None:
+        raise exc
+    return _error(request, 422, f"Invalid value in the request: {exc} (remove it and retry)")
+
+
 async def _database_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, psycopg.errors.QueryCanceled):
         detail = "The tracking database did not answer in time (statement timeout): narrow the filters."
@@ -132,6 +156,7 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        dependencies=[Depends(security.storable_request), Depends(security.same_origin_writes)],
     )
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -139,6 +164,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(Invalid, _invalid)
+    app.add_exception_handler(psycopg.DataError, _unstorable)
     app.add_exception_handler(psycopg.OperationalError, _database_error)
     app.add_exception_handler(AirflowNotFoundException, _not_configured)
     app.include_router(health.router)

@@ -92,11 +92,14 @@ def _date(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} {value!r} is not a date (expected YYYY-MM-DD)"
         ) from None
+    if day == date.max:  # a range ends the next day at midnight, which must exist
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} {value!r} is past the last date supported")
+    return day
 
 
 def normalise_phone(value: str | None) -> str | None:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from sms_tracking import resources
+from sms_tracking.ui import security
 from sms_tracking.ui.auth import Viewer
 
 
@@ -96,6 +97,9 @@ def render(
         viewer=viewer,
         qs=lambda **changes: query_with(request, **changes),
         params=request.query_params,
+        csrf_token=security.csrf_token(request),
         **context,
     )
-    return HTMLResponse(html, status_code=status_code)
+    response = HTMLResponse(html, status_code=status_code)
+    security.keep_csrf_cookie(request, response)
+    return response

@@ -129,6 +129,13 @@ def phone_args(viewer: Viewer, phone: str | None) -> dict[str, Any]:
     return {"phone": phone, "phone_like": prefix}
 
 
+def check_sort(viewer: Viewer, sort: str) -> None:
+    """Viewers who see masked numbers may not sort by number: the order would reveal them one comparison at
+    a time (enumeration). The pages offer no such sort to them; an API call asking for it gets 422."""
+    if sort == "phone" and viewer.mask_phones:
+        raise Invalid("sort=phone is not available while numbers are masked for you: choose another sort key")
+
+
 def rate(part: int | None, whole: int | None) -> float | None:
     return round(part / whole, 4) if part is not None and whole else None
 

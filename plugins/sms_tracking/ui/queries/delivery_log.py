@@ -8,6 +8,7 @@ from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.queries.base import (
     Reader,
     capped_total,
+    check_sort,
     count_cap,
     masked_phone,
     masked_text,
@@ -21,6 +22,7 @@ def delivery_log(
     reader: Reader, viewer: Viewer, delivery_id: str, filters: params.LogFilters, paging: params.Paging
 ) -> m.Page[m.LogRow]:
     delivery_row(reader, delivery_id)
+    check_sort(viewer, filters.sort)
     args = {
         "delivery_id": delivery_id,
         "status": filters.status,

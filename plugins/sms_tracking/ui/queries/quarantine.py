@@ -14,6 +14,7 @@ from sms_tracking.ui.queries.base import (
     NotFound,
     Reader,
     capped_total,
+    check_sort,
     count_cap,
     masked_phone,
     masked_text,
@@ -69,6 +70,7 @@ def quarantine(
             available=False,
             notice=OPTIONAL_TABLES["quarantine"],
         )
+    check_sort(viewer, filters.sort)
     args = {**_filter_args(viewer, filters), "limit": paging.limit, "offset": paging.offset, **count_cap()}
     where = _where(filters)
     order = params.order_by(params.QUARANTINE_SORTS, filters.sort, filters.direction, "q.phone_e164")
