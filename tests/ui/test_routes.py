@@ -408,7 +408,7 @@ def test_release_is_written_to_the_history_with_the_user(extras_dsn: str, client
 
 def test_allowlist_by_form_redirects_back_to_the_number(extras_dsn: str, client_for: Any) -> None:
     client = client_for("admin")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/quarantine/%2B15550199").text)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/quarantine/%2B15550199/allowlist").text)
     assert token
     response = client.post("/quarantine/%2B15550199/allowlist", data={"note": "VIP", "csrf_token": token[1]},
                            follow_redirects=False)
@@ -485,9 +485,10 @@ def test_bulk_release_states_how_many_and_acts_on_the_filtered_numbers(extras_ds
     assert client.get("/api/quarantine/bulk/release", params={"reason": "User unknown"}).json() == {
         "action": "release", "to_status": "Valid", "count": 1}
     # A count that no longer matches what was confirmed changes nothing.
-    stale = client.post("/quarantine/bulk/release?reason=User+unknown", data={"expected": "2"})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', confirm.text)[1]  # type: ignore[index]
+    stale = client.post("/quarantine/bulk/release?reason=User+unknown", data={"expected": "2", "csrf_token": token})
     assert stale.status_code == 409 and history(extras_dsn, "+33612345679")[-1][1] == "Quarantine"
-    done = client.post("/quarantine/bulk/release?reason=User+unknown", data={"expected": "1", "note": "outage"},
+    done = client.post("/quarantine/bulk/release?reason=User+unknown", data={"expected": "1", "note": "outage", "csrf_token": token},
                        follow_redirects=False)
     assert done.status_code == 303
     assert done.headers["location"] == "../../quarantine?reason=User+unknown&done=release&changed=1"
