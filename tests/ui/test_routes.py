@@ -488,7 +488,8 @@ def test_bulk_release_states_how_many_and_acts_on_the_filtered_numbers(extras_ds
     token = re.search(r'name="csrf_token" value="([^"]+)"', confirm.text)[1]  # type: ignore[index]
     stale = client.post("/quarantine/bulk/release?reason=User+unknown", data={"expected": "2", "csrf_token": token})
     assert stale.status_code == 409 and history(extras_dsn, "+33612345679")[-1][1] == "Quarantine"
-    done = client.post("/quarantine/bulk/release?reason=User+unknown", data={"expected": "1", "note": "outage", "csrf_token": token},
+    form = {"expected": "1", "note": "outage", "csrf_token": token}
+    done = client.post("/quarantine/bulk/release?reason=User+unknown", data=form,
                        follow_redirects=False)
     assert done.status_code == 303
     assert done.headers["location"] == "../../quarantine?reason=User+unknown&done=release&changed=1"
