@@ -307,7 +307,6 @@ def load_object(
                         read += 1
                         reject(item)
                     elif item[1].strip():
-                        read += 1
                         yield item
 
         def reject(item: Reject) -> None:
@@ -319,6 +318,8 @@ def load_object(
                                                     item.reason))
 
         for record in parser(lines(), ctx):
+            # Read counts records, not lines: a CSV header is not a row, so read = loaded + duplicate + rejected.
+            read += 1
             if isinstance(record, Reject):
                 reject(record)
                 continue

@@ -110,7 +110,13 @@ VALUES ('run-1', 'delivery_log', 'delivery_log', 'phone_not_null', 'expect_colum
        ('run-1', 'exclusion', 'exclusion', 'reason_known', 'expect_column_values_to_be_in_set',
         'reason', 'Known exclusion causes', NULL, true, NULL, NULL, NULL, NULL, '2026-05-04T10:00:00Z'),
        ('run-0', 'delivery_log', 'delivery_log', 'old', 'expect_column_values_to_not_be_null',
-        'phone_e164', 'An older run', false, true, 7, '9', 9, NULL, '2026-05-03T10:00:00Z');
+        'phone_e164', 'An older run', false, true, 7, '9', 9, NULL, '2026-05-03T10:00:00Z'),
+       ('run-2', 'delivery_log', 'delivery_log', 'phone_not_null', 'expect_column_values_to_not_be_null',
+        'phone_e164', 'A later incremental run with nothing new', true, true, 0, '"no rows"', 0, NULL,
+        '2026-05-04T11:00:00Z'),
+       ('run-1', 'quarantine', 'quarantine', 'status_mix', 'expect_column_distinct_values_to_be_in_set',
+        'status', 'Known statuses', true, false, 3, '{{"Quarantine": 1, "With errors": 2}}', 0, NULL,
+        '2026-05-04T10:00:00Z');
 """
 
 

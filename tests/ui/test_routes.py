@@ -537,6 +537,16 @@ def test_quality_page_shows_the_latest_run_per_table(extras_ro: str, client_for:
     assert [r["expectation"] for r in log["results"]] == ["no_stuck", "phone_not_null"]
     assert tables["exclusion"]["skipped"] == 1
     assert data["data_docs_available"] is False
+    # run-2 came later but had no rows in scope: the page keeps run-1 and says so.
+    assert log["newest_validated_at"].startswith("2026-05-04T11:00")
+    assert data["totals"] == {"critical_failed": 0, "warning_failed": 1, "passed": 2, "skipped": 1}
+    observed = {r["expectation"]: r["observed_value"] for t in tables.values() for r in t["results"]}
+    assert observed["status_mix"] == "Quarantine: 1; With errors: 2" and observed["no_stuck"] == "1"
+    page = client_for("viewer").get("/quality").text
+    assert page.index('data-testid="quality-totals"') < page.index('data-testid="quality-summary"') < page.index(
+        'id="table-delivery_log"')
+    assert '<a href="#table-delivery_log">1</a>' in page and "had no new rows in scope" in page
+    assert "&#34;" not in page.split('data-testid="quality-summary"')[1]  # no JSON quoting shown
 
 
 def test_data_docs_are_served_sandboxed(extras_ro: str, client_for: Any, tmp_path: Path,

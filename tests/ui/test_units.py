@@ -77,3 +77,27 @@ def test_searched_numbers_are_normalised(raw: str | None, e164: str | None) -> N
 
 def test_like_patterns_escape_wildcards() -> None:
     assert params.like_prefix("+33_1%") == "+33\\_1\\%%"
+
+
+def test_time_charts_have_every_bucket_on_a_time_axis() -> None:
+    from datetime import UTC, datetime
+
+    from sms_tracking.ui import charts, datamodels as m
+
+    hour = [datetime(2026, 5, 4, h, tzinfo=UTC) for h in (8, 11)]
+    points = [m.TimePoint(bucket=hour[0], values={"clicks": 3}), m.TimePoint(bucket=hour[1], values={"clicks": 1})]
+    spec = charts.timeline(points, "hour", {"clicks": ("All clicks", "primary")}, kind="line")
+    assert spec["labels"] == ["2026-05-04 08:00", "2026-05-04 09:00", "2026-05-04 10:00", "2026-05-04 11:00"]
+    assert spec["series"][0]["data"] == [3, 0, 0, 1]
+    assert spec["x"][1] - spec["x"][0] == spec["time_unit_ms"] == 3_600_000
+    assert charts.timeline([], "day", {"clicks": ("All clicks", "primary")})["x"] == []
+
+
+@pytest.mark.integration
+def test_the_demo_summary_names_every_column_and_counts_successes(extras_template: str) -> None:
+    from sms_tracking_dev.demo import summary_table
+
+    header, rule, *_ = summary_table(extras_template).splitlines()
+    columns = header.split()
+    assert "" not in columns and "success" in columns and "proof" in columns
+    assert len(rule.split()) + 1 == len(columns)  # "success %" is one column of two words

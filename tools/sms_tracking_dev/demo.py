@@ -300,8 +300,8 @@ def summary_table(dsn: str) -> str:
     with closing(db.connect(dsn)) as conn:
         rows = conn.execute(
             """SELECT s.delivery_id, left(coalesce(d.name, '?'), 28), coalesce(d.provider, '?'),
-                      CASE WHEN s.is_proof THEN 'proof' ELSE '' END,
-                      s.sent, s.delivered, s.failed, s.pending, s.hard, s.soft, s.ignored,
+                      CASE WHEN s.is_proof THEN 'yes' ELSE 'no' END,
+                      s.sent, s.success, s.delivered, s.failed, s.pending, s.hard, s.soft, s.ignored,
                       CASE WHEN s.sent > 0 THEN round(100.0 * s.success / s.sent, 1) END
                  FROM sms_tracking.delivery_summary s
                  LEFT JOIN sms_tracking.delivery d USING (delivery_id)
@@ -311,8 +311,8 @@ def summary_table(dsn: str) -> str:
             """SELECT (SELECT count(*) FROM sms_tracking.report), (SELECT count(*) FROM sms_tracking.reject),
                       (SELECT count(*) FROM sms_tracking.qualification WHERE state = 'to_qualify')"""
         ).fetchone()
-    header = ("delivery", "name", "provider", "", "sent", "delivered", "failed", "pending", "hard", "soft",
-              "ignored", "success %")
+    header = ("delivery", "name", "provider", "proof", "sent", "success", "delivered", "failed", "pending", "hard",
+              "soft", "ignored", "success %")
     table = [header, *[tuple("" if v is None else str(v) for v in row) for row in rows]]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in table]

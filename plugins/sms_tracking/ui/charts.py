@@ -6,6 +6,7 @@ colours, so charts follow Airflow's light/dark mode).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sms_tracking.ui import datamodels as m
@@ -14,8 +15,31 @@ STATUS_ROLES = {"Delivered": "success", "Pending": "pending", "Failed": "failed"
 TYPE_ROLES = {"Hard": "hard", "Soft": "soft", "Ignored": "ignored"}
 
 
-def _bucket_label(point: m.TimePoint, unit: str) -> str:
-    return point.bucket.strftime("%Y-%m-%d %H:00" if unit == "hour" else "%Y-%m-%d")
+UNITS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+MAX_BUCKETS = 2_000
+"""A time chart fills its empty buckets with zeros up to this many (else it keeps the buckets it has)."""
+
+
+def _bucket_label(bucket: datetime, unit: str) -> str:
+    return bucket.strftime("%Y-%m-%d %H:00" if unit == "hour" else "%Y-%m-%d")
+
+
+def filled(points: list[m.TimePoint], unit: str) -> list[m.TimePoint]:
+    """Every bucket from the first to the last, the empty ones at zero: an hour without reports is a zero
+    on the chart, not a missing point the line smooths across."""
+    if not points:
+        return []
+    step = UNITS[unit]
+    first, last = points[0].bucket, points[-1].bucket
+    if (last - first) / step >= MAX_BUCKETS:
+        return points
+    found = {p.bucket: p for p in points}
+    keys = sorted({k for p in points for k in p.values})
+    out, at = [], first
+    while at <= last:
+        out.append(found.get(at) or m.TimePoint(bucket=at, values=dict.fromkeys(keys, 0)))
+        at += step
+    return out
 
 
 def status_breakdown(summary: m.DeliverySummary) -> dict[str, Any]:
@@ -51,11 +75,15 @@ def counts(points: list[m.LabelCount], label: str, role: str, horizontal: bool =
 def timeline(
     points: list[m.TimePoint], unit: str, roles: dict[str, tuple[str, str]], kind: str = "bar"
 ) -> dict[str, Any]:
-    """``roles``: value key -> (series label, colour role)."""
+    """A chart over a true time axis: ``x`` holds each bucket's start in epoch milliseconds (UTC), every
+    bucket present (:func:`filled`); ``roles``: value key -> (series label, colour role)."""
+    points = filled(points, unit)
     return {
         "type": kind,
         "stacked": kind == "bar",
-        "labels": [_bucket_label(p, unit) for p in points],
+        "time_unit_ms": int(UNITS[unit].total_seconds() * 1000),
+        "x": [int(p.bucket.timestamp() * 1000) for p in points],
+        "labels": [_bucket_label(p.bucket, unit) for p in points],
         "series": [
             {"label": label, "data": [p.values.get(key, 0) for p in points], "role": role}
             for key, (label, role) in roles.items()

@@ -164,7 +164,8 @@ class ExclusionRow(BaseModel):
     phone: str | None
     phone_raw: str | None
     reason: str
-    prepared_at: datetime | None
+    prepared_at: datetime | None = Field(description="The delivery's preparation: when its target list was exported")
+    decided_at: datetime | None = Field(description="When the build recorded the exclusion (run run_id)")
     run_id: str | None
 
 
@@ -347,16 +348,29 @@ class TableValidation(BaseModel):
     success: bool
     failed: int
     critical_failed: int
+    warning_failed: int = 0
+    passed: int = 0
     skipped: int
     run_id: str | None
     validated_at: datetime
+    newest_validated_at: datetime | None = Field(
+        default=None, description="The table's newest run; later than validated_at when the later runs had no rows"
+    )
     results: list[ValidationRow]
+
+
+class QualityTotals(BaseModel):
+    critical_failed: int = 0
+    warning_failed: int = 0
+    passed: int = 0
+    skipped: int = 0
 
 
 class Quality(BaseModel):
     available: bool
     notice: str | None
     tables: list[TableValidation]
+    totals: QualityTotals = Field(default_factory=QualityTotals)
     data_docs_available: bool
 
 

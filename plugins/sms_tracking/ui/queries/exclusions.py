@@ -41,6 +41,7 @@ def exclusions(
             phone_raw=masked_text(viewer, r["phone_raw"]),
             reason=r["reason"],
             prepared_at=r["prepared_at"],
+            decided_at=r["decided_at"],
             run_id=r["run_id"],
         )
         for r in found

@@ -22,9 +22,47 @@
     } else {
       base.backgroundColor = colour(series.role);
       base.borderColor = colour(series.role);
-      if (type === "line") { base.tension = 0.25; base.pointRadius = 2; base.fill = false; }
+      if (type === "line") { base.tension = 0; base.pointRadius = 2; base.fill = false; base.spanGaps = false; }
     }
     return base;
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  /* A time chart's axis: linear in epoch milliseconds (no date adapter needed), ticks on whole UTC
+     hours or days, at most about ten of them. */
+  function timeAxis(spec, text, grid) {
+    var unit = spec.time_unit_ms;
+    var first = spec.x[0], last = spec.x[spec.x.length - 1];
+    var day = 86400000;
+    return {
+      type: "linear",
+      stacked: !!spec.stacked,
+      min: first - unit / 2,
+      max: last + unit / 2,
+      grid: { color: grid },
+      afterBuildTicks: function (scale) {
+        var steps = [1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720].map(function (n) { return n * 3600000; });
+        var step = unit;
+        for (var i = 0; i < steps.length; i++) {
+          if (steps[i] >= unit && (last - first) / steps[i] <= 10) { step = steps[i]; break; }
+          step = steps[i];
+        }
+        var ticks = [];
+        for (var v = Math.ceil(first / step) * step; v <= last; v += step) { ticks.push({ value: v }); }
+        scale.ticks = ticks;
+      },
+      ticks: {
+        color: text,
+        maxRotation: 0,
+        autoSkip: false,
+        callback: function (value) {
+          var d = new Date(value);
+          var date = d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate());
+          return unit >= day ? date : [pad(d.getUTCHours()) + ":00", date];
+        }
+      }
+    };
   }
 
   function draw(canvas) {
@@ -38,9 +76,14 @@
       x: { stacked: !!spec.stacked, ticks: { color: text, precision: 0 }, grid: { color: grid } },
       y: { stacked: !!spec.stacked, ticks: { color: text, precision: 0 }, grid: { color: grid }, beginAtZero: true }
     };
+    var datasets = spec.series.map(function (s) { return dataset(s, spec.type); });
+    if (spec.x) {
+      axes.x = timeAxis(spec, text, grid);
+      datasets.forEach(function (d) { d.data = d.data.map(function (y, i) { return { x: spec.x[i], y: y }; }); });
+    }
     var chart = new window.Chart(canvas, {
       type: spec.type,
-      data: { labels: spec.labels, datasets: spec.series.map(function (s) { return dataset(s, spec.type); }) },
+      data: { labels: spec.x ? undefined : spec.labels, datasets: datasets },
       options: {
         animation: false,
         responsive: true,
@@ -48,6 +91,7 @@
         indexAxis: spec.horizontal ? "y" : "x",
         scales: axes,
         plugins: {
+          tooltip: spec.x ? { callbacks: { title: function (items) { return spec.labels[items[0].dataIndex] + " UTC"; } } } : {},
           legend: { display: round || spec.series.length > 1, position: round ? "right" : "top", labels: { color: text } }
         }
       }
