@@ -283,3 +283,42 @@ def test_a_number_allowlisted_with_an_earlier_time_is_retyped_by_the_requalifica
         ]
         assert conn.execute("SELECT hard, ignored FROM sms_tracking.delivery_summary").fetchall() == [(0, 1)]
     assert pipeline.requalify(run=RunInfo("sms_tracking_requalify", "rq2", "requeue"), dsn=dsn)["requeued"] == 0
+
+
+def test_content_and_sender_refusals_are_a_warning_in_the_delivery_journal_with_their_count(
+    dsn: str, make_landing: Callable[..., Path]
+) -> None:
+    """Decision 4: Twilio 30007 (carrier filtering: content) and 30034 (unregistered number: sender) are
+    Ignored / Refused, counted, and raised in the delivery's audit as a sender/content problem."""
+    sends = SENDS[1] + "".join(f"D1,r{n},+1555030{n},twilio,SM{n},2026-05-04T08:00:00Z\n" for n in (2, 3, 4))
+    make_landing(
+        {
+            DELIVERY[0]: DELIVERY[1],
+            SENDS[0]: sends,
+            "reports/twilio_callbacks/c.txt": callback("30007")
+            + callback("30007").replace("SM1", "SM2")
+            + callback("30034").replace("SM1", "SM3"),
+        }
+    )
+    run_all(dsn, "build", ("campaign", "twilio_callbacks"))
+    make_landing({"reports/twilio_callbacks/d.txt": callback("30034").replace("SM1", "SM4")})
+    run_all(dsn, "build2", ("campaign", "twilio_callbacks"))
+    with psycopg.connect(dsn) as conn:
+        events = conn.execute(
+            "SELECT level, message, details ->> 'messages' FROM sms_tracking.audit_event"
+            " WHERE delivery_id = 'D1' AND event = 'content_sender_refusals' ORDER BY at"
+        ).fetchall()
+    assert events == [
+        (
+            "warning",
+            "3 message(s) refused for their content or sender (Ignored / Refused), by code: "
+            "twilio/undelivered/30007 2, twilio/undelivered/30034 1",
+            "3",
+        ),
+        (
+            "warning",
+            "4 message(s) refused for their content or sender (Ignored / Refused), by code: "
+            "twilio/undelivered/30007 2, twilio/undelivered/30034 2",
+            "4",
+        ),
+    ]

@@ -86,6 +86,23 @@ SELECT l.delivery_id, 'warning', 'unknown_code',
  WHERE q.state = 'to_qualify'
  GROUP BY l.delivery_id, q.provider, q.raw_status, q.error_code, q.failure_type, q.failure_reason;
 
+-- Content and sender refusals (decision 4: Ignored / Refused, e.g. Twilio 30007 filtered, 30034 unregistered
+-- sender): they say nothing about the numbers, so they never quarantine, but the delivery's content or
+-- sender was refused. One warning with their count, by provider code; again when the count changes.
+INSERT INTO audit_new (delivery_id, level, event, message, details, latest_only)
+SELECT delivery_id, 'warning', 'content_sender_refusals',
+       format('%s message(s) refused for their content or sender (Ignored / Refused), by code: %s',
+              sum(n), string_agg(code || ' ' || n, ', ' ORDER BY n DESC, code)),
+       jsonb_build_object('key', sum(n)::text, 'messages', sum(n), 'codes', jsonb_object_agg(code, n)),
+       true
+  FROM (SELECT l.delivery_id, concat_ws('/', l.provider, l.raw_status, coalesce(l.error_code, '*')) AS code,
+               count(*) AS n
+          FROM sms_tracking.delivery_log l
+          JOIN sms_tracking.pending_summary p USING (delivery_id)
+         WHERE l.status = 'failed' AND l.failure_type = 'Ignored' AND l.failure_reason = 'Refused'
+         GROUP BY 1, 2) refused
+ GROUP BY delivery_id;
+
 -- Validation of the delivery's data once it has messages: the send log against the target list and
 -- the exclusions, segments against the content, report times against submit times.
 CREATE TEMP TABLE audit_validation ON COMMIT DROP AS
