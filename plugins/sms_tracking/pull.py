@@ -172,17 +172,17 @@ def one_line(body: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard one page is tried; the environment variables are documented in docs/pull.md."""
+    """How hard one page is tried: the ``pull_*`` options, whose declaration holds the defaults (docs/pull.md)."""
 
-    timeout: float = 30.0
+    timeout: float
     """Seconds to wait for the connection and for each read of the response."""
-    max_attempts: int = 5
+    max_attempts: int
     """Tries of one page, the first included."""
-    backoff: float = 2.0
+    backoff: float
     """The first delay between tries; it doubles each time."""
-    backoff_max: float = 60.0
+    backoff_max: float
     """No delay (backoff or Retry-After) is longer."""
-    max_wait: float = 300.0
+    max_wait: float
     """Total seconds one page may spend waiting between tries; a longer Retry-After gives up at once."""
 
     @classmethod

@@ -44,23 +44,17 @@ CAUSE_KIND = {
     "stop": "inbound", "start": "inbound", "set": "user",
 }
 
-DEFAULT_STOP_KEYWORDS = (
-    "STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT-OUT", "ARRET",
-)
-"""Twilio's and AWS's opt-out words plus ARRET (French short codes)."""
-DEFAULT_START_KEYWORDS = ("START", "UNSTOP")
-
-
 @dataclass(frozen=True)
 class QuarantineConfig:
-    """The quarantine thresholds and keywords, with Adobe Campaign's defaults."""
+    """The quarantine thresholds and keywords; their defaults (Adobe Campaign's) are the declared ones of
+    :class:`sms_tracking.settings.Settings`, so ``from_settings(Settings())`` gives them."""
 
-    error_threshold: int = 5
-    significant_error_period: timedelta = timedelta(hours=24)
-    with_errors_release: timedelta = timedelta(days=10)
-    mailbox_full_release: timedelta = timedelta(days=30)
-    stop_keywords: tuple[str, ...] = DEFAULT_STOP_KEYWORDS
-    start_keywords: tuple[str, ...] = DEFAULT_START_KEYWORDS
+    error_threshold: int
+    significant_error_period: timedelta
+    with_errors_release: timedelta
+    mailbox_full_release: timedelta
+    stop_keywords: tuple[str, ...]
+    start_keywords: tuple[str, ...]
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> QuarantineConfig:

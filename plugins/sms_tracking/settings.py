@@ -143,6 +143,7 @@ def _option(default: str | None, description: str, example: str | None = None, *
     )
 
 
+# Twilio's and AWS's opt-out words plus ARRET (French short codes).
 _STOP_KEYWORDS = "STOP,STOPALL,STOP ALL,UNSUBSCRIBE,CANCEL,END,QUIT,REVOKE,OPTOUT,OPT-OUT,ARRET"
 
 

@@ -14,6 +14,7 @@ from tests.landing import load_all, run_all
 
 from sms_tracking import pipeline, quarantine
 from sms_tracking.quarantine import Event, QuarantineConfig, State, Transition, replay
+from sms_tracking.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -454,7 +455,7 @@ def test_sql_and_python_agree_on_a_generated_event_sequence(dsn: str, conn: Conn
         if batch in (3, 6):
             quarantine.run_cleanup(T0 + days(12 * batch), dsn=dsn)
 
-    config = QuarantineConfig()
+    config = QuarantineConfig.from_settings(Settings())
     events = ledger(conn)
     # The ledger holds exactly the events the final data makes (plus the cleanup's releases)...
     made = {f"report:twilio:{k}" if v[2] not in ("stop", "start") else f"inbound:{k}": v

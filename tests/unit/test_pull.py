@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,10 @@ from sms_tracking.pull import (
     pull_window,
     run_end,
 )
+from sms_tracking.settings import Settings
 
 NOW = datetime(2026, 5, 4, 12, 30, 15, 123456, tzinfo=UTC)
+DECLARED = RetryPolicy.from_settings(Settings())
 
 
 # -- options and window ------------------------------------------------------------------------------
@@ -131,7 +133,7 @@ def test_verdict_carries_retry_after() -> None:
 
 
 def test_backoff_doubles_up_to_its_cap_and_retry_after_wins() -> None:
-    policy = RetryPolicy(backoff=1, backoff_max=5)
+    policy = replace(DECLARED, backoff=1, backoff_max=5)
     assert [policy.delay(n) for n in (1, 2, 3, 4)] == [1, 2, 4, 5]
     assert policy.delay(4, retry_after=2.5) == 2.5
 
@@ -140,7 +142,7 @@ def test_retry_policy_reads_the_settings(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__PULL_TIMEOUT", "3")
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__PULL_MAX_ATTEMPTS", "2")
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__PULL_BACKOFF", "0.5")
-    assert RetryPolicy.from_settings() == RetryPolicy(timeout=3, max_attempts=2, backoff=0.5)
+    assert RetryPolicy.from_settings() == replace(DECLARED, timeout=3, max_attempts=2, backoff=0.5)
 
 
 # -- the fetch loop, scripted ------------------------------------------------------------------------
@@ -211,7 +213,7 @@ def test_a_retry_after_beyond_the_budget_gives_up_at_once() -> None:
 
 
 def test_total_wait_is_bounded() -> None:
-    policy = RetryPolicy(max_attempts=10, backoff=4, backoff_max=10, max_wait=10)
+    policy = replace(DECLARED, max_attempts=10, backoff=4, backoff_max=10, max_wait=10)
     slept: list[float] = []
     with pytest.raises(PullError, match="pull_max_wait"):
         fetch_page(ScriptedClient([FakeResponse(503)] * 10), "/x", None, policy, sleep=slept.append)

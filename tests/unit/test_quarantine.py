@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,7 +27,8 @@ from sms_tracking.quarantine import (
 )
 from sms_tracking.settings import Settings
 
-CONFIG = QuarantineConfig()
+CONFIG = QuarantineConfig.from_settings(Settings())
+"""The declared defaults (Adobe Campaign's)."""
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
 
@@ -74,7 +76,7 @@ def test_significant_period_runs_from_the_last_counted_error() -> None:
 
 
 def test_threshold_and_period_are_configurable() -> None:
-    config = QuarantineConfig(error_threshold=2, significant_error_period=timedelta(hours=1))
+    config = replace(CONFIG, error_threshold=2, significant_error_period=timedelta(hours=1))
     state = run(soft(T0), soft(T0 + timedelta(hours=1)), config=config)
     assert (state.status, state.error_count) == (QUARANTINE, 2)
 
@@ -227,8 +229,7 @@ def test_whole_message_must_be_a_keyword(text: str, kind: str | None) -> None:
 
 
 def test_config_defaults_are_adobes() -> None:
-    config = QuarantineConfig.from_settings(Settings())
-    assert config == QuarantineConfig()
+    config = CONFIG
     assert config.error_threshold == 5
     assert config.significant_error_period == timedelta(hours=24)
     assert config.with_errors_release == days(10)

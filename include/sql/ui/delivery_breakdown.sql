@@ -1,5 +1,5 @@
 -- The Summary tab's breakdowns of one delivery's log in a single scan (delivery_log_delivery index):
---   part 'failure'  failures by type and reason;
+--   part 'failure'  failures by type and reason (none: the unknown_failure_reason option, %(unknown_reason)s);
 --   part 'latency'  delivered messages by submit-to-report latency bucket (0: < 10 s ... 7: >= 6 h);
 --   part 'time'     final reports per hour or day (%(unit)s) and outcome (pending: last intermediate report).
 SELECT CASE WHEN GROUPING(failure_type, failure_reason) = 0 THEN 'failure'
@@ -8,7 +8,7 @@ SELECT CASE WHEN GROUPING(failure_type, failure_reason) = 0 THEN 'failure'
        failure_type, failure_reason, latency, bucket, status, count(*) AS count
   FROM (SELECT status,
                failure_type,
-               CASE WHEN status = 'failed' THEN coalesce(failure_reason, 'Not defined') END AS failure_reason,
+               CASE WHEN status = 'failed' THEN coalesce(failure_reason, %(unknown_reason)s::text) END AS failure_reason,
                CASE WHEN status = 'delivered' AND done_at IS NOT NULL THEN
                     width_bucket(date_part('epoch', done_at - submitted_at),
                                  ARRAY[10, 30, 60, 300, 900, 3600, 21600]::float8[]) END AS latency,

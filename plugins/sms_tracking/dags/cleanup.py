@@ -1,10 +1,11 @@
 """Cleanup DAG (Adobe's Database cleanup): release numbers from With errors once their errors are old.
 
 Daily. At the run's reference time (the end of its data interval, so a re-run repeats the same work), a
-With errors number whose last counted error is older than the With errors release period (10 days), or
-the Mailbox full release period (30 days) after a Mailbox full error, becomes Valid. Quarantine and
-Denylisted numbers are never released here (docs/quarantine.md). Validation results older than the
-retention period (90 days) are deleted, each check's latest kept (docs/quality.md).
+With errors number whose last counted error is older than the With errors release period
+(``with_errors_release_days``), or the Mailbox full release period (``mailbox_full_release_days``) after
+a Mailbox full error, becomes Valid. Quarantine and Denylisted numbers are never released here
+(docs/quarantine.md). Validation results older than the
+retention period (``validation_retention_days``) are deleted, each check's latest kept (docs/quality.md).
 """
 
 from __future__ import annotations

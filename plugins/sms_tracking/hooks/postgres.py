@@ -1,6 +1,6 @@
 """The one way to the tracking database: an Airflow connection, read through :class:`SmsTrackingHook`.
 
-The connection id is the ``conn_id`` option of ``[sms_tracking]`` (default ``sms_tracking_postgres``),
+The connection id is the ``conn_id`` option of ``[sms_tracking]`` (its declared default by default),
 so the connection may come from wherever Airflow finds connections: ``AIRFLOW_CONN_<ID>`` (an ordinary
 ``postgresql://`` URI), the metadata database, or a secrets backend. Every task, the UI and the demo go
 through :func:`sms_tracking.db.connect`, which uses this hook; a bare DSN there is a shortcut for the
@@ -13,6 +13,8 @@ from typing import Any
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
+from sms_tracking.settings import declared_default
+
 
 class SmsTrackingHook(PostgresHook):
     """A :class:`PostgresHook` on the tracking database's connection.
@@ -22,7 +24,7 @@ class SmsTrackingHook(PostgresHook):
     """
 
     conn_name_attr = "sms_tracking_conn_id"
-    default_conn_name = "sms_tracking_postgres"
+    default_conn_name = str(declared_default("conn_id"))
     conn_type = "sms_tracking_postgres"
     hook_name = "SMS Tracking database (Postgres)"
 

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def purge_results(reference_time: datetime, dsn: str | None = None) -> dict[str, int]:
-    """Delete validation results older than the ``validation_retention_days`` option (90) at
+    """Delete validation results older than the ``validation_retention_days`` option at
     ``reference_time`` (the cleanup run's data interval end), keeping each check's latest."""
     from sms_tracking.settings import get_settings
 

@@ -134,11 +134,13 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
 
 async def _not_configured(request: Request, exc: Exception) -> Response:
+    from sms_tracking.settings import declared_default
+
     log.error("SMS Tracking UI: %s", exc)
     return _error(
         request, 503,
         "The tracking database is not configured: set the Airflow connection named by [sms_tracking] conn_id "
-        "(default sms_tracking_postgres) for the API server.",
+        f"(default {declared_default('conn_id')}) for the API server.",
     )
 
 

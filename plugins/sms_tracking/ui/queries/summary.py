@@ -64,9 +64,18 @@ class BreakdownCache:
 BREAKDOWNS = BreakdownCache()
 
 
+def _unknown_reason() -> str:
+    """What a failure without a reason is called: the option the build gives unqualified statuses."""
+    from sms_tracking.settings import get_settings
+
+    return get_settings().unknown_failure_reason
+
+
 def _log_breakdown(reader: Reader, row: dict[str, Any]) -> LogBreakdown:
     unit = time_unit(row["first_submit_at"], row["last_report_at"])
-    found = reader.rows("delivery_breakdown", {"delivery_id": row["delivery_id"], "unit": unit})
+    found = reader.rows(
+        "delivery_breakdown", {"delivery_id": row["delivery_id"], "unit": unit, "unknown_reason": _unknown_reason()}
+    )
     latency = {r["latency"]: r["count"] for r in found if r["part"] == "latency"}
     timeline: dict[datetime, dict[str, int]] = {}
     for r in found:
@@ -89,7 +98,7 @@ def _log_breakdown(reader: Reader, row: dict[str, Any]) -> LogBreakdown:
 def _failures(reader: Reader, row: dict[str, Any], log: LogBreakdown) -> list[m.FailureCount]:
     """The build's delivery_failure_summary when it has the delivery, else the log breakdown."""
     if "delivery_failure_summary" in reader.present("delivery_failure_summary"):
-        found = reader.rows("failure_summary", {"delivery_id": row["delivery_id"]})
+        found = reader.rows("failure_summary", {"delivery_id": row["delivery_id"], "unknown_reason": _unknown_reason()})
         if found:
             return [m.FailureCount(**r) for r in found]
     return log.failures
