@@ -1,5 +1,8 @@
 """The configuration files (sources, quality, qualification overrides) read into typed pydantic models.
 
+The models live beside their readers (``config.SourcesFile``, ``quality.config.QualityFile``,
+``pipeline.OverridesFile``).
+
 One reader for the three: a mistake is reported as ``<file>: <entry #n (name)>: <field>: <what is wrong>``,
 so the file, the entry and the field are named whatever the model that refused it.
 """
@@ -24,10 +27,17 @@ def read_yaml(path: Path, model: type[Model], entries: Mapping[str, str] | None 
     return validate(document, model, str(path), entries)
 
 
-def validate(document: Any, model: type[Model], where: str, entries: Mapping[str, str] | None = None) -> Model:
-    """``document`` checked by ``model``; a ValueError names ``where``, the entry and the field."""
+def validate(
+    document: Any,
+    model: type[Model],
+    where: str,
+    entries: Mapping[str, str] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> Model:
+    """``document`` checked by ``model`` (its validators see ``context``); a ValueError names ``where``, the
+    entry and the field."""
     try:
-        return model.model_validate(document)
+        return model.model_validate(document, context=context)
     except ValidationError as exc:
         raise ValueError("; ".join(describe(error, document, where, entries or {}) for error in exc.errors())) from None
 

@@ -152,20 +152,35 @@ def test_severity_globs_and_default(document: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        (lambda d: d["thresholds"].update(stuck_after_hours="72h"), r"thresholds\.stuck_after_hours is '72h'"),
-        (lambda d: d["thresholds"].update(orphan_max_share=5), r"orphan_max_share is 5; expected between 0"),
-        (lambda d: d["thresholds"].update(sample_size=2.5), r"sample_size is 2\.5; expected an integer"),
-        (lambda d: d["thresholds"].pop("stuck_after_hours"), r"thresholds\.stuck_after_hours is missing"),
-        (lambda d: d["thresholds"].update(stuck_hours=1), r"unknown key\(s\) stuck_hours"),
-        (lambda d: d.update(severities={}), r"unknown key\(s\) severities"),
+        (
+            lambda d: d["thresholds"].update(stuck_after_hours="72h"),
+            r"quality\.yaml: thresholds\.stuck_after_hours: expected a number, found '72h'",
+        ),
+        (
+            lambda d: d["thresholds"].update(orphan_max_share=5),
+            r"thresholds\.orphan_max_share: expected between 0 and 1, found 5",
+        ),
+        (
+            lambda d: d["thresholds"].update(sample_size=2.5),
+            r"thresholds\.sample_size: expected an integer, found 2\.5",
+        ),
+        (lambda d: d["thresholds"].pop("stuck_after_hours"), r"quality\.yaml: missing thresholds\.stuck_after_hours"),
+        (lambda d: d["thresholds"].update(stuck_hours=1), r"unknown key thresholds\.stuck_hours"),
+        (lambda d: d.update(severities={}), r"quality\.yaml: unknown key severities"),
         (lambda d: d["severity"].update(warning=["delivery_log.done_after_submitt"]),
          r"'delivery_log\.done_after_submitt' matches no check"),
         (lambda d: d["severity"].update(critical=["stuck_messages.final_status_in_time"]),
          r"stuck_messages\.final_status_in_time is listed under severity critical and warning"),
-        (lambda d: d["severity"].update(default="fatal"), r"severity\.default is 'fatal'"),
-        (lambda d: d["severity"].update({False: []}), r"unknown key\(s\) False"),  # YAML reads `off:` as false
-        (lambda d: d.update(failure_reasons=[]), r"failure_reasons must be a non-empty list"),
-        (lambda d: d["freshness"]["sources"].update(smpp_main=-1), r"freshness\.sources\.smpp_main is -1"),
+        (
+            lambda d: d["severity"].update(default="fatal"),
+            r"severity\.default: .*'critical', 'warning' or 'disabled' \(found 'fatal'\)",
+        ),
+        (lambda d: d["severity"].update({False: []}), r"severity: unknown key False"),  # YAML reads `off:` as false
+        (lambda d: d.update(failure_reasons=[]), r"failure_reasons: expected a non-empty list of reasons"),
+        (
+            lambda d: d["freshness"]["sources"].update(smpp_main=-1),
+            r"freshness\.sources\.smpp_main: expected at least 0, found -1",
+        ),
     ],
 )
 def test_configuration_mistakes_name_the_key(document: dict[str, Any], change: Any, error: str) -> None:

@@ -1,4 +1,5 @@
-"""``include/config/quality.yaml``, read and checked, and the run-time values its thresholds give."""
+"""``include/config/quality.yaml``, read into a typed model (errors name the file, the part and the field),
+and the run-time values its thresholds give."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
 from sms_tracking.quality.suites import Suite, check_ids
 
@@ -40,18 +43,119 @@ class QualityConfig:
         return self.severity_default
 
 
-_THRESHOLDS = {
-    "stuck_after_hours": (float, 0.0, None),
-    "stuck_lookback_days": (int, 1, None),
-    "future_tolerance_minutes": (float, 0.0, None),
-    "done_before_submit_tolerance_seconds": (float, 0.0, None),
-    "orphan_max_share": (float, 0.0, 1.0),
-    "sample_size": (int, 1, 100),
-}
+def _number(kind: type[int] | type[float], low: float, high: float | None = None) -> BeforeValidator:
+    """A number as YAML gives it (never a string or a boolean; an integer where ``kind`` is int), in bounds."""
+
+    def check(value: Any) -> int | float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (kind is int and not isinstance(value, int))
+        ):
+            raise ValueError(f"expected {'an integer' if kind is int else 'a number'}, found {value!r}")
+        if value < low or (high is not None and value > high):
+            bounds = f"at least {low:g}" if high is None else f"between {low:g} and {high:g}"
+            raise ValueError(f"expected {bounds}, found {value!r}")
+        return kind(value)
+
+    return BeforeValidator(check)
+
+
+def _reasons(value: Any) -> Any:
+    if not isinstance(value, list) or not value or not all(isinstance(r, str) and r.strip() for r in value):
+        raise ValueError(f"expected a non-empty list of reasons, found {value!r}")
+    return value
+
+
+def _none_is(empty: Any) -> BeforeValidator:
+    """``key:`` with nothing after it (YAML's null) reads as the empty value."""
+    return BeforeValidator(lambda value: empty if value is None else value)
+
+
+Hours = Annotated[float, _number(float, 0.0)]
+Patterns = Annotated[tuple[str, ...], _none_is(())]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Part):
+    stuck_after_hours: Hours
+    stuck_lookback_days: Annotated[int, _number(int, 1)]
+    future_tolerance_minutes: Annotated[float, _number(float, 0.0)]
+    done_before_submit_tolerance_seconds: Annotated[float, _number(float, 0.0)]
+    orphan_max_share: Annotated[float, _number(float, 0.0, 1.0)]
+    sample_size: Annotated[int, _number(int, 1, 100)]
+
+
+class Freshness(_Part):
+    default_max_age_hours: Hours
+    sources: Annotated[dict[str, Hours], _none_is({})] = {}
+
+
+class SeverityRules(_Part):
+    """Which checks are critical, warnings or disabled; every pattern must name a check of the catalogue
+    (the ``check_ids`` of the validation context), and no check may take two severities."""
+
+    default: Severity = "critical"
+    critical: Patterns = ()
+    warning: Patterns = ()
+    disabled: Patterns = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_keys(cls, value: Any) -> Any:
+        # YAML reads `off:` or `no:` as a boolean key, which pydantic would not name as unknown.
+        if isinstance(value, Mapping) and not all(isinstance(key, str) for key in value):
+            unknown = ", ".join(str(key) for key in value if not isinstance(key, str))
+            raise ValueError(f"unknown key {unknown}; expected default, {', '.join(SEVERITIES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _known_checks(self, info: ValidationInfo) -> SeverityRules:
+        ids = (info.context or {}).get("check_ids") or check_ids()
+        rules = self.rules()
+        for level, patterns in rules.items():
+            for pattern in patterns:
+                if not any(fnmatch.fnmatchcase(check_id, pattern) for check_id in ids):
+                    raise ValueError(
+                        f"{level} entry {pattern!r} matches no check; checks are <suite>.<check>, "
+                        f"e.g. {ids[0]} (docs/quality.md lists them)"
+                    )
+        for check_id in ids:
+            levels = [
+                level for level, patterns in rules.items() if any(fnmatch.fnmatchcase(check_id, p) for p in patterns)
+            ]
+            if len(levels) > 1:
+                raise ValueError(f"check {check_id} is listed under severity {' and '.join(levels)}")
+        return self
+
+    def rules(self) -> dict[Severity, tuple[str, ...]]:
+        return {"critical": self.critical, "warning": self.warning, "disabled": self.disabled}
+
+
+class QualityFile(_Part):
+    """``quality.yaml`` as written: each part checked, a mistake named by file, part and field."""
+
+    thresholds: Thresholds
+    freshness: Freshness
+    failure_reasons: Annotated[tuple[str, ...], BeforeValidator(_reasons)]
+    severity: Annotated[SeverityRules, _none_is({})] = Field(default_factory=SeverityRules.model_construct)
+
+    def config(self) -> QualityConfig:
+        return QualityConfig(
+            **self.thresholds.model_dump(),
+            freshness_default_hours=self.freshness.default_max_age_hours,
+            freshness_hours=self.freshness.sources,
+            failure_reasons=self.failure_reasons,
+            severity_default=self.severity.default,
+            severity_rules=self.severity.rules(),
+        )
 
 
 def load_config(path: Path | None = None, suites: Sequence[Suite] | None = None) -> QualityConfig:
-    """Read and check the quality file; a mistake names the key and what was expected."""
+    """Read and check the quality file; a mistake names the file, the part and the field."""
     import yaml
 
     from sms_tracking.settings import get_settings
@@ -61,88 +165,11 @@ def load_config(path: Path | None = None, suites: Sequence[Suite] | None = None)
     return parse_config(document, where=str(path), suites=suites)
 
 
-def parse_config(
-    document: Mapping[str, Any], where: str = "quality config", suites: Sequence[Suite] | None = None
-) -> QualityConfig:
+def parse_config(document: Any, where: str = "quality config", suites: Sequence[Suite] | None = None) -> QualityConfig:
     """The checked configuration from the YAML document (pure, so it is tested without files)."""
-    _known_keys(document, {"thresholds", "freshness", "failure_reasons", "severity"}, where)
-    thresholds = document.get("thresholds") or {}
-    _known_keys(thresholds, set(_THRESHOLDS), f"{where}: thresholds")
-    values: dict[str, Any] = {}
-    for name, (kind, low, high) in _THRESHOLDS.items():
-        if name not in thresholds:
-            raise ValueError(f"{where}: thresholds.{name} is missing")
-        values[name] = _number(thresholds[name], kind, low, high, f"{where}: thresholds.{name}")
+    from sms_tracking.yaml_files import validate
 
-    freshness = document.get("freshness") or {}
-    _known_keys(freshness, {"default_max_age_hours", "sources"}, f"{where}: freshness")
-    default_hours = _number(
-        freshness.get("default_max_age_hours"), float, 0.0, None, f"{where}: freshness.default_max_age_hours"
-    )
-    per_source = {
-        str(name): _number(hours, float, 0.0, None, f"{where}: freshness.sources.{name}")
-        for name, hours in (freshness.get("sources") or {}).items()
-    }
-
-    reasons = document.get("failure_reasons")
-    if not isinstance(reasons, list) or not reasons or not all(isinstance(r, str) and r for r in reasons):
-        raise ValueError(f"{where}: failure_reasons must be a non-empty list of reasons")
-
-    severity = document.get("severity") or {}
-    _known_keys(severity, {"default", *SEVERITIES}, f"{where}: severity")
-    default = severity.get("default", "critical")
-    if default not in SEVERITIES:
-        raise ValueError(f"{where}: severity.default is {default!r}; expected one of {', '.join(SEVERITIES)}")
-    rules: dict[Severity, tuple[str, ...]] = {}
-    for level in SEVERITIES:
-        patterns = severity.get(level) or []
-        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
-            raise ValueError(f"{where}: severity.{level} must be a list of check ids or globs")
-        rules[level] = tuple(patterns)
-    _check_severity_rules(rules, check_ids(suites), where)
-
-    return QualityConfig(
-        **values,
-        freshness_default_hours=default_hours,
-        freshness_hours=per_source,
-        failure_reasons=tuple(reasons),
-        severity_default=default,
-        severity_rules=rules,
-    )
-
-
-def _known_keys(mapping: Any, allowed: set[str], where: str) -> None:
-    if not isinstance(mapping, Mapping):
-        raise ValueError(f"{where} must be a mapping, not {type(mapping).__name__}")
-    unknown = sorted(set(mapping) - allowed)
-    if unknown:
-        raise ValueError(
-            f"{where}: unknown key(s) {', '.join(map(str, unknown))}; expected {', '.join(sorted(allowed))}"
-        )
-
-
-def _number(value: Any, kind: type, low: float | None, high: float | None, where: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
-        raise ValueError(f"{where} is {value!r}; expected {'an integer' if kind is int else 'a number'}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{where} is {value!r}; expected {bounds}")
-    return kind(value)
-
-
-def _check_severity_rules(rules: Mapping[Severity, Sequence[str]], ids: Sequence[str], where: str) -> None:
-    """Every pattern names at least one check, and no check is given two severities."""
-    for level, patterns in rules.items():
-        for pattern in patterns:
-            if not any(fnmatch.fnmatchcase(check_id, pattern) for check_id in ids):
-                raise ValueError(
-                    f"{where}: severity.{level} entry {pattern!r} matches no check; checks are "
-                    f"<suite>.<check>, e.g. {ids[0]} (docs/quality.md lists them)"
-                )
-    for check_id in ids:
-        levels = [level for level, patterns in rules.items() if any(fnmatch.fnmatchcase(check_id, p) for p in patterns)]
-        if len(levels) > 1:
-            raise ValueError(f"{where}: check {check_id} is listed under severity {' and '.join(levels)}")
+    return validate(document, QualityFile, where, context={"check_ids": check_ids(suites)}).config()
 
 
 def runtime_params(config: QualityConfig, now: datetime, unknown_failure_reason: str | None = None) -> dict[str, Any]:
