@@ -38,6 +38,7 @@ FORMATS: dict[str, FormatSpec] = {
     "vonage_query": FormatSpec("vonage", "vonage", "parse_query"),
     "infobip_json": FormatSpec("infobip", "infobip", "parse_json"),
     "aws_sms_events": FormatSpec("aws", "aws", "parse_json"),
+    "aws_sns_logs": FormatSpec("aws", "aws_sns", "parse_logs"),
     "sinch_json": FormatSpec("sinch", "sinch", "parse_json"),
     "generic_csv": FormatSpec("*", "generic_csv", "parse"),
 }

@@ -367,3 +367,119 @@ def test_numbers_too_large_for_the_report_table_are_rejected() -> None:
     assert segments.reason == f"smsCount {10**12} is out of range"
     assert isinstance(price, Reject)
     assert price.reason == "price.pricePerMessage 1000000000.0 is out of range"
+
+
+INFOBIP_ERRORS = {
+    # Handset errors (group 1): id, permanent
+    "EC_UNKNOWN_SUBSCRIBER": (1, True),
+    "EC_UNKNOWN_BASE_STATION": (2, False),
+    "EC_UNKNOWN_MSC": (3, False),
+    "EC_UNIDENTIFIED_SUBSCRIBER": (5, False),
+    "EC_ABSENT_SUBSCRIBER_SM": (6, False),
+    "EC_UNKNOWN_EQUIPMENT": (7, False),
+    "EC_ROAMING_NOT_ALLOWED": (8, False),
+    "EC_ILLEGAL_SUBSCRIBER": (9, True),
+    "EC_TELESERVICE_NOT_PROVISIONED": (11, True),
+    "EC_ILLEGAL_EQUIPMENT": (12, True),
+    "EC_CALL_BARRED": (13, False),
+    "EC_ABSENT_SUBSCRIBER": (27, False),
+    "EC_SUBSCRIBER_BUSY_FOR_MT_SMS": (31, False),
+    "EC_SM_DELIVERY_FAILURE": (32, False),
+    "EC_MESSAGE_WAITING_LIST_FULL": (33, False),
+    "EC_SYSTEM_FAILURE": (34, False),
+    "EC_DATA_MISSING": (35, False),
+    "EC_UNEXPECTED_DATA_VALUE": (36, False),
+    "EC_UNKNOWN_ERROR": (255, False),
+    "EC_SM_DF_MEMORYCAPACITYEXCEEDED": (256, False),
+    "EC_SM_DF_EQUIPMENTPROTOCOLERROR": (257, False),
+    "EC_SM_DF_EQUIPMENTNOTSM_EQUIPPED": (258, False),
+    "EC_SM_DF_UNKNOWNSERVICECENTRE": (259, False),
+    "EC_SM_DF_SC_CONGESTION": (260, False),
+    "EC_SM_DF_INVALIDSME_ADDRESS": (261, False),
+    "EC_SM_DF_SUBSCRIBERNOTSC_SUBSCRIBER": (262, False),
+    "EC_PROVIDER_GENERAL_ERROR": (500, False),
+    "EC_NO_RESPONSE": (502, False),
+    "EC_SERVICE_COMPLETION_FAILURE": (503, False),
+    "EC_UNEXPECTED_RESPONSE_FROM_PEER": (504, False),
+    "EC_MISTYPED_PARAMETER": (507, False),
+    "EC_NOT_SUPPORTED_SERVICE": (508, False),
+    "EC_DUPLICATED_INVOKE_ID": (509, False),
+    "EC_OR_APPCONTEXTNOTSUPPORTED": (1024, False),
+    "EC_OR_INVALIDDESTINATIONREFERENCE": (1025, False),
+    "EC_OR_INVALIDORIGINATINGREFERENCE": (1026, False),
+    "EC_OR_ENCAPSULATEDAC_NOTSUPPORTED": (1027, False),
+    "EC_OR_TRANSPORTPROTECTIONNOTADEQUATE": (1028, False),
+    "EC_OR_NOREASONGIVEN": (1029, False),
+    "EC_OR_POTENTIALVERSIONINCOMPATIBILITY": (1030, False),
+    "EC_OR_REMOTENODENOTREACHABLE": (1031, False),
+    "EC_NNR_NOTRANSLATIONFORANADDRESSOFSUCHNATURE": (1152, False),
+    "EC_NNR_NOTRANSLATIONFORTHISSPECIFICADDRESS": (1153, False),
+    "EC_NNR_SUBSYSTEMCONGESTION": (1154, False),
+    "EC_NNR_SUBSYSTEMFAILURE": (1155, False),
+    "EC_NNR_UNEQUIPPEDUSER": (1156, False),
+    "EC_NNR_MTPFAILURE": (1157, False),
+    "EC_NNR_NETWORKCONGESTION": (1158, False),
+    # User errors (group 2)
+    "EC_IMSI_BLACKLISTED": (2049, True),
+    "EC_BLACKLISTED_DESTINATIONADDRESS": (2052, True),
+    "EC_BLACKLISTED_SENDERADDRESS": (2053, True),
+    "EC_SOURCE_ADDRESS_BLACKLISTED": (2053, True),
+    "EC_INVALID_PDU_FORMAT": (4096, True),
+    "EC_MESSAGE_CANCELED": (4100, True),
+    "EC_VALIDITYEXPIRED": (4101, True),
+    "EC_NOTSUBMITTEDTOSMPPCHANNEL": (4102, True),
+    "EC_DESTINATION_FLOODING": (4103, True),
+    "EC_DESTINATION_TXT_FLOODING": (4104, True),
+    # Operator errors (group 3)
+    "EC_BEARER_SERVICE_NOT_PROVISIONED": (10, True),
+    "EC_SS_INCOMPATIBILITY": (20, False),
+    "EC_RESOURCE_LIMITATION": (51, True),
+    "EC_UNKNOWN_ALPHABET": (71, False),
+    "EC_INVALID_RESPONSE_RECEIVED": (501, False),
+    "EC_TIME_OUT": (2048, False),
+    "EC_DEST_ADDRESS_BLACKLISTED": (2050, True),
+}
+"""Infobip's error table (error-code reference, HLR/SMS errors): each name with its id and ``permanent``."""
+
+DECIDED_OTHERWISE = {
+    # decision 2: absent or busy handsets are Not connected, whatever the flag
+    "EC_ABSENT_SUBSCRIBER_SM": ("Ignored", "Not connected"),
+    "EC_ABSENT_SUBSCRIBER": ("Ignored", "Not connected"),
+    "EC_SUBSCRIBER_BUSY_FOR_MT_SMS": ("Ignored", "Not connected"),
+    # decision 4: the sender, the message or the account's route, not the number
+    "EC_BLACKLISTED_SENDERADDRESS": ("Ignored", "Refused"),
+    "EC_SOURCE_ADDRESS_BLACKLISTED": ("Ignored", "Refused"),
+    "EC_INVALID_PDU_FORMAT": ("Ignored", "Refused"),
+    "EC_NOTSUBMITTEDTOSMPPCHANNEL": ("Ignored", "Refused"),
+    "EC_DESTINATION_FLOODING": ("Ignored", "Refused"),
+    "EC_DESTINATION_TXT_FLOODING": ("Ignored", "Refused"),
+    "EC_UNKNOWN_ALPHABET": ("Ignored", "Character not supported"),
+    # expiries are Soft / Unreachable like the EXPIRED statuses: permanent only says a resend expires too
+    "EC_MESSAGE_CANCELED": ("Soft", "Unreachable"),
+    "EC_VALIDITYEXPIRED": ("Soft", "Unreachable"),
+}
+"""The errors whose type a shared decision gives rather than the ``permanent`` flag."""
+
+
+def test_every_error_of_infobips_table_is_qualified_hard_when_permanent() -> None:
+    for name, (error_id, permanent) in INFOBIP_ERRORS.items():
+        line = json.dumps(
+            _result(status=_status("UNDELIVERABLE_NOT_DELIVERED"), error=_error(name, error_id, permanent))
+        )
+        (report,) = only_reports(list(parse_json(numbered(line), CTX)))
+        row = seed_row("infobip", report.raw_status, report.error_code)
+        assert row is not None
+        assert row["error_code"] == name, f"{name} has no seed row"
+        if name in DECIDED_OTHERWISE:
+            assert (row["failure_type"], row["failure_reason"]) == DECIDED_OTHERWISE[name], name
+        elif permanent:
+            assert row["failure_type"] == "Hard", name
+        else:
+            assert row["failure_type"] == "Soft", name
+
+
+def test_the_errors_named_in_issue_17_are_soft_as_infobip_does_not_flag_them_permanent() -> None:
+    for name in ("EC_UNIDENTIFIED_SUBSCRIBER", "EC_ROAMING_NOT_ALLOWED", "EC_SM_DELIVERY_FAILURE"):
+        row = seed_row("infobip", "UNDELIVERABLE_NOT_DELIVERED", name)
+        assert row is not None
+        assert (row["error_code"], row["failure_type"], row["failure_reason"]) == (name, "Soft", "Unreachable")
