@@ -180,6 +180,11 @@ class Settings(BaseModel):
     max_objects_per_run: Annotated[int, BeforeValidator(_whole(1, what="a whole number, 1 or more"))] = _option(
         "500", "objects loaded per ingest run (the rest wait for the next run)", "2000", kind="integer"
     )
+    campaign_schedule: Text = _option(
+        "@hourly",
+        "cron or preset of `sms_tracking_ingest_campaign` (each report source's is in the sources file)",
+        "*/15 * * * *",
+    )
     unknown_failure_type: Text = _option("Soft", "failure type given to a status no qualification row knows", "Hard")
     unknown_failure_reason: Text = _option("Not defined", "failure reason given to such a status", "Unknown")
     clock_skew: Duration = _option(

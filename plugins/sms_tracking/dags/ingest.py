@@ -14,6 +14,7 @@ from airflow.sdk import DAG, Asset, get_current_context, task
 from sms_tracking.assets import CAMPAIGN, REPORTS
 from sms_tracking.config import Source, load_sources
 from sms_tracking.dags.common import fail_fast, prepare_database, sms_tracking_dag
+from sms_tracking.settings import get_settings
 
 CAMPAIGN_DAG_ID = "sms_tracking_ingest_campaign"
 
@@ -104,7 +105,7 @@ def ingest_dags() -> list[DAG]:
     campaign = ingest_dag(
         CAMPAIGN_DAG_ID,
         "campaign",
-        "@hourly",
+        get_settings().campaign_schedule,
         CAMPAIGN,
         "Loads the sending system's deliveries, target lists, send log, clicks and inbound messages.",
     )
