@@ -25,7 +25,7 @@ from sms_tracking import contract
 from sms_tracking.audit import RunInfo
 from sms_tracking.errors import PermanentError
 from sms_tracking.phone import to_e164
-from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
+from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report, normalise_error_code
 
 if TYPE_CHECKING:
     import psycopg
@@ -68,7 +68,7 @@ _REPORT_COLUMNS = (
 )
 _INBOUND_COLUMNS = (
     "inbound_key", "provider", "provider_message_id", "phone_raw", "phone_e164", "recipient", "text",
-    "received_at", "object_id", "position",
+    "received_at", "object_id", "position", "price", "price_unit", "error_code",
 )
 _REJECT_COLUMNS = ("object_id", "source", "uri", "position", "raw_text", "reason")
 _TABLES: dict[type, tuple[str, tuple[str, ...]]] = {
@@ -193,6 +193,8 @@ INT_LIMIT = 2**31 - 1
 def out_of_range(record: Any) -> str | None:
     """Why a parsed record cannot be stored as is, whatever adapter made it (one bad value must not
     abort the COPY of the whole object)."""
+    if isinstance(record, Inbound) and record.price is not None and not abs(record.price) < PRICE_LIMIT:
+        return f"price {record.price} is out of range (|price| < {PRICE_LIMIT})"
     if isinstance(record, Report):
         if record.price is not None and not abs(record.price) < PRICE_LIMIT:
             return f"price {record.price} is out of range (|price| < {PRICE_LIMIT})"
@@ -216,7 +218,8 @@ def _row(record: Any, object_id: int, ctx: ParseContext, received_at: datetime) 
         return (
             f"{record.provider}:{key}", record.provider, record.provider_message_id, _clean(record.phone),
             to_e164(record.phone, ctx.options.get("default_region")), _clean(record.recipient),
-            _clean(record.text), record.received_at, object_id, record.position,
+            _clean(record.text), record.received_at, object_id, record.position, record.price,
+            _clean(record.price_unit), _clean(normalise_error_code(record.error_code)),
         )
     return (*map(_clean, _FIELDS[type(record)](record)), object_id)
 

@@ -63,7 +63,9 @@ def test_twilio_samples_give_the_statuses_their_sources_show(dsn: str, landing: 
                 "FROM sms_tracking.delivery_log"
             )
         }
-        inbound = conn.execute("SELECT provider_message_id, phone_e164 FROM sms_tracking.inbound_message").fetchall()
+        inbound = conn.execute(
+            "SELECT provider_message_id, phone_e164, price, price_unit, error_code FROM sms_tracking.inbound_message"
+        ).fetchall()
     # SMb7c0...: sent with 30007, then canceled an hour later: the final status wins.
     assert log["SMb7c0a2ce80504485a6f653a7110836f5"][:4] == ("failed", "Ignored", "Error ignored", "canceled")
     # Fivetran's ten rows are all delivered, with their price as a cost.
@@ -74,3 +76,5 @@ def test_twilio_samples_give_the_statuses_their_sources_show(dsn: str, landing: 
     assert all(v[0] == "pending" for k, v in log.items() if k.startswith("MMfba") or v[3] in ("sent", "scheduled"))
     # The inbound MMS of the fixtures is stored as an inbound message, not as a report.
     assert [row[0][:5] for row in inbound] == ["MMc26"]
+    # It keeps its price (Twilio writes the cost negative) and its error code, so inbound spend is counted.
+    assert [(str(row[2]), row[3], row[4]) for row in inbound] == [("0.00750", "USD", "30004")]

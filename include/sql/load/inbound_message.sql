@@ -6,9 +6,9 @@ ON CONFLICT DO NOTHING;
 
 INSERT INTO sms_tracking.inbound_message (
     inbound_key, provider, provider_message_id, phone_raw, phone_e164, recipient, text, received_at, object_id,
-    position)
+    position, price, price_unit, error_code)
 SELECT inbound_key, provider, provider_message_id, phone_raw, phone_e164, recipient, text, received_at, object_id,
-       position
+       position, price, price_unit, error_code
   FROM stage_inbound_message
  ORDER BY inbound_key, position
 ON CONFLICT DO NOTHING;

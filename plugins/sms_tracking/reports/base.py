@@ -64,6 +64,11 @@ class Inbound:
     text: str
     received_at: datetime | None
     position: int
+    price: Decimal | None = None
+    price_unit: str | None = None
+    """What the provider charged for receiving it (Twilio, Infobip bill inbound messages)."""
+    error_code: str | None = None
+    """The provider's error code on an inbound message (Twilio ``error_code``), normalised as reports' are."""
 
 
 @dataclass(frozen=True, slots=True)

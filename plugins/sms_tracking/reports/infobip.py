@@ -109,6 +109,7 @@ def _inbound(item: Mapping[str, Any], position: int, ctx: ParseContext) -> Inbou
     body = item.get("text")
     if not isinstance(body, str):
         body = item.get("cleanText")
+    price, currency = _price(item)
     return Inbound(
         provider=ctx.provider,
         provider_message_id=optional_text(item, "messageId"),
@@ -117,6 +118,8 @@ def _inbound(item: Mapping[str, Any], position: int, ctx: ParseContext) -> Inbou
         text=body if isinstance(body, str) else "",
         received_at=iso_date(item, "receivedAt", ctx.tz),
         position=position,
+        price=price,
+        price_unit=currency,
     )
 
 

@@ -183,6 +183,9 @@ def _message_record(message: Mapping[str, Any], position: int, raw: str, ctx: Pa
                 text=_body(message),
                 received_at=received_at,
                 position=position,
+                price=_price(message),
+                price_unit=optional_text(message, "price_unit"),
+                error_code=_error_code(message.get("error_code")),
             )
         return Report(
             provider=ctx.provider,

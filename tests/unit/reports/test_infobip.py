@@ -115,6 +115,8 @@ def test_sample_inbound_keeps_the_keyword_in_the_text() -> None:
         text="QUIZ Correct answer is Paris",
         received_at=datetime(2023, 8, 1, 10, 40, tzinfo=UTC),
         position=2,
+        price=Decimal("0.0"),
+        price_unit="EUR",
     )
 
 

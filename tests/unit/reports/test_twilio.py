@@ -161,6 +161,9 @@ def test_api_inbound_received_mms_becomes_inbound_never_a_report() -> None:
             text="look mom I have media!",
             received_at=datetime(2019, 5, 24, 17, 44, 49, tzinfo=UTC),
             position=10,
+            price=Decimal("0.00750"),
+            price_unit="USD",
+            error_code="30004",
         )
     ]
     assert "MMc26223853f8c46b4ab7dfaa6abba0a26" not in {
