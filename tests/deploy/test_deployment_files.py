@@ -286,7 +286,7 @@ def test_dags_and_the_sample_data_are_mounted_and_the_package_is_not() -> None:
         # The installed wheel is the package: a mounted plugins/ would load the plugin a second time.
         assert not {"/opt/airflow/plugins", "/opt/airflow/include"} & set(mounts), name
         assert "plugins" not in service["environment"].get("PYTHONPATH", ""), name
-        samples = [source for source in mounts.values() if source.startswith("./tools/sms_tracking_dev/sample_landing")]
+        samples = [source for source in mounts.values() if source.startswith("./include/sample_data")]
         assert samples, f"{name}: the sample data is not mounted"
         host_paths = [s for s in mounts.values() if s.startswith("./")]
         assert [p for p in host_paths if not (PROJECT / p).exists()] == [], name
