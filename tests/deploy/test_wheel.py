@@ -214,22 +214,16 @@ def test_airflow_loads_the_plugin_from_its_entry_point(deployment: Deployment) -
     assert "sms-tracking" in providers
 
 
-def _declares_the_section() -> bool:
-    from sms_tracking.get_provider_info import get_provider_info
-
-    return "sms_tracking" in get_provider_info().get("config", {})
-
-
-# PENDING issue 15 item 2: until get_provider_info() declares the [sms_tracking] section this test must
-# fail (strict xfail); once it is declared the mark lifts itself and the assertions below must pass.
-@pytest.mark.xfail(
-    not _declares_the_section(), reason="[sms_tracking] not yet declared by get_provider_info", strict=True
-)
 def test_airflow_config_shows_the_sms_tracking_section(deployment: Deployment) -> None:
+    """The provider's ``config`` declares the section: its keys are listed, its defaults and the environment read."""
     output = deployment.airflow("config", "list", "--section", "sms_tracking")
     assert "[sms_tracking]" in output, output[-2000:]
-    for key in ("conn_id", "landing", "work_mem"):
+    for key in ("conn_id", "landing", "work_mem", "data_docs"):
         assert re.search(rf"^#?\s*{key} =", output, re.MULTILINE), (key, output[-2000:])
+    value = deployment.airflow("config", "get-value", "sms_tracking", "conn_id").strip().splitlines()[-1]
+    assert value == "sms_tracking_postgres"
+    value = deployment.airflow("config", "get-value", "sms_tracking", "landing").strip().splitlines()[-1]
+    assert value == deployment.env["AIRFLOW__SMS_TRACKING__LANDING"]
     # Airflow now knows the declared default: an explicit value equal to it still wins over a legacy variable.
     explicit = subprocess.run(
         [
