@@ -130,6 +130,8 @@ def test_these_lists_cover_every_route_of_the_app(plugin_app: Any) -> None:
     tested = {re.sub(r"/D1\b", "/{delivery_id:path}", re.sub(r"/\+\d+", "/{phone}", p)) for p in PAGES + API + WRITES}
     tested = {re.sub(r"/(release|allowlist)$", "/{action}", p) for p in tested}
     tested |= {"/health", "/static/{path:path}", "/data-docs/{path:path}"}
+    tested |= {"/export/deliveries.csv", "/export/quarantine.csv", "/export/qualification.csv", "/export/quality.csv"}
+    tested |= {f"/export/deliveries/{{delivery_id:path}}/{tab}.csv" for tab in ("log", "exclusions", "tracking")}
     assert templates == tested
 
 
@@ -729,7 +731,7 @@ def test_openapi_documents_every_api_route(extras_ro: str, client_for: Any) -> N
     expected = {p.replace("D1", "{delivery_id}").replace("+33612345679", "{phone}") for p in API}
     assert expected - {"/api/openapi.json"} <= paths
     assert "/api/quarantine/{phone}/{action}" in paths
-    assert not any(not p.startswith("/api/") for p in paths)
+    assert all(p.startswith(("/api/", "/export/")) for p in paths)  # the JSON API and the CSV exports
 
 
 # --- The build's pre-aggregated tables, as migration 0004 announces them ---------------------------------

@@ -148,7 +148,7 @@ def create_app() -> FastAPI:
     """Build the app; no database work happens here, only per request."""
     from airflow.exceptions import AirflowNotFoundException
 
-    from sms_tracking.ui.routes import api, files, health, pages
+    from sms_tracking.ui.routes import api, exports, files, health, pages
 
     app = FastAPI(
         title="SMS Tracking",
@@ -171,6 +171,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(AirflowNotFoundException, _not_configured)
     app.include_router(health.router)
     app.include_router(api.router)
+    app.include_router(exports.router)
     app.include_router(files.router)
     app.include_router(pages.router)
     return app

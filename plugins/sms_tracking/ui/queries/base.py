@@ -7,7 +7,7 @@ with ``to_regclass`` on every call, so a page shows an empty state until they ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +16,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 from psycopg.rows import dict_row
+from pydantic import BaseModel
 
 from sms_tracking import db
 from sms_tracking.settings import get_settings
@@ -69,6 +70,22 @@ def statement(name: str, **fragments: str) -> sql.Composable:
     return sql.SQL(text).format(**{key: sql.SQL(value) for key, value in fragments.items()})  # type: ignore[arg-type]
 
 
+EXPORT_BATCH = 2_000
+"""Rows an export fetches from its server-side cursor at a time: its memory does not grow with the list."""
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """One list of a page, as its page and its CSV export both read it: the SQL file (which ends with
+    ``LIMIT %(limit)s OFFSET %(offset)s``), its arguments and trusted fragments, and how a row becomes the
+    response model (masking included)."""
+
+    name: str
+    args: dict[str, Any]
+    fragments: dict[str, str]
+    to_model: Callable[[dict[str, Any]], BaseModel]
+
+
 @dataclass
 class Reader:
     """One connection for one request, with the helpers the page functions share."""
@@ -83,6 +100,21 @@ class Reader:
     def row(self, name: str, args: dict[str, Any] | None = None, **fragments: str) -> dict[str, Any] | None:
         found = self.rows(name, args, **fragments)
         return found[0] if found else None
+
+    def page_of(self, query: ListQuery, limit: int, offset: int) -> list[Any]:
+        """One page of the list, as response models."""
+        found = self.rows(query.name, {**query.args, "limit": limit, "offset": offset}, **query.fragments)
+        return [query.to_model(r) for r in found]
+
+    def stream(self, query: ListQuery) -> Iterator[Any]:
+        """Every row of the list (``LIMIT NULL``), as response models, through a server-side cursor that
+        fetches :data:`EXPORT_BATCH` rows at a time."""
+        args = {**query.args, "limit": None, "offset": 0}
+        with self.conn.cursor(name="sms_tracking_export", row_factory=dict_row) as cur:
+            cur.itersize = EXPORT_BATCH
+            cur.execute(statement(query.name, **query.fragments), args)
+            for r in cur:
+                yield query.to_model(r)
 
     def present(self, *tables: str) -> set[str]:
         return {r["name"] for r in self.rows("tables_present", {"names": list(tables)})}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sms_tracking.settings import get_settings
 from sms_tracking.ui import datamodels as m, params
 from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.queries.base import (
+    ListQuery,
     Reader,
     capped_total,
     check_sort,
@@ -18,10 +21,8 @@ from sms_tracking.ui.queries.base import (
 from sms_tracking.ui.queries.delivery import delivery_row
 
 
-def delivery_log(
-    reader: Reader, viewer: Viewer, delivery_id: str, filters: params.LogFilters, paging: params.Paging
-) -> m.Page[m.LogRow]:
-    delivery_row(reader, delivery_id)
+def log_query(viewer: Viewer, delivery_id: str, filters: params.LogFilters) -> ListQuery:
+    """The delivery log under its filters and sort, for its page and its export."""
     check_sort(viewer, filters.sort)
     args = {
         "delivery_id": delivery_id,
@@ -29,22 +30,28 @@ def delivery_log(
         "failure_type": filters.failure_type,
         "failure_reason": filters.failure_reason,
         **phone_args(viewer, filters.phone),
-        "limit": paging.limit,
-        "offset": paging.offset,
         **count_cap(),
     }
     where = sql_file("delivery_log_filters")
     order = params.order_by(params.LOG_SORTS, filters.sort, filters.direction, "l.provider, l.provider_message_id")
-    found = reader.rows("delivery_log", args, filters=where, order_by=order)
-    total = (reader.row("delivery_log_count", args, filters=where) or {"total": 0})["total"]
-    items = [
-        m.LogRow(
+
+    def to_model(r: dict[str, Any]) -> m.LogRow:
+        return m.LogRow(
             **{k: r[k] for k in m.LogRow.model_fields if k not in ("phone", "raw_error")},
             phone=masked_phone(viewer, r["phone_e164"]),
             raw_error=masked_text(viewer, r["raw_error"]),
         )
-        for r in found
-    ]
+
+    return ListQuery("delivery_log", args, {"filters": where, "order_by": order}, to_model)
+
+
+def delivery_log(
+    reader: Reader, viewer: Viewer, delivery_id: str, filters: params.LogFilters, paging: params.Paging
+) -> m.Page[m.LogRow]:
+    delivery_row(reader, delivery_id)
+    query = log_query(viewer, delivery_id, filters)
+    items = reader.page_of(query, paging.limit, paging.offset)
+    total = (reader.row("delivery_log_count", query.args, filters=query.fragments["filters"]) or {"total": 0})["total"]
     return m.Page[m.LogRow](
         items=items,
         **capped_total(total),

@@ -11,6 +11,7 @@ from sms_tracking.ui.queries.base import (
     OPTIONAL_TABLES,
     Conflict,
     Invalid,
+    ListQuery,
     NotFound,
     Reader,
     capped_total,
@@ -58,6 +59,18 @@ def status_counts(reader: Reader, viewer: Viewer, filters: params.QuarantineFilt
     return {status: found.get(status, 0) for status in params.QUARANTINE_STATUSES}
 
 
+def quarantine_query(viewer: Viewer, filters: params.QuarantineFilters) -> ListQuery:
+    """The quarantine list under its filters and sort, for its page and its export."""
+    check_sort(viewer, filters.sort)
+    order = params.order_by(params.QUARANTINE_SORTS, filters.sort, filters.direction, "q.phone_e164")
+    return ListQuery(
+        "quarantine",
+        {**_filter_args(viewer, filters), **count_cap()},
+        {"filters": _where(filters), "order_by": order},
+        lambda r: _quarantine_row(viewer, r),
+    )
+
+
 def quarantine(
     reader: Reader, viewer: Viewer, filters: params.QuarantineFilters, paging: params.Paging
 ) -> m.Page[m.QuarantineRow]:
@@ -70,14 +83,11 @@ def quarantine(
             available=False,
             notice=OPTIONAL_TABLES["quarantine"],
         )
-    check_sort(viewer, filters.sort)
-    args = {**_filter_args(viewer, filters), "limit": paging.limit, "offset": paging.offset, **count_cap()}
-    where = _where(filters)
-    order = params.order_by(params.QUARANTINE_SORTS, filters.sort, filters.direction, "q.phone_e164")
-    found = reader.rows("quarantine", args, filters=where, order_by=order)
-    total = (reader.row("quarantine_count", args, filters=where) or {"total": 0})["total"]
+    query = quarantine_query(viewer, filters)
+    items = reader.page_of(query, paging.limit, paging.offset)
+    total = (reader.row("quarantine_count", query.args, filters=query.fragments["filters"]) or {"total": 0})["total"]
     return m.Page[m.QuarantineRow](
-        items=[_quarantine_row(viewer, r) for r in found],
+        items=items,
         **capped_total(total),
         limit=paging.limit,
         offset=paging.offset,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sms_tracking.ui import bots, datamodels as m, params
 from sms_tracking.ui.queries.base import (
+    ListQuery,
     Reader,
     preferring_summary,
     time_unit,
@@ -34,10 +35,9 @@ def tracking(reader: Reader, delivery_id: str, paging: params.Paging) -> m.Track
         for key, url in sorted(wanted.items())
         if key not in clicked
     ]
-    built = "tracking_log" in reader.present("tracking_log") and bool(
-        reader.rows("tracking_log_built", {**args, "limit": 1, "offset": 0})
-    )
-    log = reader.rows("tracking_log_built" if built else "tracking_log", args)
+    log_query = tracking_log_query(reader, delivery_id)
+    built = log_query.name == "tracking_log_built"
+    log = reader.page_of(log_query, paging.limit, paging.offset)
     timeline = reader.rows("tracking_timeline_built" if built else "tracking_timeline", {**args, "unit": unit})
     return m.Tracking(
         urls=urls,
@@ -47,13 +47,27 @@ def tracking(reader: Reader, delivery_id: str, paging: params.Paging) -> m.Track
         ],
         timeline_unit=unit,
         log=m.Page[m.ClickRow](
-            items=[m.ClickRow(**{k: r[k] for k in m.ClickRow.model_fields}) for r in log],
+            items=log,
             total_entries=sum(u.total for u in urls),
             limit=paging.limit,
             offset=paging.offset,
         ),
         bot_user_agent_tokens=bots.bot_tokens(),
         flagged_by_build=built,
+    )
+
+
+def tracking_log_query(reader: Reader, delivery_id: str) -> ListQuery:
+    """A delivery's click log, as the build flagged it once it has the delivery, else from the raw clicks."""
+    args = {**bots.human_params(), "delivery_id": delivery_id}
+    built = "tracking_log" in reader.present("tracking_log") and bool(
+        reader.rows("tracking_log_built", {**args, "limit": 1, "offset": 0})
+    )
+    return ListQuery(
+        "tracking_log_built" if built else "tracking_log",
+        args,
+        {},
+        lambda r: m.ClickRow(**{k: r[k] for k in m.ClickRow.model_fields}),
     )
 
 
