@@ -25,9 +25,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DELIVERY_STATUSES = ("pending", "delivered", "failed")
-"""A message's outcome (``qualification.outcome``, ``delivery_log.status``): one list, for the seed, the
-overrides, the quality checks and the UI's filter (schema CHECK constraints: tests/integration/test_rules.py)."""
+DELIVERY_STATUS_LABELS = {
+    "pending": "Sent",
+    "delivered": "Received on mobile",
+    "failed": "Failed",
+    "cancelled": "Delivery cancelled",
+}
+"""A message's status code (``qualification.outcome``, ``delivery_log.status``; stable) -> the label Adobe's
+delivery log gives it, which the UI and the API show (decision 11): Sent is taken into account by the provider
+with no final report yet; Delivery cancelled was never sent and is not an error. The SQL twin, for the BI
+views, is the table ``sms_tracking.delivery_status`` (tests/integration/test_rules.py checks they agree)."""
+DELIVERY_STATUSES = tuple(DELIVERY_STATUS_LABELS)
+"""The codes: one list, for the seed, the overrides, the quality checks and the UI's filter (schema CHECK
+constraints: tests/integration/test_rules.py)."""
+NOT_YET_SENT = "Not yet sent"
+"""Adobe's label for a recipient to deliver that has no message in the send log yet (a delivery without one)."""
+
+
+def status_label(status: str) -> str:
+    """The label of a status code; an unknown code is shown as is."""
+    return DELIVERY_STATUS_LABELS.get(status, status)
 FAILURE_TYPES = ("Hard", "Soft", "Ignored")
 """The failure types of a failed message, as Adobe's qualification names them (same users as above)."""
 

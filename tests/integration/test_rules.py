@@ -14,7 +14,7 @@ import pytest
 
 from sms_tracking import exclusions, quarantine
 from sms_tracking.exclusions import in_control_group
-from sms_tracking.qualification import DELIVERY_STATUSES, FAILURE_TYPES
+from sms_tracking.qualification import DELIVERY_STATUS_LABELS, DELIVERY_STATUSES, FAILURE_TYPES
 from sms_tracking.ui import params
 
 
@@ -34,9 +34,24 @@ def allowed(dsn: str, table: str, column: str) -> set[str]:
 
 def test_status_lists_are_the_schemas(dsn: str) -> None:
     assert allowed(dsn, "qualification", "outcome") == set(DELIVERY_STATUSES)
+    assert allowed(dsn, "delivery_log", "status") == set(DELIVERY_STATUSES)
     assert allowed(dsn, "qualification", "failure_type") == set(FAILURE_TYPES)
     assert allowed(dsn, "exclusion", "reason") == set(exclusions.REASONS)
     assert allowed(dsn, "quarantine", "status") == set(quarantine.STATUSES)
+
+
+def test_status_labels_are_the_sql_table(dsn: str) -> None:
+    """One label per code, Adobe's (decision 11): Python's map and the table the BI views read agree."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("SELECT status, label FROM sms_tracking.delivery_status ORDER BY position").fetchall()
+    assert dict(rows) == DELIVERY_STATUS_LABELS
+    assert [code for code, _ in rows] == list(DELIVERY_STATUSES)
+    assert DELIVERY_STATUS_LABELS == {
+        "pending": "Sent",
+        "delivered": "Received on mobile",
+        "failed": "Failed",
+        "cancelled": "Delivery cancelled",
+    }
 
 
 def test_ui_filters_offer_the_same_lists() -> None:

@@ -274,16 +274,17 @@ def test_daily_breakdowns_leave_the_proof_out(dsn: str, scenario: Path) -> None:
     deliver_late_report(dsn, scenario)
     provider = rows(dsn, "SELECT * FROM sms_tracking.daily_provider ORDER BY day, provider")
     assert [tuple(r.values()) for r in provider] == [
-        (date(2026, 5, 4), "twilio", 1, 10, 5, 4, 1, 6, 2, 1, 1, 10, d("0.01500"), d("60.0"), d("456.0"), d("600.0")),
-        (date(2026, 5, 5), "smpp", 1, 3, 1, 1, 1, 2, 0, 1, 0, 6, None, d("180.0"), d("288.0"), d("300.0")),
+        (date(2026, 5, 4), "twilio", 1, 10, 5, 4, 1, 6, 2, 1, 1, 10, d("0.01500"), d("60.0"), d("456.0"), d("600.0"),
+         0),
+        (date(2026, 5, 5), "smpp", 1, 3, 1, 1, 1, 2, 0, 1, 0, 6, None, d("180.0"), d("288.0"), d("300.0"), 0),
     ]
     country = rows(dsn, "SELECT * FROM sms_tracking.daily_country ORDER BY day, country")
     assert [tuple(r.values()) for r in country] == [
-        (date(2026, 5, 4), "FR", 6, 3, 3, 0, 3, 1, 1, 1, 6, d("0.01500")),
-        (date(2026, 5, 4), "GB", 2, 0, 1, 1, 1, 1, 0, 0, 2, None),
-        (date(2026, 5, 4), "US", 2, 2, 0, 0, 2, 0, 0, 0, 2, None),
-        (date(2026, 5, 5), "FR", 2, 0, 1, 1, 1, 0, 1, 0, 4, None),
-        (date(2026, 5, 5), "US", 1, 1, 0, 0, 1, 0, 0, 0, 2, None),
+        (date(2026, 5, 4), "FR", 6, 3, 3, 0, 3, 1, 1, 1, 6, d("0.01500"), 0),
+        (date(2026, 5, 4), "GB", 2, 0, 1, 1, 1, 1, 0, 0, 2, None, 0),
+        (date(2026, 5, 4), "US", 2, 2, 0, 0, 2, 0, 0, 0, 2, None, 0),
+        (date(2026, 5, 5), "FR", 2, 0, 1, 1, 1, 0, 1, 0, 4, None, 0),
+        (date(2026, 5, 5), "US", 1, 1, 0, 0, 1, 0, 0, 0, 2, None, 0),
     ]
     reasons = rows(dsn, "SELECT day, provider, failure_type, failure_reason, failed, share_of_failed "
                         "FROM sms_tracking_bi.daily_failure_reason ORDER BY 1, 2, 3, 4")
@@ -364,9 +365,9 @@ def test_summary_arithmetic_holds_on_sample_data(sample: str) -> None:
     assert len(found) >= 3
     for s in found:
         where = s["delivery_id"]
-        assert s["sent"] == s["delivered"] + s["failed"] + s["pending"], where
+        assert s["sent"] == s["delivered"] + s["failed"] + s["pending"] + s["cancelled"], where
         assert s["success"] == s["delivered"] + s["pending"], where
-        assert s["processed"] == s["success"] + s["failed"] == s["sent"], where
+        assert s["processed"] == s["success"] + s["failed"] == s["sent"] - s["cancelled"], where
         assert s["failed"] == s["hard"] + s["soft"] + s["ignored"], where
         assert s["to_deliver"] == s["initial_population"] - s["excluded"], where
         assert s["sent"] <= s["to_deliver"], where

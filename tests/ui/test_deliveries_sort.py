@@ -45,12 +45,14 @@ def _rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             continue  # loaded, not built yet: no summary
         sent, success = (0, 0) if kind < 0.2 else rng.choice(SENT_SUCCESS)
         pending = min(success, rng.choice((0, 0, 1)))
+        cancelled = rng.choice((0, 0, 1)) if sent > success else 0
         summaries.append({"delivery_id": delivery["delivery_id"], "is_proof": delivery["is_proof"], "sent": sent,
                           "success": success, "pending": pending, "delivered": success - pending,
-                          "failed": sent - success})
+                          "failed": sent - success - cancelled, "cancelled": cancelled,
+                          "processed": sent - cancelled, "to_deliver": sent + rng.choice((0, 0, 3))})
     for i in range(3):  # summaries of deliveries that do not exist: never listed
         summaries.append({"delivery_id": f"GONE{i}", "is_proof": False, "sent": 1, "success": 1, "pending": 0,
-                          "delivered": 1, "failed": 0})
+                          "delivered": 1, "failed": 0, "cancelled": 0, "processed": 1, "to_deliver": 1})
     return deliveries, summaries
 
 
@@ -81,9 +83,9 @@ def sorted_dsn(postgres_server: str, template_dsn: str) -> Iterator[str]:
             cur.executemany(
                 """INSERT INTO sms_tracking.delivery_summary
                        (delivery_id, is_proof, sent, delivered, failed, pending, success, hard, soft, ignored,
-                        segments, refreshed_at)
+                        segments, refreshed_at, cancelled, processed, to_deliver)
                    VALUES (%(delivery_id)s, %(is_proof)s, %(sent)s, %(delivered)s, %(failed)s, %(pending)s,
-                           %(success)s, 0, 0, 0, 0, now())""",
+                           %(success)s, 0, 0, 0, 0, now(), %(cancelled)s, %(processed)s, %(to_deliver)s)""",
                 summaries,
             )
         conn.execute("ANALYZE sms_tracking.delivery")
@@ -110,7 +112,8 @@ def _listed() -> list[dict[str, Any]]:
         s = by_id.get(d["delivery_id"])
         state = ("not_sent" if s is None or s["sent"] == 0 else "in_progress" if s["pending"] > 0 else "finished")
         rows.append({**d, "sent": s["sent"] if s else 0, "success": s["success"] if s else 0,
-                     "failed": s["failed"] if s else 0, "success_rate": _rate(s), "state": state})
+                     "failed": s["failed"] if s else 0, "success_rate": _rate(s), "state": state,
+                     **{k: s[k] if s else 0 for k in ("to_deliver", "processed")}})
     return rows
 
 

@@ -195,6 +195,28 @@ def test_deliveries_list_kpis_come_from_the_summary(extras_ro: str, client_for: 
     assert "P1" not in items  # proofs are kept apart unless asked for
 
 
+def test_deliveries_list_to_deliver_is_the_population_minus_exclusions(extras_dsn: str, client_for: Any) -> None:
+    """Adobe's @toDeliver, as the Summary tile (not @sent), and @processed = success + errors (issue 17 point 5)."""
+    with psycopg.connect(extras_dsn) as conn:
+        conn.execute("UPDATE sms_tracking.delivery_summary SET initial_population = 9, excluded = 2, to_deliver = 7"
+                     " WHERE delivery_id = 'D1'")
+    items = client_for("viewer").get("/api/deliveries").json()["items"]
+    d1 = next(d for d in items if d["delivery_id"] == "D1")
+    html = client_for("viewer").get("/").text
+    assert (d1["to_deliver"], d1["processed"], d1["sent"], d1["cancelled"]) == (7, 4, 4, 0)
+    assert d1["processed"] == d1["success"] + d1["errors"]
+    assert 'data-kpi="to_deliver">7<' in html and 'data-kpi="processed">4<' in html
+
+
+def test_delivery_log_gives_the_code_and_adobes_label(extras_ro: str, client_for: Any) -> None:
+    items = client_for("viewer").get("/api/deliveries/D1/log").json()["items"]
+    labels = {"pending": "Sent", "delivered": "Received on mobile", "failed": "Failed",
+              "cancelled": "Delivery cancelled"}
+    assert items and all(r["status_label"] == labels[r["status"]] for r in items)
+    html = client_for("viewer").get("/deliveries/D1/log").text
+    assert ">Received on mobile</span>" in html and '<option value="cancelled"' in html
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
@@ -256,7 +278,9 @@ def test_summary_tiles_equal_the_summary_table(extras_ro: str, client_for: Any) 
 
 def test_summary_charts_carry_the_breakdowns(extras_ro: str, client_for: Any) -> None:
     api = client_for("viewer").get("/api/deliveries/D1").json()
-    assert {p["label"]: p["count"] for p in api["status_breakdown"]} == {"Delivered": 2, "Pending": 1, "Failed": 1}
+    # Adobe's delivery-log labels (decision 11): pending is Sent, delivered is Received on mobile.
+    assert {p["label"]: p["count"] for p in api["status_breakdown"]} == {
+        "Received on mobile": 2, "Sent": 1, "Failed": 1, "Delivery cancelled": 0}
     assert api["failures"] == [{"failure_type": "Hard", "failure_reason": "User unknown", "count": 1}]
     assert {p["label"]: p["count"] for p in api["exclusions_by_cause"]} == {"Address empty": 1}
     assert sum(p["count"] for p in api["latency"]) == 2

@@ -2,9 +2,9 @@
 -- (docs/quarantine.md). Final delivery-log outcomes of the deliveries this build touched (the
 -- pending_delivery queue, drained by the summary step after this one): delivered = success; a failure
 -- whose reason's rule is the denylist (sms_tracking.failure_reason: Denylisted) = provider opt-out; Hard;
--- Soft. Ignored failures, failures with a reason that never counts (Not connected, ...) and failures typed
--- by a qualification row in state ignore (decision 10) make no event. Inbound messages whose whole text is a STOP or START
--- keyword. Events are compared with those already recorded, so an
+-- Soft. Cancelled messages (never sent, decision 11), Ignored failures, failures with a reason that never
+-- counts (Not connected, ...) and failures typed by a qualification row in state ignore (decision 10) make
+-- no event. Inbound messages whose whole text is a STOP or START keyword. Events are compared with those already recorded, so an
 -- outcome is applied once and a changed one (late report, re-qualification) replays its number.
 SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
@@ -12,6 +12,7 @@ CREATE TEMP TABLE quarantine_outcome ON COMMIT DROP AS
 SELECT 'report:' || l.provider || ':' || l.provider_message_id AS event_key,
        l.phone_e164, l.done_at AS at,
        CASE WHEN l.status = 'delivered' THEN 'success'
+            WHEN l.status <> 'failed' THEN NULL  -- Delivery cancelled: never sent, says nothing of the number
             WHEN l.failure_type = 'Ignored' OR l.quarantine_ignored OR NOT r.counts_toward_quarantine THEN NULL
             WHEN r.release_rule = 'denylist' THEN 'optout'
             WHEN l.failure_type = 'Hard' THEN 'hard'

@@ -18,6 +18,7 @@ SELECT b.delivery_id,
        count(*) FILTER (WHERE l.status = 'delivered') AS delivered,
        count(*) FILTER (WHERE l.status = 'failed') AS failed,
        count(*) FILTER (WHERE l.status = 'pending') AS pending,
+       count(*) FILTER (WHERE l.status = 'cancelled') AS cancelled,
        count(*) FILTER (WHERE l.failure_type = 'Hard') AS hard,
        count(*) FILTER (WHERE l.failure_type = 'Soft') AS soft,
        count(*) FILTER (WHERE l.failure_type = 'Ignored') AS ignored,
@@ -100,8 +101,8 @@ SELECT b.delivery_id,
 
 INSERT INTO sms_tracking.delivery_summary AS s (
     delivery_id, is_proof, initial_population, excluded, to_deliver, processed, sent, delivered, failed, pending,
-    success, hard, soft, ignored, success_rate, delivery_rate, error_rate, new_quarantines, opt_outs, total_clicks,
-    total_clicks_human, unique_clickers, unique_clickers_human, opt_out_clicks, opt_out_clicks_human,
+    cancelled, success, hard, soft, ignored, success_rate, delivery_rate, error_rate, new_quarantines, opt_outs,
+    total_clicks, total_clicks_human, unique_clickers, unique_clickers_human, opt_out_clicks, opt_out_clicks_human,
     click_through_rate, click_through_rate_raw, segments, cost, cost_unit, latency_p50_s, latency_p95_s,
     latency_max_s, first_submit_at, last_submit_at, last_report_at, refreshed_at, refreshed_by_run)
 SELECT m.delivery_id,
@@ -110,7 +111,7 @@ SELECT m.delivery_id,
        r.excluded,
        r.initial_population - r.excluded,
        (m.delivered + m.pending) + m.failed,
-       m.sent, m.delivered, m.failed, m.pending,
+       m.sent, m.delivered, m.failed, m.pending, m.cancelled,
        m.delivered + m.pending,
        m.hard, m.soft, m.ignored,
        sms_tracking.success_rate(m.delivered + m.pending, m.sent),
@@ -134,7 +135,8 @@ ON CONFLICT (delivery_id) DO UPDATE
    SET is_proof = excluded.is_proof, initial_population = excluded.initial_population,
        excluded = excluded.excluded, to_deliver = excluded.to_deliver, processed = excluded.processed,
        sent = excluded.sent, delivered = excluded.delivered, failed = excluded.failed, pending = excluded.pending,
-       success = excluded.success, hard = excluded.hard, soft = excluded.soft, ignored = excluded.ignored,
+       cancelled = excluded.cancelled, success = excluded.success, hard = excluded.hard, soft = excluded.soft,
+       ignored = excluded.ignored,
        success_rate = excluded.success_rate, delivery_rate = excluded.delivery_rate,
        error_rate = excluded.error_rate, new_quarantines = excluded.new_quarantines, opt_outs = excluded.opt_outs,
        total_clicks = excluded.total_clicks, total_clicks_human = excluded.total_clicks_human,
@@ -217,11 +219,12 @@ SELECT d.day, l.delivery_id, l.provider, l.status, l.failure_type, l.failure_rea
 
 DELETE FROM sms_tracking.daily_provider p USING build_days d WHERE p.day = d.day;
 INSERT INTO sms_tracking.daily_provider (
-    day, provider, deliveries, sent, delivered, failed, pending, success, hard, soft, ignored, segments, cost,
-    latency_p50_s, latency_p95_s, latency_max_s)
+    day, provider, deliveries, sent, delivered, failed, pending, cancelled, success, hard, soft, ignored, segments,
+    cost, latency_p50_s, latency_p95_s, latency_max_s)
 SELECT day, provider, count(DISTINCT delivery_id), count(*),
        count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed'),
-       count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status IN ('delivered', 'pending')),
+       count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'cancelled'),
+       count(*) FILTER (WHERE status IN ('delivered', 'pending')),
        count(*) FILTER (WHERE failure_type = 'Hard'), count(*) FILTER (WHERE failure_type = 'Soft'),
        count(*) FILTER (WHERE failure_type = 'Ignored'), sum(segments), sum(price),
        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM greatest(done_at - submitted_at, interval '0')))
@@ -235,10 +238,11 @@ SELECT day, provider, count(DISTINCT delivery_id), count(*),
 
 DELETE FROM sms_tracking.daily_country c USING build_days d WHERE c.day = d.day;
 INSERT INTO sms_tracking.daily_country (
-    day, country, sent, delivered, failed, pending, success, hard, soft, ignored, segments, cost)
+    day, country, sent, delivered, failed, pending, cancelled, success, hard, soft, ignored, segments, cost)
 SELECT day, country, count(*),
        count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed'),
-       count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status IN ('delivered', 'pending')),
+       count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'cancelled'),
+       count(*) FILTER (WHERE status IN ('delivered', 'pending')),
        count(*) FILTER (WHERE failure_type = 'Hard'), count(*) FILTER (WHERE failure_type = 'Soft'),
        count(*) FILTER (WHERE failure_type = 'Ignored'), sum(segments), sum(price)
   FROM build_day_messages

@@ -9,9 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sms_tracking.qualification import status_label
 from sms_tracking.ui import datamodels as m
 
-STATUS_ROLES = {"Delivered": "success", "Pending": "pending", "Failed": "failed"}
+STATUS_ROLES = {"delivered": "success", "pending": "pending", "failed": "failed", "cancelled": "ignored"}
+"""Colour role of each delivery-log status code; charts name the status by its label (status_label)."""
+_LABEL_ROLES = {status_label(code): role for code, role in STATUS_ROLES.items()}
 TYPE_ROLES = {"Hard": "hard", "Soft": "soft", "Ignored": "ignored"}
 
 
@@ -48,7 +51,7 @@ def status_breakdown(summary: m.DeliverySummary) -> dict[str, Any]:
         "type": "doughnut",
         "labels": [p.label for p in points],
         "series": [{"label": "Messages", "data": [p.count for p in points],
-                    "roles": [STATUS_ROLES.get(p.label, "primary") for p in points]}],
+                    "roles": [_LABEL_ROLES.get(p.label, "primary") for p in points]}],
     }
 
 
@@ -100,7 +103,7 @@ def summary_charts(summary: m.DeliverySummary) -> dict[str, dict[str, Any]]:
         "timeline": timeline(
             summary.reports_over_time,
             summary.timeline_unit,
-            {"delivered": ("Delivered", "success"), "failed": ("Failed", "failed"), "pending": ("Pending", "pending")},
+            {code: (status_label(code), role) for code, role in STATUS_ROLES.items()},
         ),
     }
 

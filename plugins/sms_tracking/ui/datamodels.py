@@ -37,12 +37,15 @@ class DeliveryRow(BaseModel):
     scheduled_at: datetime | None
     is_proof: bool
     state: str
-    to_deliver: int = Field(description="Messages handed to the provider (delivery_summary.sent)")
+    to_deliver: int = Field(description="Adobe @toDeliver: initial population - exclusions (summary.to_deliver)")
+    processed: int = Field(description="Adobe @processed: success + errors (delivery_summary.processed)")
+    sent: int = Field(description="Adobe @sent: messages handed to the provider (delivery_summary.sent)")
     success: int
     delivered: int
     errors: int = Field(description="Failed messages (delivery_summary.failed)")
-    pending: int
-    success_rate: float | None = Field(description="success / to_deliver, 0..1")
+    pending: int = Field(description="Status Sent: taken into account by the provider, no final report yet")
+    cancelled: int = Field(description="Delivery cancelled: never sent, not errors (delivery_summary.cancelled)")
+    success_rate: float | None = Field(description="success / sent, 0..1")
     clicks: int
     human_clicks: int
     refreshed_at: datetime | None
@@ -56,10 +59,13 @@ class DeliveryChoices(BaseModel):
 class Kpis(BaseModel):
     """The summary row of a delivery, as ``delivery_summary`` holds it, plus rates computed from it."""
 
+    to_deliver: int | None = Field(description="Adobe @toDeliver: initial population minus exclusions")
+    processed: int | None = Field(description="Adobe @processed: success + failed")
     sent: int
     delivered: int
     failed: int
     pending: int
+    cancelled: int = Field(description="Delivery cancelled: never sent, not errors")
     success: int
     hard: int
     soft: int
@@ -143,7 +149,8 @@ class LogRow(BaseModel):
     provider_message_id: str
     recipient_id: str
     phone: str | None
-    status: str
+    status: str = Field(description="Status code: pending, delivered, failed or cancelled (stable)")
+    status_label: str = Field(description="The status as Adobe's delivery log names it (Sent, Received on mobile...)")
     is_final: bool
     failure_type: str | None
     failure_reason: str | None

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, HTTPException, Query, status
 
 from sms_tracking.phone import is_e164
+from sms_tracking.qualification import NOT_YET_SENT
 
 Direction = Literal["asc", "desc"]
 
@@ -24,16 +25,19 @@ DELIVERY_SORTS: dict[str, str] = {
     "provider": "provider",
     "sender": "sender",
     "state": "state",
+    "to_deliver": "to_deliver",
+    "processed": "processed",
     "sent": "sent",
     "success": "success",
     "failed": "failed",
     "success_rate": "success_rate",
 }
 DeliverySort = Literal[
-    "created_at", "name", "delivery_id", "provider", "sender", "state", "sent", "success", "failed", "success_rate"
+    "created_at", "name", "delivery_id", "provider", "sender", "state", "to_deliver", "processed", "sent", "success",
+    "failed", "success_rate",
 ]
 DeliveryState = Literal["not_sent", "in_progress", "finished"]
-DELIVERY_STATES: dict[str, str] = {"not_sent": "Not sent", "in_progress": "In progress", "finished": "Finished"}
+DELIVERY_STATES: dict[str, str] = {"not_sent": NOT_YET_SENT, "in_progress": "In progress", "finished": "Finished"}
 
 LOG_SORTS: dict[str, str] = {
     "submitted_at": "l.submitted_at",
@@ -45,7 +49,8 @@ LOG_SORTS: dict[str, str] = {
     "recipient_id": "l.recipient_id",
 }
 LogSort = Literal["submitted_at", "done_at", "status", "failure_type", "failure_reason", "phone", "recipient_id"]
-LogStatus = Literal["pending", "delivered", "failed"]
+LogStatus = Literal["pending", "delivered", "failed", "cancelled"]
+"""The codes of ``qualification.DELIVERY_STATUSES`` (a test keeps both equal), labelled by DELIVERY_STATUS_LABELS."""
 FailureType = Literal["Hard", "Soft", "Ignored"]
 
 QuarantineStatus = Literal["Valid", "With errors", "Quarantine", "Denylisted", "Allowlisted"]

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from sms_tracking import resources
+from sms_tracking.qualification import DELIVERY_STATUS_LABELS, status_label
 from sms_tracking.ui import security
 from sms_tracking.ui.auth import Viewer
 
@@ -78,7 +79,8 @@ def _build_env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=_number, pct=_percent, when=_when, iso=_iso, seg=_segment)
+    env.filters.update(num=_number, pct=_percent, when=_when, iso=_iso, seg=_segment, status_label=status_label)
+    env.globals["delivery_statuses"] = list(DELIVERY_STATUS_LABELS.items())  # (code, Adobe's label)
     return env
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sms_tracking.qualification import status_label
 from sms_tracking.ui import datamodels as m
 
 
@@ -41,13 +42,16 @@ def summary_tiles(summary: m.DeliverySummary) -> list[Tile]:
             Tile("initial_population", "Initial population", row["initial_population"], "recipients targeted"),
             Tile("excluded", "Excluded", row["excluded"], "at preparation"),
             Tile("to_deliver", "To deliver", row["to_deliver"], "after exclusions"),
+            Tile("processed", "Processed", row["processed"], "success + errors"),
         ]
     tiles += [
         Tile("sent", "Sent" if adobe else "To deliver", row["sent"], "messages handed to the provider"),
         Tile("success", "Success", row["success"], f"{_pct(kpis.success_rate)} · delivered or pending", "good"),
-        Tile("delivered", "Delivered", row["delivered"], f"{_pct(kpis.delivery_rate)} · received on mobile", "good"),
-        Tile("failed", "Errors", row["failed"], "failed messages", "bad"),
-        Tile("pending", "Pending", row["pending"], "no final report yet"),
+        Tile("delivered", status_label("delivered"), row["delivered"], f"{_pct(kpis.delivery_rate)} · delivery rate",
+             "good"),
+        Tile("failed", "Errors", row["failed"], f"status {status_label('failed')}", "bad"),
+        Tile("pending", "No report yet", row["pending"], f"status {status_label('pending')}: taken into account"),
+        Tile("cancelled", status_label("cancelled"), row.get("cancelled", 0), "never sent · not errors"),
         Tile("hard", "Hard errors", row["hard"]),
         Tile("soft", "Soft errors", row["soft"]),
         Tile("ignored", "Ignored errors", row["ignored"]),

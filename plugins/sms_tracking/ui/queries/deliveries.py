@@ -59,7 +59,10 @@ def deliveries(reader: Reader, filters: params.DeliveryFilters, paging: params.P
                     "refreshed_at",
                 )
             },
-            to_deliver=r["sent"],
+            to_deliver=r["to_deliver"],
+            processed=r["processed"],
+            sent=r["sent"],
+            cancelled=r["cancelled"],
             errors=r["failed"],
             success_rate=float(r["success_rate"]) if r["success_rate"] is not None else None,
             clicks=clicks.get(r["delivery_id"], {}).get("clicks", 0),

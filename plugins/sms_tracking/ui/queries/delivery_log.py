@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sms_tracking.qualification import status_label
 from sms_tracking.settings import get_settings
 from sms_tracking.ui import datamodels as m, params
 from sms_tracking.ui.auth import Viewer
@@ -37,7 +38,8 @@ def log_query(viewer: Viewer, delivery_id: str, filters: params.LogFilters) -> L
 
     def to_model(r: dict[str, Any]) -> m.LogRow:
         return m.LogRow(
-            **{k: r[k] for k in m.LogRow.model_fields if k not in ("phone", "raw_error")},
+            **{k: r[k] for k in m.LogRow.model_fields if k not in ("phone", "raw_error", "status_label")},
+            status_label=status_label(r["status"]),
             phone=masked_phone(viewer, r["phone_e164"]),
             raw_error=masked_text(viewer, r["raw_error"]),
         )

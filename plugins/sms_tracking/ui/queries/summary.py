@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sms_tracking.qualification import DELIVERY_STATUSES, status_label
 from sms_tracking.ui import bots, datamodels as m
 from sms_tracking.ui.queries.base import (
     Reader,
@@ -80,7 +81,7 @@ def _log_breakdown(reader: Reader, row: dict[str, Any]) -> LogBreakdown:
     timeline: dict[datetime, dict[str, int]] = {}
     for r in found:
         if r["part"] == "time":
-            timeline.setdefault(r["bucket"], {"delivered": 0, "failed": 0, "pending": 0})[r["status"]] = r["count"]
+            timeline.setdefault(r["bucket"], dict.fromkeys(DELIVERY_STATUSES, 0))[r["status"]] = r["count"]
     return LogBreakdown(
         failures=[
             m.FailureCount(failure_type=r["failure_type"], failure_reason=r["failure_reason"], count=r["count"])
@@ -124,7 +125,7 @@ def delivery_summary(reader: Reader, delivery_id: str) -> m.DeliverySummary:
             row["refreshed_at"],
         )
         log = BREAKDOWNS.get(key, lambda: _log_breakdown(reader, row))
-    breakdown = [("Delivered", "delivered"), ("Pending", "pending"), ("Failed", "failed")]
+    breakdown = [(status_label(code), code) for code in ("delivered", "pending", "failed", "cancelled")]
     return m.DeliverySummary(
         delivery=delivery_of(row),
         kpis=kpis,
