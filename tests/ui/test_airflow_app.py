@@ -21,10 +21,12 @@ from tests.project import PROJECT
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
 PREFIX = "/sms-tracking"
-SAMPLES = {"delivery_id": "D1", "phone": "+33612345681"}
+SAMPLES = {"delivery_id": "D1", "phone": "+33612345681", "provider": "smpp", "raw_status": "UNDELIV",
+           "error_code": "77"}
 """Path values for the route sweep. Its two writes on +33612345681 succeed in either order: the API
 releases it (With errors or Allowlisted -> Valid), the form allowlists it (-> Allowlisted)."""
 NOT_FOUND_WITHOUT_FILES = {"/data-docs/{path:path}"}
+QUALIFY = {"state": "keep", "outcome": "failed", "failure_type": "Hard", "failure_reason": "User unknown"}
 
 
 def _clear_plugin_caches() -> None:
@@ -124,6 +126,8 @@ def test_route_needs_an_authenticated_user(airflow: dict[str, Any], method: str,
     if method == "POST" and "/api/" not in path:  # a page's form, as its confirmation page fills it
         page = client.get(path, headers=admin).text
         form = dict(re.findall(r'name="(csrf_token|expected)" value="([^"]+)"', page))
+        if "/qualification/" in path:  # a qualification edit: the values chosen in its form
+            form.update(QUALIFY)
     elif method == "POST" and "/bulk/" in path:  # a bulk action confirms the count its preview gave
         body = {"expected": client.get(path, headers=admin).json()["count"]}
     anonymous = client.request(method, path, data=form, json=body)
@@ -199,3 +203,37 @@ def test_only_the_entry_file_is_scanned_as_a_plugin() -> None:
                for p in find_path_from_directory(str(PROJECT / "plugins"), ".airflowignore", "glob")
                if p.endswith(".py")}
     assert scanned == {"sms_tracking/sms_tracking_plugin.py"}
+
+
+def test_a_qualification_edit_creates_the_requalify_run_in_airflow(airflow: dict[str, Any]) -> None:
+    """The edit's route creates a queued run of the requalify DAG in Airflow's metadata database, under the
+    user's name, scoped to the row; the row's page shows its state (the scheduler would run it)."""
+    import psycopg
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(PROJECT / "dags" / "sms_tracking_requalify.py"))
+    assert not bag.import_errors
+    sync_bag_to_db(bag, "dags-folder", None)
+
+    client, admin = airflow["client"], auth(airflow["tokens"]["admin"])
+    row = f"{PREFIX}/qualification/twilio/*/30005"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(row, headers=admin).text)
+    assert token
+    response = client.post(row, headers=admin, follow_redirects=False,
+                           data={**QUALIFY, "state": "ignore", "csrf_token": token[1]})
+    assert response.status_code == 303, response.text[:500]
+    assert "started=qualification__" in response.headers["location"], response.headers["location"]
+    with psycopg.connect(airflow["dsn"]) as conn:
+        (run_id,) = conn.execute("SELECT requalify_run_id FROM sms_tracking.qualification_change "
+                                 "WHERE error_code = '30005'").fetchone()  # type: ignore[misc]
+    with create_session() as session:
+        run = session.query(DagRun).filter_by(dag_id="sms_tracking_requalify", run_id=run_id).one()
+        assert (run.state, run.triggering_user_name) == ("queued", "admin")
+        assert run.conf == {"provider": "twilio", "raw_status": None, "error_code": "30005",
+                            "apply_overrides": False}
+    page = client.get(f"{row}?started={run_id}", headers=admin).text
+    assert 'data-run-state="queued"' in page and "in progress" in page

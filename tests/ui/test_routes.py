@@ -6,6 +6,7 @@ SimpleAuthManager (``client_for(role)`` in conftest); the data comes from the re
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ PAGES = [
     "/quarantine",
     "/quarantine/+33612345679",
     "/qualification",
+    "/qualification/smpp/UNDELIV/77",
     "/quality",
 ]
 API = [
@@ -48,7 +50,7 @@ API = [
 FILES = ["/static/css/sms-tracking.css", "/static/js/app.js", "/static/vendor/chart.js/chart.umd.min.js"]
 WRITES = ["/api/quarantine/+33612345679/release", "/api/quarantine/+33612345679/allowlist",
           "/quarantine/+33612345679/release", "/quarantine/+33612345679/allowlist",
-          "/api/quarantine/bulk/release", "/quarantine/bulk/allowlist"]
+          "/api/quarantine/bulk/release", "/quarantine/bulk/allowlist", "/qualification/smpp/UNDELIV/77"]
 X1_PAGES = ["/", "/deliveries/X1", "/deliveries/X1/sms", "/deliveries/X1/log", "/deliveries/X1/exclusions",
             "/deliveries/X1/tracking", "/deliveries/X1/audit", "/qualification", "/quarantine",
             "/quarantine/+15550199"]
@@ -129,6 +131,7 @@ def test_these_lists_cover_every_route_of_the_app(plugin_app: Any) -> None:
     templates = {r.path for r in plugin_app.routes if isinstance(r, APIRoute)}
     tested = {re.sub(r"/D1\b", "/{delivery_id:path}", re.sub(r"/\+\d+", "/{phone}", p)) for p in PAGES + API + WRITES}
     tested = {re.sub(r"/(release|allowlist)$", "/{action}", p) for p in tested}
+    tested = {p.replace("/smpp/UNDELIV/77", "/{provider}/{raw_status}/{error_code}") for p in tested}
     tested |= {"/health", "/static/{path:path}", "/data-docs/{path:path}"}
     tested |= {"/export/deliveries.csv", "/export/quarantine.csv", "/export/qualification.csv", "/export/quality.csv"}
     tested |= {f"/export/deliveries/{{delivery_id:path}}/{tab}.csv" for tab in ("log", "exclusions", "tracking")}
@@ -553,6 +556,90 @@ def test_qualification_lists_codes_to_qualify_first(extras_ro: str, client_for: 
     assert first["occurrences"] >= 1 and first["first_text"]
     only = client_for("viewer").get("/api/qualification", params={"provider": "twilio", "state": "keep"}).json()
     assert {q["provider"] for q in only["items"]} == {"twilio"}
+
+
+ROW = "/qualification/smpp/UNDELIV/77"
+"""The row the build added for SMPP err:077 (to qualify), edited by the tests below."""
+
+
+def qualify(client: Any, path: str = ROW, **values: str) -> Any:
+    """Post the row's edit form as the browser does: its token, then the chosen values."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert token, "the page has no edit form"
+    form = {"state": "keep", "outcome": "failed", "failure_type": "Hard", "failure_reason": "User unknown",
+            "note": "checked with the SMSC", **values, "csrf_token": token[1]}
+    return client.post(path, data=form, follow_redirects=False)
+
+
+def test_qualifying_a_row_keeps_its_history_and_starts_the_requalification(extras_dsn: str,
+                                                                           client_for: Any) -> None:
+    client = client_for("op")
+    assert rows(extras_dsn, "SELECT state, failure_type, failure_reason FROM sms_tracking.qualification "
+                "WHERE (provider, raw_status, error_code) = ('smpp', 'UNDELIV', '77')") == [
+        ("to_qualify", "Soft", "Not defined")]
+    response = qualify(client)
+    assert response.status_code == 303, response.text[:500]
+    # No Airflow metadata database here: the edit is kept and the page says the run could not be created.
+    assert response.headers["location"].startswith("77?not_started=")
+    assert rows(extras_dsn, "SELECT state, origin, failure_type, failure_reason FROM sms_tracking.qualification "
+                "WHERE (provider, raw_status, error_code) = ('smpp', 'UNDELIV', '77')") == [
+        ("keep", "user", "Hard", "User unknown")]
+    ((actor, before, after, note, run_id),) = rows(
+        extras_dsn, "SELECT actor, before, after, note, requalify_run_id FROM sms_tracking.qualification_change")
+    assert actor == "op-user" and note == "checked with the SMSC" and run_id.startswith("qualification__")
+    assert (before["state"], before["failure_type"], before["failure_reason"], before["origin"]) == (
+        "to_qualify", "Soft", "Not defined", "auto")
+    assert (after["state"], after["failure_type"], after["failure_reason"], after["origin"]) == (
+        "keep", "Hard", "User unknown", "user")
+    page = client.get(ROW + "?" + response.headers["location"].split("?", 1)[1]).text
+    assert "could not be started" in page and 'data-testid="change"' in page and "op-user" in page
+    assert 'data-testid="changes"' in client.get("/qualification").text
+    # The same values again change nothing; a later edit is a second line of the history.
+    assert qualify(client).status_code == 409
+    assert qualify(client, state="ignore").status_code == 303
+    assert rows(extras_dsn, "SELECT after ->> 'state' FROM sms_tracking.qualification_change ORDER BY id") == [
+        ("keep",), ("ignore",)]
+    with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        rows(extras_dsn, "UPDATE sms_tracking.qualification_change SET actor = 'x'")
+
+
+@pytest.mark.parametrize(("values", "named"), [
+    ({"failure_reason": "Denylisted address"}, "'Not defined', 'User unknown'"),
+    ({"failure_type": "Soft"}, "allows the failure types 'Hard', not 'Soft'"),
+    ({"failure_type": "Fatal"}, "'Hard', 'Soft', 'Ignored'"),
+    ({"state": "to_qualify"}, "'keep', 'ignore'"),
+    ({"outcome": "lost"}, "'pending', 'delivered', 'failed'"),
+    ({"outcome": "delivered"}, "no failure type or reason"),
+])
+def test_invalid_edits_are_422_naming_the_allowed_values(extras_dsn: str, client_for: Any, values: dict[str, str],
+                                                         named: str) -> None:
+    response = qualify(client_for("admin"), **values)
+    assert response.status_code == 422
+    assert html.unescape(response.text).count(named), response.text[:800]
+    assert rows(extras_dsn, "SELECT count(*) FROM sms_tracking.qualification_change") == [(0,)]
+
+
+def test_viewers_see_the_row_read_only(extras_dsn: str, client_for: Any) -> None:
+    page = client_for("viewer").get(ROW).text
+    assert 'data-testid="read-only"' in page and 'data-testid="qualify-form"' not in page
+    assert client_for("viewer").post(ROW, data={"state": "keep", "outcome": "pending"}).status_code == 403
+    assert 'data-testid="qualify-form"' in client_for("user").get(ROW).text
+    assert client_for("viewer").get("/qualification/smpp/NOPE/1").status_code == 404
+
+
+def test_a_row_set_by_the_overrides_file_is_edited_there(extras_dsn: str, client_for: Any, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text("overrides:\n  - {provider: smpp, raw_status: UNDELIV, error_code: '077', outcome: failed,"
+                         " failure_type: Soft, failure_reason: Unreachable}\n")
+    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALIFICATION_OVERRIDES", str(overrides))
+    client = client_for("admin")
+    assert "overrides.yaml sets this row" in client.get(ROW).text
+    token = client.cookies.get("sms_tracking_csrf")  # the form token every page sets
+    assert token
+    response = client.post(ROW, data={"state": "keep", "outcome": "failed", "failure_type": "Hard",
+                                      "failure_reason": "User unknown", "csrf_token": token})
+    assert response.status_code == 409 and "the file wins" in response.text
 
 
 def test_quality_page_shows_the_latest_run_per_table(extras_ro: str, client_for: Any) -> None:

@@ -333,6 +333,34 @@ class QualificationRow(BaseModel):
     updated_at: datetime
 
 
+class QualificationChange(BaseModel):
+    """One edit of a qualification row made in the view, with the requalify run it started."""
+
+    id: int
+    provider: str
+    raw_status: str
+    error_code: str
+    actor: str
+    at: datetime
+    before: dict[str, Any]
+    after: dict[str, Any]
+    note: str | None
+    requalify_run_id: str
+    run_state: str | None = Field(description="The run's state in Airflow; null when Airflow does not know it")
+    result: str | None = Field(description="What the run changed, from its journal; null until it finished")
+    messages: int | None
+    deliveries: int | None
+
+
+class QualificationDetail(BaseModel):
+    """A qualification row, its history and what an edit may choose."""
+
+    row: QualificationRow
+    history: list[QualificationChange]
+    reasons: dict[str, list[str]] = Field(description="Each failure reason with the failure types it allows")
+    set_by_file: str | None = Field(description="The overrides file that sets this row (it wins: no edit here)")
+
+
 class ValidationRow(BaseModel):
     table_name: str
     suite: str

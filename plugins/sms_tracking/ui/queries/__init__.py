@@ -12,7 +12,16 @@ from sms_tracking.ui.queries.deliveries import deliveries, delivery_choices
 from sms_tracking.ui.queries.delivery import audit, delivery_header, sms_content
 from sms_tracking.ui.queries.delivery_log import delivery_log, failure_reasons
 from sms_tracking.ui.queries.exclusions import exclusions
-from sms_tracking.ui.queries.qualification import qualification, qualification_providers
+from sms_tracking.ui.queries.qualification import (
+    EDIT_STATES,
+    Edit,
+    RowKey,
+    changes,
+    edit_qualification,
+    qualification,
+    qualification_detail,
+    qualification_providers,
+)
 from sms_tracking.ui.queries.quality import quality
 from sms_tracking.ui.queries.quarantine import (
     QUARANTINE_ACTIONS,
@@ -28,25 +37,31 @@ from sms_tracking.ui.queries.tracking import tracking
 
 __all__ = [
     "BREAKDOWNS",
+    "EDIT_STATES",
     "QUARANTINE_ACTIONS",
     "Conflict",
+    "Edit",
     "Invalid",
     "NotFound",
     "Reader",
+    "RowKey",
     "audit",
     "bulk_targets",
     "change_quarantine",
     "change_quarantine_bulk",
+    "changes",
     "deliveries",
     "delivery_choices",
     "delivery_header",
     "delivery_log",
     "delivery_summary",
+    "edit_qualification",
     "exclusions",
     "failure_reasons",
     "number_history",
     "open_reader",
     "qualification",
+    "qualification_detail",
     "qualification_providers",
     "quality",
     "quarantine",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from sms_tracking.ui import charts, params, queries, tiles
+from sms_tracking.qualification import DELIVERY_STATUSES, FAILURE_TYPES
+from sms_tracking.ui import charts, params, queries, runs, tiles
 from sms_tracking.ui.auth import ManagerDep, ViewerDep, require_reader
 from sms_tracking.ui.templating import query_with, render
 
@@ -229,10 +230,59 @@ def qualification_page(
     with queries.open_reader() as reader:
         page = queries.qualification(reader, viewer, provider, state or None, paging)
         providers = queries.qualification_providers(reader)
+        changes = queries.changes(reader, limit=10)
     return render(
         request, "qualification.html", viewer, section="qualification", page=page, provider=provider,
-        state=state or None, providers=providers,
+        state=state or None, providers=providers, changes=changes,
     )
+
+
+KeyPart = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+def _row_key(provider: KeyPart, raw_status: KeyPart, error_code: KeyPart) -> queries.RowKey:
+    return queries.RowKey(provider, raw_status, error_code)
+
+
+RowKeyDep = Annotated[queries.RowKey, Depends(_row_key)]
+
+
+@router.get("/qualification/{provider}/{raw_status}/{error_code}", response_class=HTMLResponse)
+def qualification_row_page(
+    request: Request,
+    viewer: ViewerDep,
+    key: RowKeyDep,
+    started: Annotated[str | None, Query(max_length=200)] = None,
+    not_started: Annotated[str | None, Query(max_length=400)] = None,
+) -> HTMLResponse:
+    """A row with its history; its edit form for users who may manage (viewers read it only)."""
+    with queries.open_reader() as reader:
+        detail = queries.qualification_detail(reader, viewer, key)
+    return render(
+        request, "qualification_row.html", viewer, section="qualification", detail=detail, q=detail.row,
+        started=started, not_started=not_started, states=queries.EDIT_STATES, outcomes=DELIVERY_STATUSES,
+        types=FAILURE_TYPES,
+    )
+
+
+@router.post("/qualification/{provider}/{raw_status}/{error_code}")
+def qualification_edit(
+    viewer: ManagerDep,
+    key: RowKeyDep,
+    state: Annotated[str, Form(max_length=20)],
+    outcome: Annotated[str, Form(max_length=20)],
+    failure_type: Annotated[str | None, Form(max_length=20)] = None,
+    failure_reason: Annotated[str | None, Form(max_length=100)] = None,
+    note: Annotated[str | None, Form(max_length=500)] = None,
+) -> RedirectResponse:
+    """Store the edit with its history, then start the re-qualification of past reports (a requalify run)."""
+    edit = queries.Edit(state, outcome, failure_type or None, failure_reason or None)
+    with queries.open_reader(write=True) as reader:
+        run_id = queries.edit_qualification(reader, viewer, key, edit, (note or "").strip() or None)
+    problem = runs.start(run_id, key.requalify_conf(), viewer.username)
+    outcome_qs = urlencode({"not_started": problem} if problem else {"started": run_id})
+    # Relative to /qualification/<provider>/<status>/<code>: the same row's page.
+    return RedirectResponse(f"{quote(key.error_code, safe='')}?{outcome_qs}", status_code=303)
 
 
 @router.get("/quality", response_class=HTMLResponse)
