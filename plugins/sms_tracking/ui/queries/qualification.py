@@ -147,7 +147,7 @@ def edit_qualification(reader: Reader, viewer: Viewer, key: RowKey, edit: Edit, 
     if "qualification_change" not in reader.present("qualification_change"):
         raise Conflict(
             "Qualification edits are not available yet: sms_tracking.qualification_change is created by "
-            "migration 0025_qualification_change in include/sql/migrations."
+            "migration 0026_qualification_change in include/sql/migrations."
         )
     current = reader.row("qualification_row", key.args(), lock="FOR UPDATE")
     if current is None:
