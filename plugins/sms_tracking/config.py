@@ -34,6 +34,8 @@ class Source:
     """``files``: objects appear under ``path``; ``api``: a pull writes them there from the provider's API."""
     conn_id: str | None = None
     """The Airflow HTTP connection of an ``api`` source (docs/pull.md)."""
+    send_log: bool = False
+    """The source's reports also write the send log: a provider's message log is the only record of the sends."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -87,6 +89,8 @@ class SourceEntry(BaseModel):
     options: Options = {}
     transport: Literal["files", "api"] = "files"
     conn_id: Text = ""
+    send_log: bool = False
+    """The reports are the provider's message log and also write the send log (docs/sources.md#send_log)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceEntry:
@@ -109,6 +113,12 @@ class SourceEntry(BaseModel):
         if FORMATS[self.format].provider not in (self.provider, "*"):
             raise ValueError(
                 f"format {self.format!r} reads {FORMATS[self.format].provider} reports, not {self.provider!r}"
+            )
+        if self.send_log and not FORMATS[self.format].message_log:
+            logs = sorted(name for name, spec in FORMATS.items() if spec.message_log)
+            raise ValueError(
+                f"send_log needs a provider's message log (to, from, submit time of every message): format "
+                f"{self.format!r} is not one; {', '.join(logs)} are"
             )
         return self
 
@@ -140,6 +150,7 @@ class SourceEntry(BaseModel):
             options=self.options,
             transport=self.transport,
             conn_id=self.conn_id or None,
+            send_log=self.send_log,
         )
 
 

@@ -11,11 +11,11 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sms_tracking import segments, tracking
 from sms_tracking.phone import to_e164
-from sms_tracking.reports.base import Inbound, ParseContext, Reject, as_utc
+from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report, as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +232,56 @@ def _inbound(position: int, row: dict[str, str], ctx: ParseContext) -> Inbound:
         text=row.get("text") or "",
         received_at=_timestamp(row, "received_at", ctx),
         position=position,
+    )
+
+
+def logged_send(report: Report, ctx: ParseContext) -> Send | None:
+    """The send-log row a provider's message log gives for one of its reports (sources.yaml ``send_log``).
+
+    The message goes to the delivery of its sender and UTC day (:func:`logged_delivery_id`); its recipient is
+    the number it went to, the only identity the provider knows. A report without a submit time gives none.
+    """
+    if report.submitted_at is None:
+        return None
+    phone_e164 = to_e164(report.phone, ctx.options.get("default_region")) if report.phone else None
+    return Send(
+        provider=report.provider,
+        provider_message_id=report.provider_message_id,
+        delivery_id=logged_delivery_id(ctx.source, report.sender, report.submitted_at),
+        recipient_id=phone_e164 or report.phone or report.provider_message_id,
+        phone_raw=report.phone,
+        phone_e164=phone_e164,
+        submitted_at=report.submitted_at,
+        segments=report.segments if report.segments is not None else 1,
+    )
+
+
+def logged_delivery_id(source: str, sender: str | None, submitted_at: datetime) -> str:
+    """``<source>:<sender>:<UTC day>``: one delivery per sender and day of a message-log source."""
+    return f"{source}:{sender or ''}:{submitted_at.astimezone(UTC).date().isoformat()}"
+
+
+def logged_delivery(send: Send, sender: str | None, source: str) -> Delivery:
+    """The delivery of a message-log source's send; ``load/send_log.sql`` sets its ``created_at`` to the
+    earliest submit time of its messages."""
+    day = send.submitted_at.astimezone(UTC).date().isoformat()
+    measured = segments.profile("")
+    return Delivery(
+        delivery_id=send.delivery_id,
+        name=f"{sender or 'no sender'} {day} ({source})",
+        sender=sender,
+        content="",
+        provider=send.provider,
+        created_at=send.submitted_at,
+        scheduled_at=None,
+        is_proof=False,
+        encoding=measured.encoding,
+        content_length=measured.characters,
+        content_units=measured.units,
+        segments_per_message=measured.segments,
+        segments_if_gsm7=measured.segments_if_gsm7,
+        non_gsm7_characters=None,
+        tracked_urls="[]",
     )
 
 

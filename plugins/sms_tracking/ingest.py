@@ -270,8 +270,12 @@ def load_object(
     ctx: ParseContext,
     max_reject_rate: float,
     run: RunInfo = RunInfo(),  # noqa: B008 - a frozen dataclass
+    send_log: bool = False,
 ) -> LoadResult:
-    """Load one object in one transaction; skip it when this exact content was loaded before."""
+    """Load one object in one transaction; skip it when this exact content was loaded before.
+
+    With ``send_log`` (a message-log source, docs/sources.md#send_log) its reports also stage the send log and
+    its deliveries, merged by ``load/send_log.sql``; they are derived rows, not counted as the object's."""
     from sms_tracking import db
 
     uri = str(path)
@@ -320,6 +324,16 @@ def load_object(
             stager.add("reject", _REJECT_COLUMNS, (object_id, source, uri, item.position, _clean(item.raw_text),
                                                     item.reason))
 
+        logged: dict[str, contract.Delivery] = {}
+
+        def log_send(report: Report) -> None:
+            send = contract.logged_send(report, ctx)
+            if send is None:
+                return
+            stager.add("message", _TABLES[contract.Send][1], _row(send, object_id, ctx, received_at))
+            if send.delivery_id not in logged:
+                logged[send.delivery_id] = contract.logged_delivery(send, report.sender, source)
+
         for record in parser(lines(), ctx):
             # Read counts records, not lines: a CSV header is not a row, so read = loaded + duplicate + rejected.
             read += 1
@@ -332,6 +346,10 @@ def load_object(
             table, columns = _TABLES[type(record)]
             warned += getattr(record, "parse_warning", None) is not None
             stager.add(table, columns, _row(record, object_id, ctx, received_at))
+            if send_log and isinstance(record, Report):
+                log_send(record)
+        for delivery in sorted(logged.values(), key=operator.attrgetter("delivery_id")):
+            stager.add("delivery", _TABLES[contract.Delivery][1], _row(delivery, object_id, ctx, received_at))
         stager.flush()
 
         rate = rejected / read if read else 0.0
@@ -340,13 +358,15 @@ def load_object(
         if rate > max_reject_rate:
             status = "rejected"
         else:
+            params = {"object_id": object_id, "source": source, "uri": uri}
             for table, staged in stager.counts.items():
-                if table == "reject":
+                if table == "reject" or (send_log and table in ("message", "delivery")):
                     continue
-                inserted = db.run_sql_file(conn, f"load/{table}.sql",
-                                           {"object_id": object_id, "source": source, "uri": uri})
+                inserted = db.run_sql_file(conn, f"load/{table}.sql", params)
                 loaded += inserted
                 duplicate += staged - inserted
+            if logged:
+                db.run_sql_file(conn, "load/send_log.sql", params)
         if "reject" in stager.counts:
             # A refused batch keeps every bad line (the file is to be fixed); a loaded one only those not
             # already rejected from another object, the others counting as its duplicates.

@@ -104,16 +104,18 @@ def load(source_name: str, uri: str, run: RunInfo | None = None, dsn: str | None
         kind = _contract_kind(uri, settings.landing_url)
         parser = contract.PARSERS[kind]
         ctx = ParseContext(source=source_name, provider="*", options=options)
+        send_log = False
     else:
         source = source_by_name(source_name)
         kind = "reports"
         parser = FORMATS[source.format].adapter()
         ctx = ParseContext(source=source.name, provider=source.provider, tz=source.zone,
                            options={**options, **source.options})
+        send_log = source.send_log
     with closing(db.connect(dsn)) as conn:
         result: LoadResult = load_object(
             conn, source=source_name, kind=kind, path=path, parser=parser, ctx=ctx,
-            max_reject_rate=settings.max_reject_rate, run=run or RunInfo(),
+            max_reject_rate=settings.max_reject_rate, run=run or RunInfo(), send_log=send_log,
         )
     return result.to_dict()
 

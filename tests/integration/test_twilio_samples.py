@@ -6,12 +6,18 @@ import csv
 import json
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
-from tests.landing import run_all
+from tests.landing import build_all, run_all, write
 from tests.project import SAMPLES
+
+from sms_tracking import pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -168,3 +174,155 @@ def test_the_migration_makes_existing_cancellations_delivery_cancelled(
         ("twilio", "undelivered", "30005", "failed", "Hard", "User unknown"),
     ]
     assert queued == [("SMc",)]
+
+
+# -- The provider's log as the send log (sources.yaml send_log; issue 17 point 10) -----------------------------
+
+LOG_SOURCES = """sources:
+  - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api, send_log: true}
+  - {name: twilio_fivetran, provider: twilio, format: twilio_csv, path: reports/twilio_fivetran, send_log: true}
+"""
+FINAL = {"delivered": "delivered", "undelivered": "failed", "failed": "failed", "canceled": "cancelled"}
+"""Twilio's final statuses and the delivery-log status each gives (docs/qualification.md)."""
+
+
+def _utc(value: str) -> datetime:
+    """A Twilio date as the three samples write it (RFC 2822, ISO-8601, Fivetran's ``... UTC``)."""
+    if value.endswith(" UTC"):
+        return datetime.fromisoformat(value.removesuffix(" UTC")).replace(tzinfo=UTC)
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return parsedate_to_datetime(value).astimezone(UTC)
+
+
+def sample_messages() -> dict[str, list[dict[str, Any]]]:
+    """Every outbound message of the three sample files with all its lines (API field names)."""
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for line in (SAMPLES / "twilio_api_examples" / "messages.jsonl").read_text().splitlines():
+        message = json.loads(line)["message"]
+        lines.setdefault(message["sid"], []).append(message)
+    for line in (SAMPLES / "airbyte_source_twilio" / "messages.jsonl").read_text().splitlines():
+        message = json.loads(line)["data"]
+        lines.setdefault(message["sid"], []).append(message)
+    with (SAMPLES / "fivetran_twilio_seeds" / "twilio_message_data.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            message = {key: value or None for key, value in row.items()}
+            message.update(sid=row["id"], date_created=row["created_at"])
+            lines.setdefault(row["id"], []).append(message)
+    return {sid: found for sid, found in lines.items() if all(m["direction"] != "inbound" for m in found)}
+
+
+def expected_deliveries() -> dict[tuple[str | None, str], dict[str, Any]]:
+    """Per (sender, UTC day): the messages' count, statuses, cost and first submit, computed from the files.
+
+    A message belongs to the sender and day of its earliest line that names a sender (Twilio writes no
+    ``from`` on a message not sent yet); its status is its final status if a line has one; its price the
+    one its lines give.
+    """
+    found: dict[tuple[str | None, str], dict[str, Any]] = {}
+    for lines in sample_messages().values():
+        with_sender = [m for m in lines if m.get("from")] or lines
+        submitted = min(_utc(m.get("date_sent") or m["date_created"]) for m in with_sender)
+        first = min(with_sender, key=lambda m: _utc(m.get("date_sent") or m["date_created"]))
+        statuses = {FINAL[m["status"]] for m in lines if m["status"] in FINAL}
+        assert len(statuses) <= 1
+        prices = {abs(Decimal(str(m["price"]))) for m in lines if m.get("price") not in (None, "")}
+        assert len(prices) <= 1
+        kpis = found.setdefault((first.get("from"), submitted.date().isoformat()), {
+            "sent": 0, "delivered": 0, "failed": 0, "pending": 0, "cancelled": 0, "cost": None,
+            "first_submit_at": submitted})
+        kpis["sent"] += 1
+        kpis[statuses.pop() if statuses else "pending"] += 1
+        if prices:
+            kpis["cost"] = (kpis["cost"] or 0) + prices.pop()
+        kpis["first_submit_at"] = min(kpis["first_submit_at"], submitted)
+    return found
+
+
+def test_the_providers_log_alone_gives_every_kpi(dsn: str, make_landing: Callable[..., Path]) -> None:
+    from sms_tracking import quality
+
+    root = make_landing(sources=LOG_SOURCES)
+    for sample, target in (("twilio_api_examples/messages.jsonl", "twilio_api/fixtures.jsonl"),
+                           ("airbyte_source_twilio/messages.jsonl", "twilio_api/airbyte.jsonl"),
+                           ("fivetran_twilio_seeds/twilio_message_data.csv", "twilio_fivetran/message.csv")):
+        (root / "reports" / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLES / sample, root / "reports" / target)
+
+    for result in run_all(dsn, "log", ("campaign", "twilio_api", "twilio_fivetran")):
+        # The derived send log is not counted as the object's rows: read = loaded + duplicate + rejected.
+        assert result["rows_rejected"] == 0 and result["rows_read"] == (
+            result["rows_loaded"] + result["rows_duplicate"]), result
+    summary = quality.validate_run("log", dsn=dsn, docs=False)
+    assert summary["failed_critical"] == [], summary
+
+    expected = expected_deliveries()
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT d.sender, d.created_at, s.sent, s.delivered, s.failed, s.pending, s.cancelled, s.cost,"
+            "       s.first_submit_at,"
+            "       s.initial_population, s.excluded, s.to_deliver"
+            "  FROM sms_tracking.delivery d JOIN sms_tracking.delivery_summary s USING (delivery_id)"
+        ).fetchall()
+        orphans = conn.execute(
+            "SELECT count(*) FROM sms_tracking.report r WHERE NOT EXISTS (SELECT FROM sms_tracking.message m"
+            " WHERE (m.provider, m.provider_message_id) = (r.provider, r.provider_message_id))"
+        ).fetchone()
+        targets = conn.execute(
+            "SELECT count(DISTINCT (delivery_id, recipient_id)) FROM sms_tracking.message"
+        ).fetchone()
+    assert orphans == (0,)
+    got = {}
+    for row in rows:
+        sender, created_at, sent, delivered, failed, pending, cancelled, cost, first_submit = row[:9]
+        population, excluded, to_deliver = row[9:]
+        # The delivery is created at its first message's submit time, whatever file came first.
+        assert created_at == first_submit
+        assert excluded == 0 and to_deliver == population == sent
+        got[(sender, created_at.astimezone(UTC).date().isoformat())] = {
+            "sent": sent, "delivered": delivered, "failed": failed, "pending": pending, "cancelled": cancelled,
+            "cost": cost,
+            "first_submit_at": first_submit}
+    assert got == expected
+    assert sum(kpis["sent"] for kpis in expected.values()) == len(sample_messages()) == 21
+    # Each message is its own recipient (the provider knows no profile): the population is what was sent.
+    assert sum(row[9] for row in rows) == targets[0] == 21  # type: ignore[index]
+    assert "message.recipient_sent_once" not in str(summary["failed_warning"])
+
+
+def test_the_providers_log_gives_the_same_tables_in_any_load_order(
+    dsn: str, make_landing: Callable[..., Path]
+) -> None:
+    """Each line of Twilio's fixtures in a file of its own (a message's lines: sent with a sender, then
+    scheduled or canceled without one, earlier), loaded in both orders: the same deliveries, created at the
+    same time, the same messages in them, the same KPIs."""
+    from tests.integration.test_same_input import dump
+
+    root = make_landing(sources=LOG_SOURCES)
+    lines = (SAMPLES / "twilio_api_examples" / "messages.jsonl").read_text().splitlines()
+    for n, line in enumerate(lines):
+        write(root, f"reports/twilio_api/{n:02d}.jsonl", line + "\n")
+    names = sorted(path.name for path in (root / "reports" / "twilio_api").iterdir())
+    base, template = dsn.rsplit("/", 1)
+    dumps = []
+    for k, batch in enumerate((names, names[::-1])):
+        name = f"{template}_{k}"
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")  # type: ignore[arg-type]
+        try:
+            for file in batch:
+                pipeline.load("twilio_api", str(root / "reports" / "twilio_api" / file), dsn=f"{base}/{name}")
+            build_all(f"{base}/{name}", "log")
+            dumps.append(dump(f"{base}/{name}"))
+        finally:
+            with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+    for table in dumps[0]:
+        assert dumps[1][table] == dumps[0][table], f"{table} differs with the files loaded in reverse"
+    messages = {row["provider_message_id"]: row for row in map(json.loads, dumps[0]["message"])}
+    # SMb7c0's canceled line has no sender and the earlier time: the message stays with its sender's delivery.
+    assert messages["SMb7c0a2ce80504485a6f653a7110836f5"]["delivery_id"] == "twilio_api:+12019235161:2019-05-24"
+    assert messages["SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]["delivery_id"] == "twilio_api:+14155552345:2015-07-30"
+    deliveries = {row["delivery_id"]: row for row in map(json.loads, dumps[0]["delivery"])}
+    assert deliveries["twilio_api:+12019235161:2019-05-24"]["created_at"] == "2019-05-24T17:18:28+00:00"

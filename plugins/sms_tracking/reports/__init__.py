@@ -23,6 +23,9 @@ class FormatSpec:
     provider: str
     module: str
     function: str
+    message_log: bool = False
+    """Its records are the provider's log of every message sent (to, from, submit time), so it can serve as the
+    send log (sources.yaml ``send_log``)."""
 
     def adapter(self) -> Adapter:
         module = importlib.import_module(f"sms_tracking.reports.{self.module}")
@@ -31,9 +34,9 @@ class FormatSpec:
 
 FORMATS: dict[str, FormatSpec] = {
     "smpp": FormatSpec("smpp", "smpp", "parse"),
-    "twilio_json": FormatSpec("twilio", "twilio", "parse_json"),
+    "twilio_json": FormatSpec("twilio", "twilio", "parse_json", message_log=True),
     "twilio_callback": FormatSpec("twilio", "twilio", "parse_callback"),
-    "twilio_csv": FormatSpec("twilio", "twilio", "parse_csv"),
+    "twilio_csv": FormatSpec("twilio", "twilio", "parse_csv", message_log=True),
     "vonage_json": FormatSpec("vonage", "vonage", "parse_json"),
     "vonage_query": FormatSpec("vonage", "vonage", "parse_query"),
     "infobip_json": FormatSpec("infobip", "infobip", "parse_json"),
