@@ -238,8 +238,9 @@ def _inbound(position: int, row: dict[str, str], ctx: ParseContext) -> Inbound:
 def logged_send(report: Report, ctx: ParseContext) -> Send | None:
     """The send-log row a provider's message log gives for one of its reports (sources.yaml ``send_log``).
 
-    The message goes to the delivery of its sender and UTC day (:func:`logged_delivery_id`); its recipient is
-    the number it went to, the only identity the provider knows. A report without a submit time gives none.
+    The message goes to the delivery of its sender and UTC day (:func:`logged_delivery_id`). The provider knows
+    no recipient profile, and a number may rightly get several messages a day: each message is its own
+    recipient (its id), the number stays its ``phone_e164``. A report without a submit time gives none.
     """
     if report.submitted_at is None:
         return None
@@ -248,7 +249,7 @@ def logged_send(report: Report, ctx: ParseContext) -> Send | None:
         provider=report.provider,
         provider_message_id=report.provider_message_id,
         delivery_id=logged_delivery_id(ctx.source, report.sender, report.submitted_at),
-        recipient_id=phone_e164 or report.phone or report.provider_message_id,
+        recipient_id=report.provider_message_id,
         phone_raw=report.phone,
         phone_e164=phone_e164,
         submitted_at=report.submitted_at,

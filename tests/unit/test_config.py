@@ -301,3 +301,43 @@ def test_config_pull_and_pipeline_import_without_a_cycle() -> None:
         for module in ("sms_tracking.config", "sms_tracking.pull", "sms_tracking.audit")
     }
     assert imported == {"sms_tracking.config": [], "sms_tracking.pull": [], "sms_tracking.audit": []}
+
+
+# --- sources.yaml: send_log (a provider's message log as the send log) ---------------------------------------
+
+
+def test_send_log_is_off_by_default_and_on_for_the_message_log_formats(tmp_path: Path) -> None:
+    from sms_tracking.config import load_sources
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n"
+        "  - {name: plain, provider: twilio, format: twilio_json, path: a}\n"
+        "  - {name: fivetran, provider: twilio, format: twilio_csv, path: b, send_log: true}\n"
+        "  - {name: api, provider: twilio, transport: api, conn_id: twilio_default, path: c, send_log: true}\n",
+        encoding="utf-8",
+    )
+
+    assert [(s.name, s.send_log) for s in load_sources(sources)] == [
+        ("plain", False), ("fivetran", True), ("api", True)]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{name: cb, provider: twilio, format: twilio_callback, path: a, send_log: true}",
+         r"source #1 \(cb\): send_log needs a provider's message log .* 'twilio_callback' is not one; "
+         r"twilio_csv, twilio_json are"),
+        ("{name: smsc, provider: smpp, format: smpp, path: a, send_log: true}", "'smpp' is not one"),
+        ("{name: odd, provider: twilio, format: twilio_json, path: a, send_log: sometimes}",
+         r"source #1 \(odd\): send_log: "),
+    ],
+)
+def test_send_log_is_refused_where_the_reports_are_no_message_log(tmp_path: Path, entry: str, message: str) -> None:
+    from sms_tracking.config import load_sources
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  - {entry}\n", encoding="utf-8")
+
+    with pytest.raises(ValueError, match=message):
+        load_sources(sources)
