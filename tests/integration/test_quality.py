@@ -226,7 +226,7 @@ def test_summary_that_disagrees_with_the_log_fails(dsn: str, landing: Landing) -
     assert [r.id for r in failed.failures] == ["delivery_summary.agrees_with_delivery_log"]
     assert "sms_tracking.delivery_summary: delivery_summary.agrees_with_delivery_log failed" in str(failed)
     assert ("sample rows: delivery_id=D1 disagreement=delivered 3 but the log has 2; "
-            "sent 4 <> delivered + failed + pending = 5; success 3 <> delivered + pending = 4") in str(failed)
+            "sent 4 <> delivered + failed + pending + cancelled = 5") in str(failed)
 
 
 def test_warning_is_recorded_and_does_not_raise(dsn: str, landing: Landing) -> None:

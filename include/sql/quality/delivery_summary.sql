@@ -9,6 +9,7 @@ WITH s AS MATERIALIZED (
            count(*) FILTER (WHERE status = 'delivered') AS delivered,
            count(*) FILTER (WHERE status = 'failed') AS failed,
            count(*) FILTER (WHERE status = 'pending') AS pending,
+           count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
            count(*) FILTER (WHERE failure_type = 'Hard') AS hard,
            count(*) FILTER (WHERE failure_type = 'Soft') AS soft,
            count(*) FILTER (WHERE failure_type = 'Ignored') AS ignored,
@@ -28,6 +29,7 @@ WITH s AS MATERIALIZED (
            (2, 'delivered', s.delivered::text, coalesce(l.delivered, 0)::text),
            (3, 'failed', s.failed::text, coalesce(l.failed, 0)::text),
            (4, 'pending', s.pending::text, coalesce(l.pending, 0)::text),
+           (12, 'cancelled', s.cancelled::text, coalesce(l.cancelled, 0)::text),
            (5, 'hard', s.hard::text, coalesce(l.hard, 0)::text),
            (6, 'soft', s.soft::text, coalesce(l.soft, 0)::text),
            (7, 'ignored', s.ignored::text, coalesce(l.ignored, 0)::text),
@@ -38,8 +40,9 @@ WITH s AS MATERIALIZED (
      ) AS f (position, figure, summary_value, log_value)
      WHERE f.summary_value IS DISTINCT FROM f.log_value
 ), arithmetic (delivery_id, problem) AS (
-    SELECT delivery_id, 'sent ' || sent || ' <> delivered + failed + pending = ' || (delivered + failed + pending)
-      FROM s WHERE sent <> delivered + failed + pending
+    SELECT delivery_id, 'sent ' || sent || ' <> delivered + failed + pending + cancelled = '
+                        || (delivered + failed + pending + cancelled)
+      FROM s WHERE sent <> delivered + failed + pending + cancelled
     UNION ALL
     SELECT delivery_id, 'success ' || success || ' <> delivered + pending = ' || (delivered + pending)
       FROM s WHERE success <> delivered + pending

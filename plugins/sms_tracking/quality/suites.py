@@ -230,7 +230,8 @@ SUITES: tuple[Suite, ...] = (
           requires=("delivery_log",), checks=(
         *key("delivery_id"),
         Check("agrees_with_delivery_log", "ExpectColumnValuesToBeNull",
-              "every count of the summary equals its delivery log's, and sent = delivered + failed + pending",
+              "every count of the summary equals its delivery log's, and "
+              "sent = delivered + failed + pending + cancelled",
               {"column": "disagreement"}),
     )),
     Suite("stuck_messages", "delivery_log", ("provider", "provider_message_id", "delivery_id"),
