@@ -241,3 +241,126 @@ def test_every_page_fits_the_window_in_both_themes(api_server: str, extras_dsn: 
                     assert overflow[0] <= overflow[1] and not overflow[2], (name, theme, overflow)
         finally:
             browser.close()
+
+
+APP = "/plugin/sms-tracking/sms-tracking/"
+QUALIFY_ROW = "qualification/smpp/UNDELIV/66"
+"""The code to qualify of delivery X1's only message (SMPP err:066, Soft / Not defined until qualified)."""
+
+
+def kpis(frame: Any) -> dict[str, str]:
+    tiles = frame.locator("[data-kpi]")
+    return {tiles.nth(i).get_attribute("data-kpi"): tiles.nth(i).get_attribute("data-value")
+            for i in range(tiles.count())}
+
+
+def serialise_requalify_dag() -> None:
+    """The requalify DAG in Airflow's metadata database, as the dag-processor would put it there: the
+    run a qualification edit creates needs it."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(PROJECT / "dags" / "sms_tracking_requalify.py"))
+    assert not bag.import_errors
+    sync_bag_to_db(bag, "dags-folder", None)
+
+
+def test_qualify_a_code_and_see_the_summary_change(api_server: str, extras_dsn: str) -> None:
+    """An operator qualifies X1's code in the view; the edit creates a queued requalify run in Airflow (no
+    scheduler here: the test runs the DAG with the same scope through ``airflow dags test``); the delivery's
+    Summary then counts the failure Hard instead of Soft. Screenshots of the edit form for docs/ui.md."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+    from playwright.sync_api import expect, sync_playwright
+
+    serialise_requalify_dag()
+    docs = os.environ.get("SMS_TRACKING_UPDATE_DOCS_SCREENSHOT") == "1"
+    folder = PROJECT / "docs" / "img" if docs else ARTIFACTS
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.set_default_timeout(20_000)
+            login(page, api_server)
+            page.goto(f"{api_server}{APP}deliveries/X1")
+            frame = page.frame_locator("iframe")
+            expect(frame.locator("[data-kpi='soft']")).to_be_visible()
+            before = kpis(frame)
+            assert (before["soft"], before["hard"]) == ("1", "0"), before
+
+            for theme in ("dark", "light"):
+                page.evaluate(f"localStorage.setItem('theme', '{theme}')")
+                page.goto(f"{api_server}{APP}{QUALIFY_ROW}")
+                frame = page.frame_locator("iframe")
+                expect(frame.locator(f"html.{theme} [data-testid='qualify-form']")).to_be_visible()
+                page.screenshot(path=str(folder / f"qualification-edit-{theme}.png"))
+            form = frame.locator("[data-testid='qualify-form']")
+            form.locator("select[name='state']").select_option("keep")
+            form.locator("select[name='failure_type']").select_option("Hard")
+            form.locator("select[name='failure_reason']").select_option("User unknown")
+            form.locator("input[name='note']").fill("unknown subscriber on our SMSC")
+            form.locator("[data-testid='qualify-button']").click()
+            expect(frame.locator("[data-testid='row-reason']")).to_have_text("User unknown")
+            expect(frame.get_by_text("re-qualification of past reports has started")).to_be_visible()
+            expect(frame.locator("[data-testid='change'] [data-testid='run-state']")).to_have_text("queued")
+
+            with psycopg.connect(extras_dsn) as conn:
+                (run_id,) = conn.execute(
+                    "SELECT requalify_run_id FROM sms_tracking.qualification_change").fetchone()  # type: ignore[misc]
+            with create_session() as session:
+                run = session.query(DagRun).filter_by(dag_id="sms_tracking_requalify", run_id=run_id).one()
+                assert (run.state, run.triggering_user_name) == ("queued", "admin")
+                conf = dict(run.conf)
+            env = {**os.environ, "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": extras_dsn}
+            result = subprocess.run(
+                [sys.executable, "-m", "airflow", "dags", "test", "sms_tracking_requalify", "-c", json.dumps(conf)],
+                env=env, capture_output=True, text=True, check=False, timeout=300)
+            assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+
+            page.goto(f"{api_server}{APP}deliveries/X1")
+            frame = page.frame_locator("iframe")
+            expect(frame.locator("[data-kpi='hard']")).to_have_attribute("data-value", "1")
+            after = kpis(frame)
+            assert (after["soft"], after["hard"]) == ("0", "1"), after
+            # Still one failure, now Hard: its number was quarantined by the replay.
+            assert (after["failed"], after["new_quarantines"]) == (before["failed"], "1"), after
+            assert after["hard"] == str(summary_row(extras_dsn, "X1")["hard"])
+        finally:
+            browser.close()
+
+
+def formula_free(cell: str) -> str:
+    """A CSV cell as the page shows it: the export quotes a leading ``+`` (a spreadsheet formula) with ``'``."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@") else cell
+
+
+def test_a_csv_export_holds_the_rows_of_its_page(api_server: str, extras_dsn: str, tmp_path: Path) -> None:
+    """The quarantine list's Export CSV, downloaded by the browser, has the rows the page shows."""
+    import csv
+
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+            page.set_default_timeout(20_000)
+            login(page, api_server)
+            page.goto(f"{api_server}{APP}quarantine")
+            frame = page.frame_locator("iframe")
+            rows = frame.locator("table[data-testid='quarantine'] tbody tr")
+            expect(rows.first).to_be_visible()
+            shown = [tuple(rows.nth(i).locator("td").nth(c).inner_text().strip() for c in (0, 1, 2, 4))
+                     for i in range(rows.count())]
+            with page.expect_download() as download:
+                frame.locator("[data-testid='export-csv']").click()
+            saved = tmp_path / download.value.suggested_filename
+            download.value.save_as(saved)
+            with saved.open(encoding="utf-8", newline="") as handle:
+                exported = [(formula_free(r["phone"]), r["status"], r["error_count"], r["last_error_reason"] or "–")
+                            for r in csv.DictReader(handle)]
+            assert saved.name.endswith(".csv") and len(shown) == 3
+            assert exported == shown
+        finally:
+            browser.close()
