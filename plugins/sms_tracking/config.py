@@ -36,6 +36,8 @@ class Source:
     """The Airflow HTTP connection of an ``api`` source (docs/pull.md)."""
     send_log: bool = False
     """The source's reports also write the send log: a provider's message log is the only record of the sends."""
+    send_log_field: str | None = None
+    """The field of the provider's record whose value (and the day) names a message's delivery, not its sender."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -91,6 +93,8 @@ class SourceEntry(BaseModel):
     conn_id: Text = ""
     send_log: bool = False
     """The reports are the provider's message log and also write the send log (docs/sources.md#send_log)."""
+    send_log_field: Text = ""
+    """With send_log: the field (Twilio's API name, e.g. messaging_service_sid) that names the delivery."""
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceEntry:
@@ -114,6 +118,8 @@ class SourceEntry(BaseModel):
             raise ValueError(
                 f"format {self.format!r} reads {FORMATS[self.format].provider} reports, not {self.provider!r}"
             )
+        if self.send_log_field and not self.send_log:
+            raise ValueError("send_log_field names the deliveries of a send log: set send_log: true too")
         if self.send_log and not FORMATS[self.format].message_log:
             logs = sorted(name for name, spec in FORMATS.items() if spec.message_log)
             raise ValueError(
@@ -151,6 +157,7 @@ class SourceEntry(BaseModel):
             transport=self.transport,
             conn_id=self.conn_id or None,
             send_log=self.send_log,
+            send_log_field=self.send_log_field or None,
         )
 
 

@@ -238,7 +238,8 @@ def _inbound(position: int, row: dict[str, str], ctx: ParseContext) -> Inbound:
 def logged_send(report: Report, ctx: ParseContext) -> Send | None:
     """The send-log row a provider's message log gives for one of its reports (sources.yaml ``send_log``).
 
-    The message goes to the delivery of its sender and UTC day (:func:`logged_delivery_id`). The provider knows
+    The message goes to the delivery of its sender and UTC day (:func:`logged_delivery_id`), or of the value of
+    the source's ``send_log_field`` and UTC day when one is configured. The provider knows
     no recipient profile, and a number may rightly get several messages a day: each message is its own
     recipient (its id), the number stays its ``phone_e164``. A report without a submit time gives none.
     """
@@ -248,7 +249,7 @@ def logged_send(report: Report, ctx: ParseContext) -> Send | None:
     return Send(
         provider=report.provider,
         provider_message_id=report.provider_message_id,
-        delivery_id=logged_delivery_id(ctx.source, report.sender, report.submitted_at),
+        delivery_id=logged_delivery_id(ctx.source, delivery_key(report, ctx), report.submitted_at),
         recipient_id=report.provider_message_id,
         phone_raw=report.phone,
         phone_e164=phone_e164,
@@ -257,20 +258,28 @@ def logged_send(report: Report, ctx: ParseContext) -> Send | None:
     )
 
 
-def logged_delivery_id(source: str, sender: str | None, submitted_at: datetime) -> str:
-    """``<source>:<sender>:<UTC day>``: one delivery per sender and day of a message-log source."""
-    return f"{source}:{sender or ''}:{submitted_at.astimezone(UTC).date().isoformat()}"
+def delivery_key(report: Report, ctx: ParseContext) -> str | None:
+    """What names a message-log report's delivery besides its day: its sender, or its ``send_log_field``."""
+    return report.delivery_key if ctx.delivery_field else report.sender
 
 
-def logged_delivery(send: Send, sender: str | None, source: str) -> Delivery:
+def logged_delivery_id(source: str, key: str | None, submitted_at: datetime) -> str:
+    """``<source>:<key>:<UTC day>``: one delivery per sender (or configured field) and day; ``<source>::<day>``
+    for the messages without one."""
+    return f"{source}:{key or ''}:{submitted_at.astimezone(UTC).date().isoformat()}"
+
+
+def logged_delivery(send: Send, report: Report, ctx: ParseContext) -> Delivery:
     """The delivery of a message-log source's send; ``load/send_log.sql`` sets its ``created_at`` to the
-    earliest submit time of its messages."""
+    earliest submit time of its messages. Grouped by a field, it has no one sender."""
     day = send.submitted_at.astimezone(UTC).date().isoformat()
+    key = delivery_key(report, ctx)
+    missing = f"no {ctx.delivery_field}" if ctx.delivery_field else "no sender"
     measured = segments.profile("")
     return Delivery(
         delivery_id=send.delivery_id,
-        name=f"{sender or 'no sender'} {day} ({source})",
-        sender=sender,
+        name=f"{key or missing} {day} ({ctx.source})",
+        sender=None if ctx.delivery_field else report.sender,
         content="",
         provider=send.provider,
         created_at=send.submitted_at,

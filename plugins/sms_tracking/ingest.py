@@ -332,7 +332,7 @@ def load_object(
                 return
             stager.add("message", _TABLES[contract.Send][1], _row(send, object_id, ctx, received_at))
             if send.delivery_id not in logged:
-                logged[send.delivery_id] = contract.logged_delivery(send, report.sender, source)
+                logged[send.delivery_id] = contract.logged_delivery(send, report, ctx)
 
         for record in parser(lines(), ctx):
             # Read counts records, not lines: a CSV header is not a row, so read = loaded + duplicate + rejected.

@@ -110,7 +110,7 @@ def load(source_name: str, uri: str, run: RunInfo | None = None, dsn: str | None
         kind = "reports"
         parser = FORMATS[source.format].adapter()
         ctx = ParseContext(source=source.name, provider=source.provider, tz=source.zone,
-                           options={**options, **source.options})
+                           options={**options, **source.options}, delivery_field=source.send_log_field)
         send_log = source.send_log
     with closing(db.connect(dsn)) as conn:
         result: LoadResult = load_object(

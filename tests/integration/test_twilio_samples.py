@@ -326,3 +326,30 @@ def test_the_providers_log_gives_the_same_tables_in_any_load_order(
     assert messages["SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]["delivery_id"] == "twilio_api:+14155552345:2015-07-30"
     deliveries = {row["delivery_id"]: row for row in map(json.loads, dumps[0]["delivery"])}
     assert deliveries["twilio_api:+12019235161:2019-05-24"]["created_at"] == "2019-05-24T17:18:28+00:00"
+
+
+def test_a_configured_field_gives_one_delivery_per_value_and_day(dsn: str, make_landing: Callable[..., Path]) -> None:
+    """send_log_field: messaging_service_sid groups Twilio's fixtures by Messaging Service, not by sender."""
+    root = make_landing(sources="sources:\n  - {name: twilio_api, provider: twilio, format: twilio_json,"
+                        " path: reports/twilio_api, send_log: true, send_log_field: messaging_service_sid}\n")
+    write(root, "reports/twilio_api/fixtures.jsonl", (SAMPLES / "twilio_api_examples" / "messages.jsonl").read_text())
+    run_all(dsn, "field", ("twilio_api",))
+
+    messages: dict[str, list[dict[str, Any]]] = {}
+    for line in (SAMPLES / "twilio_api_examples" / "messages.jsonl").read_text().splitlines():
+        message = json.loads(line)["message"]
+        if message["direction"] != "inbound":
+            messages.setdefault(message["sid"], []).append(message)
+    expected: dict[str, int] = {}
+    for lines in messages.values():
+        keyed = [m for m in lines if m.get("messaging_service_sid")] or lines
+        first = min(keyed, key=lambda m: _utc(m.get("date_sent") or m["date_created"]))
+        day = _utc(first.get("date_sent") or first["date_created"]).date().isoformat()
+        key = f"twilio_api:{first.get('messaging_service_sid') or ''}:{day}"
+        expected[key] = expected.get(key, 0) + 1
+    with psycopg.connect(dsn) as conn:
+        got = dict(conn.execute(
+            "SELECT delivery_id, count(*) FROM sms_tracking.message GROUP BY 1").fetchall())
+        senders = conn.execute("SELECT DISTINCT sender FROM sms_tracking.delivery").fetchall()
+    assert got == expected and len(got) >= 2
+    assert senders == [(None,)]

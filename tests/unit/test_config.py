@@ -314,12 +314,13 @@ def test_send_log_is_off_by_default_and_on_for_the_message_log_formats(tmp_path:
         "sources:\n"
         "  - {name: plain, provider: twilio, format: twilio_json, path: a}\n"
         "  - {name: fivetran, provider: twilio, format: twilio_csv, path: b, send_log: true}\n"
-        "  - {name: api, provider: twilio, transport: api, conn_id: twilio_default, path: c, send_log: true}\n",
+        "  - {name: api, provider: twilio, transport: api, conn_id: twilio_default, path: c, send_log: true,\n"
+        "     send_log_field: messaging_service_sid}\n",
         encoding="utf-8",
     )
 
-    assert [(s.name, s.send_log) for s in load_sources(sources)] == [
-        ("plain", False), ("fivetran", True), ("api", True)]
+    assert [(s.name, s.send_log, s.send_log_field) for s in load_sources(sources)] == [
+        ("plain", False, None), ("fivetran", True, None), ("api", True, "messaging_service_sid")]
 
 
 @pytest.mark.parametrize(
@@ -331,6 +332,8 @@ def test_send_log_is_off_by_default_and_on_for_the_message_log_formats(tmp_path:
         ("{name: smsc, provider: smpp, format: smpp, path: a, send_log: true}", "'smpp' is not one"),
         ("{name: odd, provider: twilio, format: twilio_json, path: a, send_log: sometimes}",
          r"source #1 \(odd\): send_log: "),
+        ("{name: half, provider: twilio, format: twilio_json, path: a, send_log_field: messaging_service_sid}",
+         r"source #1 \(half\): send_log_field names the deliveries of a send log: set send_log: true too"),
     ],
 )
 def test_send_log_is_refused_where_the_reports_are_no_message_log(tmp_path: Path, entry: str, message: str) -> None:

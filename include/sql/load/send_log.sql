@@ -1,16 +1,17 @@
 -- The send log a provider's message log writes (sources.yaml send_log, docs/sources.md#send_log): the
 -- staged reports' messages, one delivery per (source, sender, UTC day), and their recipients as the target
--- list. Every choice below is the least of a total order, never "the latest file", so that loading the
+-- list (or one per value of the source's send_log_field and day). Every choice below is the least of a total order, never "the latest file", so that loading the
 -- objects in any order or batches gives the same tables (docs/reliability.md).
 
--- A message's row: of all its reports, one with a sender (Twilio writes no "from" on a message not sent
--- yet, scheduled or canceled), then the earliest submitted, then the least of its other columns.
+-- A message's row: of all its reports, one with a delivery key (Twilio writes no "from" on a message not sent
+-- yet, scheduled or canceled: its delivery is then <source>::<day>), then the earliest submitted, then the
+-- least of its other columns.
 CREATE TEMP TABLE send_log_message ON COMMIT DROP AS
 SELECT DISTINCT ON (m.provider, m.provider_message_id)
-       m.*, d.sender IS NULL AS no_sender
+       m.*, m.delivery_id = %(source)s || '::' || right(m.delivery_id, 10) AS no_key
   FROM stage_message m
-  JOIN stage_delivery d USING (delivery_id)
- ORDER BY m.provider, m.provider_message_id, d.sender IS NULL, m.submitted_at, m.delivery_id, m.recipient_id,
+ ORDER BY m.provider, m.provider_message_id, m.delivery_id = %(source)s || '::' || right(m.delivery_id, 10),
+          m.submitted_at, m.delivery_id, m.recipient_id,
           m.segments, coalesce(m.phone_raw, '');
 
 -- The deliveries of those rows. created_at is the earliest submit time of their messages in any object (the
@@ -37,12 +38,11 @@ SELECT s.*, old.delivery_id AS old_delivery_id
   FROM send_log_message s
   LEFT JOIN sms_tracking.message old USING (provider, provider_message_id)
   LEFT JOIN sms_tracking.source_object o ON o.object_id = old.object_id
-  LEFT JOIN sms_tracking.delivery od ON od.delivery_id = old.delivery_id
  WHERE old.provider_message_id IS NULL
     OR (o.kind = 'reports'
-        AND (s.no_sender, s.submitted_at, s.delivery_id, s.recipient_id, s.segments, coalesce(s.phone_raw, ''),
+        AND (s.no_key, s.submitted_at, s.delivery_id, s.recipient_id, s.segments, coalesce(s.phone_raw, ''),
              %(uri)s::text)
-            < (od.sender IS NULL, old.submitted_at, old.delivery_id, old.recipient_id, old.segments,
+            < (old.delivery_id = o.source || '::' || right(old.delivery_id, 10), old.submitted_at, old.delivery_id, old.recipient_id, old.segments,
                coalesce(old.phone_raw, ''), o.uri));
 
 -- The deliveries whose messages or recipients change: those the rows go to and those they leave.

@@ -25,6 +25,9 @@ class ParseContext:
     provider: str
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     options: dict[str, str] = field(default_factory=dict)
+    delivery_field: str | None = None
+    """The field whose value names a message's delivery (sources.yaml ``send_log_field``); adapters of a
+    message-log format read it into :attr:`Report.delivery_key`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,8 @@ class Report:
     price_unit: str | None = None
     parse_warning: str | None = None
     """What the adapter could not read in a report it kept (its id and status were read)."""
+    delivery_key: str | None = None
+    """The value of the source's ``send_log_field`` in the provider's record (docs/sources.md#send_log)."""
 
     @property
     def error_code(self) -> str | None:

@@ -201,6 +201,7 @@ def _message_record(message: Mapping[str, Any], position: int, raw: str, ctx: Pa
             segments=_segments(message),
             price=_price(message),
             price_unit=optional_text(message, "price_unit"),
+            delivery_key=optional_text(message, ctx.delivery_field) if ctx.delivery_field else None,
         )
     except FieldError as exc:
         return Reject(position, raw, str(exc))

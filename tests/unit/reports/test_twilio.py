@@ -583,9 +583,23 @@ def test_a_message_log_line_gives_its_send_and_the_delivery_of_its_sender_and_da
         provider="twilio", provider_message_id="SM9", delivery_id=f"twilio_api:{report.sender}:2015-07-31",
         recipient_id="SM9", phone_raw="(818) 200-8801", phone_e164="+18182008801",
         submitted_at=datetime(2015, 7, 31, 1, 59, 59, tzinfo=UTC), segments=2)
-    delivery = contract.logged_delivery(send, report.sender, "twilio_api")
+    delivery = contract.logged_delivery(send, report, ctx)
     assert (delivery.delivery_id, delivery.sender, delivery.provider, delivery.content, delivery.is_proof) == (
         send.delivery_id, report.sender, "twilio", "", False)
     # A callback carries no submit time: it cannot be a send-log row.
     callback = only_reports(list(parse_callback(numbered("MessageSid=SM9&MessageStatus=delivered"), ctx)))
     assert contract.logged_send(callback[0], ctx) is None
+
+
+def test_a_configured_field_names_the_delivery_instead_of_the_sender() -> None:
+    from sms_tracking import contract
+
+    ctx = ParseContext(source="twilio_api", provider="twilio", delivery_field="messaging_service_sid")
+    lines = [json.dumps(_message(sid="SM1", messaging_service_sid="MG1")), json.dumps(_message(sid="SM2"))]
+    reports = only_reports(list(parse_json(numbered(*lines), ctx)))
+
+    sends = [contract.logged_send(report, ctx) for report in reports]
+
+    assert [send.delivery_id for send in sends if send] == ["twilio_api:MG1:2019-05-24", "twilio_api::2019-05-24"]
+    delivery = contract.logged_delivery(sends[0], reports[0], ctx)  # type: ignore[arg-type]
+    assert (delivery.name, delivery.sender) == ("MG1 2019-05-24 (twilio_api)", None)
