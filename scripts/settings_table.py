@@ -1,6 +1,7 @@
 """Rewrite the settings table of docs/operations.md from the declaration (sms_tracking.settings.Settings).
 
-Run ``PYTHONPATH=plugins .venv/bin/python scripts/settings_table.py`` after changing an option;
+Run ``PYTHONPATH=plugins .venv/bin/python scripts/settings_table.py`` from the checkout's top after changing an
+option;
 tests/unit/test_config.py fails while the doc and the declaration differ.
 """
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from sms_tracking.settings import settings_table
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "operations.md"
+DOC = Path("docs") / "operations.md"
 START, END = "<!-- settings-table:start (scripts/settings_table.py) -->\n", "<!-- settings-table:end -->\n"
 
 

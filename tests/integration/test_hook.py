@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.project import PROJECT
 
 pytestmark = pytest.mark.integration
 
-PROJECT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import json

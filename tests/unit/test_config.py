@@ -9,12 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from tests.project import PROJECT
 
 from sms_tracking.errors import SettingsError
 from sms_tracking.get_provider_info import get_provider_info
 from sms_tracking.settings import Settings, get_settings, parse_duration, settings_table
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = PROJECT / "docs"
 NEW = "AIRFLOW__SMS_TRACKING__"
 
 
