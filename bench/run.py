@@ -75,8 +75,16 @@ class Child:
 
 
 def _child_argv(task: str, args_file: Path, out_file: Path) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--task", task, "--task-args", str(args_file),
-            "--task-out", str(out_file)]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--task",
+        task,
+        "--task-args",
+        str(args_file),
+        "--task-out",
+        str(out_file),
+    ]
 
 
 def run_children(task: str, jobs: Sequence[dict[str, Any]], env: dict[str, str], work: Path) -> list[Child]:
@@ -88,8 +96,9 @@ def run_children(task: str, jobs: Sequence[dict[str, Any]], env: dict[str, str],
         args_file, out_file, log_file = (work / f"{stem}.{ext}" for ext in ("args.json", "out.json", "log"))
         args_file.write_text(json.dumps(job))
         with log_file.open("wb") as log:
-            proc = subprocess.Popen(_child_argv(task, args_file, out_file), env=env, stdout=log,
-                                    stderr=subprocess.STDOUT, cwd=PROJECT)
+            proc = subprocess.Popen(
+                _child_argv(task, args_file, out_file), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT
+            )
         running[proc.pid] = (index, proc, out_file, log_file)
     children: list[Child | None] = [None] * len(jobs)
     while running:
@@ -105,9 +114,16 @@ def run_children(task: str, jobs: Sequence[dict[str, Any]], env: dict[str, str],
             raise RuntimeError(f"bench task {task} #{index} exited {proc.returncode}:\n" + "\n".join(tail))
         # Linux reports ru_maxrss in KiB.
         out = json.loads(out_file.read_text())
-        children[index] = Child(task, time.monotonic() - started, usage.ru_maxrss / 1024,
-                                usage.ru_utime + usage.ru_stime, out["result"], out["task_started"],
-                                out["task_finished"], out["task_cpu_s"])
+        children[index] = Child(
+            task,
+            time.monotonic() - started,
+            usage.ru_maxrss / 1024,
+            usage.ru_utime + usage.ru_stime,
+            out["result"],
+            out["task_started"],
+            out["task_finished"],
+            out["task_cpu_s"],
+        )
     return [c for c in children if c is not None]
 
 
@@ -220,8 +236,11 @@ def task_pending(args: dict[str, Any]) -> list[tuple[str, str]]:
     from sms_tracking.config import load_sources
     from sms_tracking.pipeline import CAMPAIGN_SOURCE, pending_objects
 
-    return [(source, uri) for source in (CAMPAIGN_SOURCE, *(s.name for s in load_sources()))
-            for uri in pending_objects(source)]
+    return [
+        (source, uri)
+        for source in (CAMPAIGN_SOURCE, *(s.name for s in load_sources()))
+        for uri in pending_objects(source)
+    ]
 
 
 @task
@@ -233,8 +252,15 @@ def task_load(args: dict[str, Any]) -> dict[str, Any]:
     from sms_tracking.ingest import BatchRejected
     from sms_tracking.pipeline import load
 
-    totals = {"objects": 0, "rows_read": 0, "rows_loaded": 0, "rows_duplicate": 0, "rows_rejected": 0,
-              "retries": 0, "batches_rejected": 0}
+    totals = {
+        "objects": 0,
+        "rows_read": 0,
+        "rows_loaded": 0,
+        "rows_duplicate": 0,
+        "rows_rejected": 0,
+        "retries": 0,
+        "batches_rejected": 0,
+    }
     for source, uri in args["objects"]:
         for attempt in range(3):
             try:
@@ -309,8 +335,10 @@ def task_incremental_files(args: dict[str, Any]) -> dict[str, Any]:
             )
         else:
             to = (phone or "").replace("+", "%2B")
-            twilio.append(f"MessageSid={pmid}&SmsSid={pmid}&To={to}&MessageStatus=delivered&SmsStatus=delivered"
-                          f"&RawDlrDoneDate={done.astimezone(UTC):%y%m%d%H%M}&ApiVersion=2010-04-01")
+            twilio.append(
+                f"MessageSid={pmid}&SmsSid={pmid}&To={to}&MessageStatus=delivered&SmsStatus=delivered"
+                f"&RawDlrDoneDate={done.astimezone(UTC):%y%m%d%H%M}&ApiVersion=2010-04-01"
+            )
     written = []
     for kind, lines in (("reports/smpp_main", smpp), ("reports/twilio_callbacks", twilio)):
         if lines:
@@ -323,9 +351,24 @@ def task_incremental_files(args: dict[str, Any]) -> dict[str, Any]:
 # --- History: the database an incremental run lands on ------------------------------------------------
 
 HISTORY_TABLES = (
-    "delivery", "target", "message", "report", "delivery_log", "delivery_summary", "exclusion", "send_list",
-    "click", "tracking_log", "tracked_url", "audit_event", "summary_delivery_day", "delivery_failure_summary",
-    "delivery_exclusion_summary", "delivery_url_summary", "daily_provider", "daily_country",
+    "delivery",
+    "target",
+    "message",
+    "report",
+    "delivery_log",
+    "delivery_summary",
+    "exclusion",
+    "send_list",
+    "click",
+    "tracking_log",
+    "tracked_url",
+    "audit_event",
+    "summary_delivery_day",
+    "delivery_failure_summary",
+    "delivery_exclusion_summary",
+    "delivery_url_summary",
+    "daily_provider",
+    "daily_country",
     "daily_failure_reason",
 )
 """The tables whose rows belong to a delivery or a day: what grows with the history."""
@@ -344,14 +387,20 @@ def task_history(args: dict[str, Any]) -> dict[str, Any]:
 
     started = time.monotonic()
     with psycopg.connect(args["dsn"], autocommit=True) as conn:
-        span_days = int(conn.execute(
-            "SELECT ceil(extract(epoch FROM max(submitted_at) - min(submitted_at)) / 86400) + 2 "
-            "FROM sms_tracking.message").fetchone()[0] or 1)
+        span_days = int(
+            conn.execute(
+                "SELECT ceil(extract(epoch FROM max(submitted_at) - min(submitted_at)) / 86400) + 2 "
+                "FROM sms_tracking.message"
+            ).fetchone()[0]
+            or 1
+        )
         columns = conn.execute(
             """SELECT table_name, column_name, data_type, coalesce(column_default, '') LIKE 'nextval%%'
                  FROM information_schema.columns
                 WHERE table_schema = 'sms_tracking' AND table_name = ANY(%s) AND is_generated = 'NEVER'
-                ORDER BY table_name, ordinal_position""", (list(HISTORY_TABLES),)).fetchall()
+                ORDER BY table_name, ordinal_position""",
+            (list(HISTORY_TABLES),),
+        ).fetchall()
         first_day = conn.execute("SELECT min(submitted_at)::date - 1 FROM sms_tracking.message").fetchone()[0]
         by_table: dict[str, list[tuple[str, str, bool]]] = {}
         for table, column, data_type, serial in columns:
@@ -363,10 +412,12 @@ def task_history(args: dict[str, Any]) -> dict[str, Any]:
             conn.execute("DROP TABLE IF EXISTS history_object")
             conn.execute(
                 "CREATE TEMP TABLE history_object (old_id bigint PRIMARY KEY, new_id bigint NOT NULL) ON COMMIT "
-                "PRESERVE ROWS")
+                "PRESERVE ROWS"
+            )
             conn.execute(
                 "INSERT INTO history_object SELECT object_id, nextval('sms_tracking.source_object_object_id_seq') "
-                "FROM sms_tracking.source_object WHERE uri NOT LIKE '%~h%' ORDER BY object_id")
+                "FROM sms_tracking.source_object WHERE uri NOT LIKE '%~h%' ORDER BY object_id"
+            )
             conn.execute(
                 f"INSERT INTO sms_tracking.source_object (object_id, source, kind, uri, checksum, size_bytes, status, "
                 f"rows_read, rows_loaded, rows_duplicate, rows_rejected, started_at, finished_at, dag_id, run_id, "
@@ -376,12 +427,14 @@ def task_history(args: dict[str, Any]) -> dict[str, Any]:
                 f"finished_at - interval '{shift} days', dag_id, run_id, task_id, "
                 f"qualified_at - interval '{shift} days', audited_at - interval '{shift} days', "
                 f"modified_at - interval '{shift} days' "
-                f"FROM sms_tracking.source_object o JOIN history_object h ON h.old_id = o.object_id")
+                f"FROM sms_tracking.source_object o JOIN history_object h ON h.old_id = o.object_id"
+            )
             # Validated like their originals: the history is validated history, not the next run's scope.
             conn.execute(
                 f"INSERT INTO sms_tracking.validated_object (object_id, run_id, validated_at) "
                 f"SELECT h.new_id, v.run_id, v.validated_at - interval '{shift} days' "
-                f"FROM sms_tracking.validated_object v JOIN history_object h ON h.old_id = v.object_id")
+                f"FROM sms_tracking.validated_object v JOIN history_object h ON h.old_id = v.object_id"
+            )
             conn.execute("ANALYZE history_object")
             for table in HISTORY_TABLES:
                 names, values = [], []
@@ -405,13 +458,19 @@ def task_history(args: dict[str, Any]) -> dict[str, Any]:
                 conn.execute(
                     f"INSERT INTO sms_tracking.{table} ({', '.join(names)}) "
                     f"SELECT {', '.join(values)} FROM sms_tracking.{table} WHERE {original} "
-                    "ON CONFLICT DO NOTHING")
+                    "ON CONFLICT DO NOTHING"
+                )
             print(f"    history copy {copy + 1}/{args['copies']} in {time.monotonic() - started:.0f} s", flush=True)
         conn.execute("VACUUM ANALYZE")
         messages = conn.execute("SELECT count(*) FROM sms_tracking.delivery_log").fetchone()[0]
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
-    return {"messages": messages, "copies": args["copies"], "span_days": span_days, "database_bytes": size,
-            "seconds": time.monotonic() - started}
+    return {
+        "messages": messages,
+        "copies": args["copies"],
+        "span_days": span_days,
+        "database_bytes": size,
+        "seconds": time.monotonic() - started,
+    }
 
 
 # --- UI latency --------------------------------------------------------------------------------------------
@@ -432,15 +491,20 @@ def task_ui(args: dict[str, Any]) -> dict[str, Any]:
     from sms_tracking.ui.app import create_app
 
     with psycopg.connect(args["dsn"]) as conn:
-        ids = [r[0] for r in conn.execute(
-            "SELECT delivery_id FROM sms_tracking.delivery_summary ORDER BY delivery_id").fetchall()]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT delivery_id FROM sms_tracking.delivery_summary ORDER BY delivery_id"
+            ).fetchall()
+        ]
     picker = random.Random(7)
     requests = args["requests"]
     endpoints: dict[str, Callable[[], str]] = {
         "GET /api/deliveries": lambda: "/api/deliveries",
         "GET /api/deliveries?sort&offset": lambda: (
             f"/api/deliveries?sort={picker.choice(['created_at', 'success_rate', 'name'])}"
-            f"&dir={picker.choice(['asc', 'desc'])}&offset={picker.randrange(0, max(1, len(ids) - 50))}"),
+            f"&dir={picker.choice(['asc', 'desc'])}&offset={picker.randrange(0, max(1, len(ids) - 50))}"
+        ),
         "GET /api/deliveries/{id}": lambda: f"/api/deliveries/{picker.choice(ids)}",
         "GET /api/deliveries/{id}/log": lambda: f"/api/deliveries/{picker.choice(ids)}/log",
         "GET /api/deliveries/{id}/tracking": lambda: f"/api/deliveries/{picker.choice(ids)}/tracking",
@@ -465,8 +529,12 @@ def task_ui(args: dict[str, Any]) -> dict[str, Any]:
                 if response.status_code != 200:
                     raise RuntimeError(f"{target}: HTTP {response.status_code} {response.text[:300]}")
             timings.sort()
-            results[name] = {"requests": requests, "p50_ms": percentile(timings, 0.50),
-                             "p95_ms": percentile(timings, 0.95), "max_ms": timings[-1]}
+            results[name] = {
+                "requests": requests,
+                "p50_ms": percentile(timings, 0.50),
+                "p95_ms": percentile(timings, 0.95),
+                "max_ms": timings[-1],
+            }
     return results
 
 
@@ -547,8 +615,13 @@ def server_cpu() -> float | None:
     return ticks / _CLOCK_TICKS
 
 
-def measured(name: str, task: str, jobs: Sequence[dict[str, Any]], env: dict[str, str], work: Path,
-             ) -> tuple[Stage, list[Child]]:
+def measured(
+    name: str,
+    task: str,
+    jobs: Sequence[dict[str, Any]],
+    env: dict[str, str],
+    work: Path,
+) -> tuple[Stage, list[Child]]:
     """Run the jobs as parallel children and measure the step as a whole."""
     before = server_cpu()
     started = time.monotonic()
@@ -559,22 +632,43 @@ def measured(name: str, task: str, jobs: Sequence[dict[str, Any]], env: dict[str
     server = None if before is None or after is None else after - before
     # The step's tasks run from the first one's start to the last one's end (one clock for all: CLOCK_MONOTONIC).
     in_task = max(c.task_finished for c in children) - min(c.task_started for c in children)
-    stage = Stage(name, in_task, sum(c.task_cpu_seconds for c in children), server,
-                  max(c.peak_rss_mb for c in children), process_seconds=seconds,
-                  process_cpu_s=sum(c.cpu_seconds for c in children))
+    stage = Stage(
+        name,
+        in_task,
+        sum(c.task_cpu_seconds for c in children),
+        server,
+        max(c.peak_rss_mb for c in children),
+        process_seconds=seconds,
+        process_cpu_s=sum(c.cpu_seconds for c in children),
+    )
     return stage, children
 
 
-def variant_of(key: str, label: str, stages: list[Stage], rows: int, detail: dict[str, Any],
-               process_seconds: float | None = None, with_stages: bool = True) -> Variant:
+def variant_of(
+    key: str,
+    label: str,
+    stages: list[Stage],
+    rows: int,
+    detail: dict[str, Any],
+    process_seconds: float | None = None,
+    with_stages: bool = True,
+) -> Variant:
     """The stages run one after the other: the variant's time is their sum (``process_seconds``, the
     parent's clock over all of them, when given)."""
     servers = [s.server_cpu_s for s in stages]
-    return Variant(key, label, sum(s.seconds for s in stages), sum(s.client_cpu_s for s in stages),
-                   None if any(v is None for v in servers) else sum(v for v in servers if v is not None),
-                   max(s.peak_rss_mb for s in stages), rows, stages if with_stages else [], detail,
-                   sum(s.process_seconds for s in stages) if process_seconds is None else process_seconds,
-                   sum(s.process_cpu_s for s in stages))
+    return Variant(
+        key,
+        label,
+        sum(s.seconds for s in stages),
+        sum(s.client_cpu_s for s in stages),
+        None if any(v is None for v in servers) else sum(v for v in servers if v is not None),
+        max(s.peak_rss_mb for s in stages),
+        rows,
+        stages if with_stages else [],
+        detail,
+        sum(s.process_seconds for s in stages) if process_seconds is None else process_seconds,
+        sum(s.process_cpu_s for s in stages),
+    )
 
 
 def landing_files(landing: Path, kinds: Sequence[str] = LANDING_KINDS) -> list[tuple[str, Path]]:
@@ -663,25 +757,28 @@ def child_env(dsn: str, landing: Path, work: Path) -> dict[str, str]:
     """The environment of every child: the project's settings, a private Airflow home, quiet logs."""
     env = dict(os.environ)
     env.pop("AIRFLOW_CONN_SMS_TRACKING_POSTGRES", None)
-    env.update({
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (str(PLUGINS), str(PROJECT / "tools"), os.environ.get("PYTHONPATH")) if p
-        ),
-        "AIRFLOW_HOME": str(work / "airflow"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "GX_ANALYTICS_ENABLED": "false",
-        "SMS_TRACKING_DSN": dsn,
-        "AIRFLOW__SMS_TRACKING__LANDING": str(landing),
-        "AIRFLOW__SMS_TRACKING__DATA_DOCS": str(work / "data_docs"),
-        # One run takes every object, as the sum of several hourly runs would.
-        "AIRFLOW__SMS_TRACKING__MAX_OBJECTS_PER_RUN": "1000000",
-    })
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(PLUGINS), str(PROJECT / "tools"), os.environ.get("PYTHONPATH")) if p
+            ),
+            "AIRFLOW_HOME": str(work / "airflow"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "GX_ANALYTICS_ENABLED": "false",
+            "SMS_TRACKING_DSN": dsn,
+            "AIRFLOW__SMS_TRACKING__LANDING": str(landing),
+            "AIRFLOW__SMS_TRACKING__DATA_DOCS": str(work / "data_docs"),
+            # One run takes every object, as the sum of several hourly runs would.
+            "AIRFLOW__SMS_TRACKING__MAX_OBJECTS_PER_RUN": "1000000",
+        }
+    )
     return env
 
 
-def measure_copy(admin_dsn: str, landing: Path, workers: int, kinds: Sequence[str], work: Path,
-                 label: str, key: str) -> Variant:
+def measure_copy(
+    admin_dsn: str, landing: Path, workers: int, kinds: Sequence[str], work: Path, label: str, key: str
+) -> Variant:
     dsn = recreate_database(admin_dsn, "sms_bench_copy")
     import psycopg
 
@@ -689,8 +786,9 @@ def measure_copy(admin_dsn: str, landing: Path, workers: int, kinds: Sequence[st
         conn.execute("CREATE UNLOGGED TABLE bench_raw (line text)")
     files = landing_files(landing, kinds)
     shares = balance([str(p) for _, p in files], [p.stat().st_size for _, p in files], workers)
-    stage, _ = measured(key, "copy", [{"dsn": dsn, "files": share} for share in shares],
-                        child_env(dsn, landing, work), work)
+    stage, _ = measured(
+        key, "copy", [{"dsn": dsn, "files": share} for share in shares], child_env(dsn, landing, work), work
+    )
     rows = int(scalar(dsn, "SELECT count(*) FROM bench_raw"))
     size = int(scalar(dsn, "SELECT pg_total_relation_size('bench_raw')"))
     return variant_of(key, label, [stage], rows, {"files": len(files), "table_bytes": size}, with_stages=False)
@@ -700,16 +798,24 @@ def measure_naive(admin_dsn: str, landing: Path, workers: int, work: Path) -> Va
     dsn = recreate_database(admin_dsn, "sms_bench_naive")
     files = landing_files(landing)
     jobs = balance([(kind, str(p)) for kind, p in files], [p.stat().st_size for _, p in files], workers)
-    stage, children = measured("naive", "naive", [{"dsn": dsn, "files": share} for share in jobs],
-                               child_env(dsn, landing, work), work)
+    stage, children = measured(
+        "naive", "naive", [{"dsn": dsn, "files": share} for share in jobs], child_env(dsn, landing, work), work
+    )
     rows = sum(c.result["rows"] for c in children)
     size = int(scalar(dsn, "SELECT pg_database_size(current_database())"))
-    return variant_of("naive", "2. Naive peer: pandas parse + DataFrame.to_sql (defaults)", [stage], rows,
-                      {"files": len(files), "database_bytes": size}, with_stages=False)
+    return variant_of(
+        "naive",
+        "2. Naive peer: pandas parse + DataFrame.to_sql (defaults)",
+        [stage],
+        rows,
+        {"files": len(files), "database_bytes": size},
+        with_stages=False,
+    )
 
 
-def run_pipeline(dsn: str, landing: Path, workers: int, work: Path, run_id: str
-                 ) -> tuple[float, list[Stage], dict[str, Any]]:
+def run_pipeline(
+    dsn: str, landing: Path, workers: int, work: Path, run_id: str
+) -> tuple[float, list[Stage], dict[str, Any]]:
     """prepare, pending objects, loads on ``workers`` processes, each build step, validation."""
     from sms_tracking.pipeline import BUILD_STEPS
 
@@ -729,12 +835,19 @@ def run_pipeline(dsn: str, landing: Path, workers: int, work: Path, run_id: str
     if objects:
         sizes = [Path(unquote(urlsplit(uri).path)).stat().st_size for _, uri in objects]
         shares = balance(objects, sizes, workers)
-        stage, children = measured(f"load_object ×{len(objects)} on {len(shares)} workers", "load",
-                                   [{"objects": share, "run_id": run_id} for share in shares], env, work)
+        stage, children = measured(
+            f"load_object ×{len(objects)} on {len(shares)} workers",
+            "load",
+            [{"objects": share, "run_id": run_id} for share in shares],
+            env,
+            work,
+        )
         totals = {key: sum(c.result[key] for c in children) for key in children[0].result}
         detail["load"] = totals
-        stage.detail = (f"{totals['rows_loaded']:,} rows loaded, {totals['rows_duplicate']:,} duplicate, "
-                        f"{totals['rows_rejected']:,} rejected, {totals['retries']} deadlock retries")
+        stage.detail = (
+            f"{totals['rows_loaded']:,} rows loaded, {totals['rows_duplicate']:,} duplicate, "
+            f"{totals['rows_rejected']:,} rejected, {totals['retries']} deadlock retries"
+        )
         stages.append(stage)
 
     for step in BUILD_STEPS:
@@ -744,8 +857,11 @@ def run_pipeline(dsn: str, landing: Path, workers: int, work: Path, run_id: str
 
     stage, (child,) = measured("validate", "validate", [{"run_id": run_id}], env, work)
     detail["validation"] = outcome = child.result
-    stage.detail = (f"{outcome.get('checks')} checks, {outcome.get('passed')} passed" if "checks" in outcome
-                    else "critical check failed (see the JSON)")
+    stage.detail = (
+        f"{outcome.get('checks')} checks, {outcome.get('passed')} passed"
+        if "checks" in outcome
+        else "critical check failed (see the JSON)"
+    )
     stages.append(stage)
     return time.monotonic() - started, stages, detail
 
@@ -754,16 +870,30 @@ def measure_pipeline(admin_dsn: str, landing: Path, workers: int, work: Path, re
     name = f"sms_bench_pipeline_{messages}"
     if reuse and database_exists(admin_dsn, name):
         dsn = with_database(admin_dsn, name)
-        return Variant("pipeline", "3. This project: full pipeline (reused database, not re-measured)",
-                       float("nan"), float("nan"), None, float("nan"), 0, detail={"dsn": dsn})
+        return Variant(
+            "pipeline",
+            "3. This project: full pipeline (reused database, not re-measured)",
+            float("nan"),
+            float("nan"),
+            None,
+            float("nan"),
+            0,
+            detail={"dsn": dsn},
+        )
     dsn = recreate_database(admin_dsn, name)
     seconds, stages, detail = run_pipeline(dsn, landing, workers, work, RUN_ID)
     rows = detail.get("load", {}).get("rows_read", 0)
     detail["database_bytes"] = int(scalar(dsn, "SELECT pg_database_size(current_database())"))
     detail["messages_in_log"] = int(scalar(dsn, "SELECT count(*) FROM sms_tracking.delivery_log"))
     detail["dsn"] = dsn
-    return variant_of("pipeline", "3. This project: full pipeline (ingest → validation)", stages, rows, detail,
-                      process_seconds=seconds)
+    return variant_of(
+        "pipeline",
+        "3. This project: full pipeline (ingest → validation)",
+        stages,
+        rows,
+        detail,
+        process_seconds=seconds,
+    )
 
 
 def machine() -> dict[str, Any]:
@@ -778,8 +908,14 @@ def machine() -> dict[str, Any]:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 memory = int(line.split()[1]) // 1024
-    return {"platform": platform.platform(), "cpu": model, "cpus": os.cpu_count(), "memory_mb": memory,
-            "python": platform.python_version(), "loadavg_start": os.getloadavg()}
+    return {
+        "platform": platform.platform(),
+        "cpu": model,
+        "cpus": os.cpu_count(),
+        "memory_mb": memory,
+        "python": platform.python_version(),
+        "loadavg_start": os.getloadavg(),
+    }
 
 
 def fmt_seconds(value: float | None) -> str:
@@ -803,40 +939,54 @@ def report(results: dict[str, Any]) -> str:
     """The table the README quotes: every variant and stage, ratios against the COPY of the same files."""
     lines = []
     info = results["machine"]
-    lines.append(f"sms-tracking benchmark — {results['messages']:,} messages (seed {results['seed']}), "
-                 f"{results['landing_rows']:,} landing lines in {results['landing_files']} files, "
-                 f"{results['landing_mb']:,.0f} MB; {results['workers']} worker processes per variant")
-    lines.append(f"machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory_mb'] / 1024:.1f} GiB RAM, "
-                 f"{info['platform']}, Python {info['python']}, PostgreSQL {results.get('postgres', '?')}; "
-                 f"load average {info['loadavg_start'][0]:.1f} at start, {info.get('loadavg_end', [0])[0]:.1f} at end")
-    lines.append("wall = elapsed seconds of the tasks; CPU = seconds of CPU used by the tasks + the Postgres server "
-                 "(what other work on the machine cannot inflate); process = wall seconds of the whole processes, "
-                 "interpreter start and Airflow import included")
+    lines.append(
+        f"sms-tracking benchmark — {results['messages']:,} messages (seed {results['seed']}), "
+        f"{results['landing_rows']:,} landing lines in {results['landing_files']} files, "
+        f"{results['landing_mb']:,.0f} MB; {results['workers']} worker processes per variant"
+    )
+    lines.append(
+        f"machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory_mb'] / 1024:.1f} GiB RAM, "
+        f"{info['platform']}, Python {info['python']}, PostgreSQL {results.get('postgres', '?')}; "
+        f"load average {info['loadavg_start'][0]:.1f} at start, {info.get('loadavg_end', [0])[0]:.1f} at end"
+    )
+    lines.append(
+        "wall = elapsed seconds of the tasks; CPU = seconds of CPU used by the tasks + the Postgres server "
+        "(what other work on the machine cannot inflate); process = wall seconds of the whole processes, "
+        "interpreter start and Airflow import included"
+    )
     lines.append("")
     variants = {v["key"]: v for v in results["variants"]}
     base = variants.get("copy", {})
-    header = (f"{'variant':<58} {'wall s':>8} {'×COPY':>6} {'CPU s':>8} {'×COPY':>6} {'process':>8} {'×COPY':>6} "
-              f"{'lines/s':>9} {'peak RSS':>9}")
+    header = (
+        f"{'variant':<58} {'wall s':>8} {'×COPY':>6} {'CPU s':>8} {'×COPY':>6} {'process':>8} {'×COPY':>6} "
+        f"{'lines/s':>9} {'peak RSS':>9}"
+    )
     lines += [header, "-" * len(header)]
 
     def stage_line(s: dict[str, Any]) -> str:
-        return (f"    {s['name']:<54} {fmt_seconds(s['seconds']):>8} {'':>6} {fmt_seconds(cpu_of(s)):>8} {'':>6} "
-                f"{fmt_seconds(s.get('process_seconds')):>8} {'':>6} {'':>9} {fmt_mb(s['peak_rss_mb']):>9}  "
-                f"{s['detail']}")
+        return (
+            f"    {s['name']:<54} {fmt_seconds(s['seconds']):>8} {'':>6} {fmt_seconds(cpu_of(s)):>8} {'':>6} "
+            f"{fmt_seconds(s.get('process_seconds')):>8} {'':>6} {'':>9} {fmt_mb(s['peak_rss_mb']):>9}  "
+            f"{s['detail']}"
+        )
 
     for v in results["variants"]:
         rate = f"{v['rows'] / v['seconds']:,.0f}" if v["rows"] and v["seconds"] == v["seconds"] else ""
-        lines.append(f"{v['label']:<58} {fmt_seconds(v['seconds']):>8} {ratio(v['seconds'], base.get('seconds')):>6} "
-                     f"{fmt_seconds(cpu_of(v)):>8} {ratio(cpu_of(v), cpu_of(base) if base else None):>6} "
-                     f"{fmt_seconds(v.get('process_seconds')):>8} "
-                     f"{ratio(v.get('process_seconds'), base.get('process_seconds')):>6} "
-                     f"{rate:>9} {fmt_mb(v['peak_rss_mb']):>9}")
+        lines.append(
+            f"{v['label']:<58} {fmt_seconds(v['seconds']):>8} {ratio(v['seconds'], base.get('seconds')):>6} "
+            f"{fmt_seconds(cpu_of(v)):>8} {ratio(cpu_of(v), cpu_of(base) if base else None):>6} "
+            f"{fmt_seconds(v.get('process_seconds')):>8} "
+            f"{ratio(v.get('process_seconds'), base.get('process_seconds')):>6} "
+            f"{rate:>9} {fmt_mb(v['peak_rss_mb']):>9}"
+        )
         lines += [stage_line(s) for s in v.get("stages", [])]
     inc = results.get("incremental")
     if inc:
         lines.append("")
-        lines.append(f"incremental run: {inc['reports']:,} new reports on a database of {inc['history_messages']:,} "
-                     f"messages, landing folder of {inc['landing_files']} files")
+        lines.append(
+            f"incremental run: {inc['reports']:,} new reports on a database of {inc['history_messages']:,} "
+            f"messages, landing folder of {inc['landing_files']} files"
+        )
         lines += [stage_line(s) for s in inc["stages"]]
     lines.append("")
     lines += targets(results)
@@ -857,9 +1007,13 @@ def targets(results: dict[str, Any]) -> list[str]:
         if cpu_of(pipe) is not None and cpu_of(copy):
             cpu = cpu_of(pipe) / cpu_of(copy)  # type: ignore[operator]
         process = ratio(pipe.get("process_seconds"), copy.get("process_seconds"))
-        out.append(f"  full pipeline ≤ {PIPELINE_TARGET:g}× bare COPY: {verdict(wall <= PIPELINE_TARGET)} "
-                   f"({wall:.1f}× in wall time" + (f", {cpu:.1f}× in CPU" if cpu else "")
-                   + (f", {process}× in whole-process time" if process else "") + ")")
+        out.append(
+            f"  full pipeline ≤ {PIPELINE_TARGET:g}× bare COPY: {verdict(wall <= PIPELINE_TARGET)} "
+            f"({wall:.1f}× in wall time"
+            + (f", {cpu:.1f}× in CPU" if cpu else "")
+            + (f", {process}× in whole-process time" if process else "")
+            + ")"
+        )
         reports_copy = variants.get("copy_reports")
         if reports_copy:
             only = pipe["seconds"] / reports_copy["seconds"]
@@ -868,46 +1022,61 @@ def targets(results: dict[str, Any]) -> list[str]:
         speedup = naive["seconds"] / pipe["seconds"]
         cpu_speedup = (cpu_of(naive) / cpu_of(pipe)) if cpu_of(naive) and cpu_of(pipe) else None  # type: ignore[operator]
         process = ratio(naive.get("process_seconds"), pipe.get("process_seconds"))
-        out.append(f"  ≥ {NAIVE_TARGET:g}× faster than the naive peer: {verdict(speedup >= NAIVE_TARGET)} "
-                   f"({speedup:.2f}× in wall time" + (f", {cpu_speedup:.2f}× in CPU" if cpu_speedup else "")
-                   + (f", {process}× in whole-process time" if process else "") + ")")
+        out.append(
+            f"  ≥ {NAIVE_TARGET:g}× faster than the naive peer: {verdict(speedup >= NAIVE_TARGET)} "
+            f"({speedup:.2f}× in wall time"
+            + (f", {cpu_speedup:.2f}× in CPU" if cpu_speedup else "")
+            + (f", {process}× in whole-process time" if process else "")
+            + ")"
+        )
     if measured_pipe:
         peak = pipe["peak_rss_mb"]
-        out.append(f"  every pipeline task < {MEMORY_TARGET_MB} MB peak RSS: {verdict(peak < MEMORY_TARGET_MB)} "
-                   f"(largest task {peak:,.0f} MB)")
+        out.append(
+            f"  every pipeline task < {MEMORY_TARGET_MB} MB peak RSS: {verdict(peak < MEMORY_TARGET_MB)} "
+            f"(largest task {peak:,.0f} MB)"
+        )
     inc = results.get("incremental")
     if inc:
         share = inc.get("share_of_reference")
         cpu_share = inc.get("share_of_reference_cpu")
-        figures = (f"{inc['seconds']:.1f} s = {share:.1%} of {inc['reference']}" if share is not None
-                   else f"{inc['seconds']:.1f} s; {inc['reference']}")
+        figures = (
+            f"{inc['seconds']:.1f} s = {share:.1%} of {inc['reference']}"
+            if share is not None
+            else f"{inc['seconds']:.1f} s; {inc['reference']}"
+        )
         if cpu_share is not None:
             figures += f"; in CPU {cpu_share:.1%}"
         if inc.get("process_share_of_reference") is not None:
-            figures += (f"; whole processes {inc['process_seconds']:.1f} s = "
-                        f"{inc['process_share_of_reference']:.1%}")
-        out.append(f"  incremental {inc['reports']:,} reports on {inc['history_messages']:,} messages < "
-                   f"{INCREMENTAL_TARGET:.0%} of a full 1M load: "
-                   f"{verdict(share < INCREMENTAL_TARGET) if share is not None else 'n/a'} ({figures})")
+            figures += f"; whole processes {inc['process_seconds']:.1f} s = {inc['process_share_of_reference']:.1%}"
+        out.append(
+            f"  incremental {inc['reports']:,} reports on {inc['history_messages']:,} messages < "
+            f"{INCREMENTAL_TARGET:.0%} of a full 1M load: "
+            f"{verdict(share < INCREMENTAL_TARGET) if share is not None else 'n/a'} ({figures})"
+        )
     ui = results.get("ui")
     if ui:
         for name, figures in ui.items():
             if isinstance(figures, dict):
-                out.append(f"  UI {name:<36} p95 {figures['p95_ms']:7.1f} ms (p50 {figures['p50_ms']:.1f}, "
-                           f"max {figures['max_ms']:.1f}, n={figures['requests']}): "
-                           f"{verdict(figures['p95_ms'] < UI_TARGET_MS)}")
+                out.append(
+                    f"  UI {name:<36} p95 {figures['p95_ms']:7.1f} ms (p50 {figures['p50_ms']:.1f}, "
+                    f"max {figures['max_ms']:.1f}, n={figures['requests']}): "
+                    f"{verdict(figures['p95_ms'] < UI_TARGET_MS)}"
+                )
     return out
 
 
-def incremental(variant: Variant, landing: Path, workers: int, work: Path,
-                reference: dict[str, Any] | None, messages: int) -> dict[str, Any]:
+def incremental(
+    variant: Variant, landing: Path, workers: int, work: Path, reference: dict[str, Any] | None, messages: int
+) -> dict[str, Any]:
     """Add 10,000 reports to the loaded database and run every task again; compare with a full 1M load."""
     dsn = variant.detail["dsn"]
     env = child_env(dsn, landing, work)
-    made = run_child("incremental_files", {"dsn": dsn, "landing": str(landing), "reports": INCREMENTAL_REPORTS},
-                     env, work).result
-    seconds, stages, detail = run_pipeline(dsn, landing, workers, work,
-                                           f"bench__incremental_{datetime.now(UTC):%Y%m%dT%H%M%S}")
+    made = run_child(
+        "incremental_files", {"dsn": dsn, "landing": str(landing), "reports": INCREMENTAL_REPORTS}, env, work
+    ).result
+    seconds, stages, detail = run_pipeline(
+        dsn, landing, workers, work, f"bench__incremental_{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    )
     history = int(scalar(dsn, "SELECT count(*) FROM sms_tracking.delivery_log"))
     ref_seconds: float | None = None
     ref_cpu: float | None = None
@@ -921,16 +1090,26 @@ def incremental(variant: Variant, landing: Path, workers: int, work: Path,
         ref_seconds = variant.seconds * scale
         ref_cpu = variant.cpu_s * scale if variant.cpu_s is not None else None
         ref_process = variant.process_seconds * scale
-        ref_label = (f"this run's full load of {messages:,} messages scaled to 1M, {ref_seconds:.1f} s"
-                     if messages != 1_000_000 else f"this run's full 1M load, {ref_seconds:.1f} s")
+        ref_label = (
+            f"this run's full load of {messages:,} messages scaled to 1M, {ref_seconds:.1f} s"
+            if messages != 1_000_000
+            else f"this run's full 1M load, {ref_seconds:.1f} s"
+        )
     else:
         ref_label = "no full-load reference"
     incremental_run = variant_of("incremental", "incremental", stages, 0, detail, process_seconds=seconds)
     seconds, cpu = incremental_run.seconds, incremental_run.cpu_s
     return {
-        "reports": made["reports"], "files": made["files"], "history_messages": history, "seconds": seconds,
-        "cpu_s": cpu, "peak_rss_mb": incremental_run.peak_rss_mb, "landing_files": len(landing_files(landing)),
-        "stages": [asdict(s) for s in stages], "detail": detail, "reference": ref_label,
+        "reports": made["reports"],
+        "files": made["files"],
+        "history_messages": history,
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "peak_rss_mb": incremental_run.peak_rss_mb,
+        "landing_files": len(landing_files(landing)),
+        "stages": [asdict(s) for s in stages],
+        "detail": detail,
+        "reference": ref_label,
         "share_of_reference": seconds / ref_seconds if ref_seconds else None,
         "share_of_reference_cpu": cpu / ref_cpu if cpu is not None and ref_cpu else None,
         "process_seconds": incremental_run.process_seconds,
@@ -962,24 +1141,41 @@ def postgres(args: argparse.Namespace, work: Path) -> Iterator[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python bench/run.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages to generate (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dsn", help="a Postgres server whose role may create databases (default: a private "
-                        "cluster started with sms_tracking_dev.local_postgres)")
+    parser.add_argument(
+        "--dsn",
+        help="a Postgres server whose role may create databases (default: a private "
+        "cluster started with sms_tracking_dev.local_postgres)",
+    )
     parser.add_argument("--pg-dir", help="keep the private cluster in this folder (reused by later runs)")
     parser.add_argument("--data-dir", help="keep the generated landing here (reused when size and seed match)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
-                        help="processes per variant, like mapped tasks in parallel (default: CPU count)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="processes per variant, like mapped tasks in parallel (default: CPU count)",
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS), help="which of copy,naive,pipeline to run")
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse the pipeline database of an earlier run with the same --messages (--pg-dir/--dsn)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the pipeline database of an earlier run with the same --messages (--pg-dir/--dsn)",
+    )
     parser.add_argument("--incremental", action="store_true", help="then add 10,000 reports and run every task again")
     parser.add_argument("--reference", help="results JSON of a 1M run: its pipeline time is the incremental reference")
-    parser.add_argument("--history-copies", type=int, default=1,
-                        help="before the incremental run, grow the database to this many copies of its deliveries "
-                        "(10 on a 1M load: a 10M-message history)")
+    parser.add_argument(
+        "--history-copies",
+        type=int,
+        default=1,
+        help="before the incremental run, grow the database to this many copies of its deliveries "
+        "(10 on a 1M load: a 10M-message history)",
+    )
     parser.add_argument("--ui", action="store_true", help="then time the UI's JSON endpoints on the loaded database")
     parser.add_argument("--ui-requests", type=int, default=100, help="requests per endpoint (default 100)")
     parser.add_argument("--json", help="write every figure to this file")
@@ -1003,8 +1199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         started, cpu_started = time.monotonic(), cpu()
         result = TASKS[args.task](json.loads(Path(args.task_args).read_text()))
-        out = {"result": result, "task_started": started, "task_finished": time.monotonic(),
-               "task_cpu_s": cpu() - cpu_started}
+        out = {
+            "result": result,
+            "task_started": started,
+            "task_finished": time.monotonic(),
+            "task_cpu_s": cpu() - cpu_started,
+        }
         Path(args.task_out).write_text(json.dumps(out, default=str))
         return 0
 
@@ -1020,17 +1220,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.chmod(0o755)
     data_dir = Path(args.data_dir) if args.data_dir else work / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"messages": args.messages, "seed": args.seed, "workers": args.workers,
-                               "machine": machine(), "started_at": datetime.now(UTC).isoformat()}
+    results: dict[str, Any] = {
+        "messages": args.messages,
+        "seed": args.seed,
+        "workers": args.workers,
+        "machine": machine(),
+        "started_at": datetime.now(UTC).isoformat(),
+    }
     try:
         print(f"==> Generating {args.messages:,} messages into {data_dir}", flush=True)
         counts, gen_seconds, reused = generate_landing(data_dir, args.messages, args.seed)
         landing = data_dir / "landing"
         reset_landing(landing)
         files = landing_files(landing)
-        results.update(counts=counts, generate_seconds=gen_seconds, landing_reused=reused,
-                       landing_files=len(files), landing_rows=count_lines([p for _, p in files]),
-                       landing_mb=sum(p.stat().st_size for _, p in files) / 2**20)
+        results.update(
+            counts=counts,
+            generate_seconds=gen_seconds,
+            landing_reused=reused,
+            landing_files=len(files),
+            landing_rows=count_lines([p for _, p in files]),
+            landing_mb=sum(p.stat().st_size for _, p in files) / 2**20,
+        )
         how = "reused an earlier generation" if reused else f"generated in {gen_seconds:.0f} s"
         print(f"    {how}: {counts}", flush=True)
         with postgres(args, work) as admin_dsn:
@@ -1038,41 +1248,64 @@ def main(argv: Sequence[str] | None = None) -> int:
             variants: list[Variant] = []
             if "copy" in chosen:
                 print("==> 1. COPY (all landing files, then report files only)", flush=True)
-                variants.append(measure_copy(admin_dsn, landing, args.workers, LANDING_KINDS, work,
-                                             "1. Limit: bare COPY, every landing file", "copy"))
-                variants.append(measure_copy(admin_dsn, landing, args.workers, REPORT_KINDS, work,
-                                             "1a. bare COPY, report files only", "copy_reports"))
+                variants.append(
+                    measure_copy(
+                        admin_dsn,
+                        landing,
+                        args.workers,
+                        LANDING_KINDS,
+                        work,
+                        "1. Limit: bare COPY, every landing file",
+                        "copy",
+                    )
+                )
+                variants.append(
+                    measure_copy(
+                        admin_dsn,
+                        landing,
+                        args.workers,
+                        REPORT_KINDS,
+                        work,
+                        "1a. bare COPY, report files only",
+                        "copy_reports",
+                    )
+                )
             if "naive" in chosen:
                 print("==> 2. Naive peer (pandas + to_sql)", flush=True)
                 variants.append(measure_naive(admin_dsn, landing, args.workers, work))
             pipeline_variant = None
             if "pipeline" in chosen or args.incremental or args.ui:
                 print("==> 3. The pipeline", flush=True)
-                pipeline_variant = measure_pipeline(admin_dsn, landing, args.workers, work, args.reuse,
-                                                    args.messages)
+                pipeline_variant = measure_pipeline(admin_dsn, landing, args.workers, work, args.reuse, args.messages)
                 variants.append(pipeline_variant)
             results["variants"] = [asdict(v) for v in variants]
             if args.history_copies > 1 and pipeline_variant is not None:
                 print(f"==> History: {args.history_copies} copies of the loaded deliveries", flush=True)
                 dsn = pipeline_variant.detail["dsn"]
-                results["history"] = run_child("history", {"dsn": dsn, "copies": args.history_copies},
-                                               child_env(dsn, landing, work), work).result
+                results["history"] = run_child(
+                    "history", {"dsn": dsn, "copies": args.history_copies}, child_env(dsn, landing, work), work
+                ).result
             if args.incremental and pipeline_variant is not None:
                 print(f"==> Incremental: {INCREMENTAL_REPORTS:,} new reports", flush=True)
                 reference = None
                 if args.reference:
                     ref = json.loads(Path(args.reference).read_text())
                     ref_pipe = next(v for v in ref["variants"] if v["key"] == "pipeline")
-                    reference = {"seconds": ref_pipe["seconds"], "cpu_s": cpu_of(ref_pipe),
-                                 "process_seconds": ref_pipe.get("process_seconds"),
-                                 "source": Path(args.reference).name}
-                results["incremental"] = incremental(pipeline_variant, landing, args.workers, work, reference,
-                                                     args.messages)
+                    reference = {
+                        "seconds": ref_pipe["seconds"],
+                        "cpu_s": cpu_of(ref_pipe),
+                        "process_seconds": ref_pipe.get("process_seconds"),
+                        "source": Path(args.reference).name,
+                    }
+                results["incremental"] = incremental(
+                    pipeline_variant, landing, args.workers, work, reference, args.messages
+                )
             if args.ui and pipeline_variant is not None:
                 print("==> UI JSON endpoints", flush=True)
                 dsn = pipeline_variant.detail["dsn"]
-                results["ui"] = run_child("ui", {"dsn": dsn, "requests": args.ui_requests},
-                                          child_env(dsn, landing, work), work).result
+                results["ui"] = run_child(
+                    "ui", {"dsn": dsn, "requests": args.ui_requests}, child_env(dsn, landing, work), work
+                ).result
             results["machine"]["loadavg_end"] = os.getloadavg()
         print()
         print(report(results))

@@ -100,8 +100,10 @@ def _with_database(dsn: str, name: str) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(dsn)
-    return (f"postgresql://{params.get('user', 'postgres')}:{params.get('password', '')}"
-            f"@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{name}")
+    return (
+        f"postgresql://{params.get('user', 'postgres')}:{params.get('password', '')}"
+        f"@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{name}"
+    )
 
 
 def _admin(dsn: str, statement: str) -> None:

@@ -51,8 +51,11 @@ def load_all(dsn: str, sources: Iterable[str] = SOURCES, run: RunInfo | None = N
     """The ingest tasks: each source's pending objects listed, then loaded one by one."""
     from sms_tracking import pipeline
 
-    return [pipeline.load(source, uri, run, dsn=dsn) for source in sources
-            for uri in pipeline.pending_objects(source, dsn=dsn)]
+    return [
+        pipeline.load(source, uri, run, dsn=dsn)
+        for source in sources
+        for uri in pipeline.pending_objects(source, dsn=dsn)
+    ]
 
 
 def build_all(dsn: str, run_id: str = "test", steps: Iterable[str] | None = None, dag_id: str | None = None) -> None:
@@ -64,7 +67,11 @@ def build_all(dsn: str, run_id: str = "test", steps: Iterable[str] | None = None
 
 
 def run_all(
-    dsn: str, run_id: str = "test", sources: Iterable[str] = SOURCES, *, run: RunInfo | None = None,
+    dsn: str,
+    run_id: str = "test",
+    sources: Iterable[str] = SOURCES,
+    *,
+    run: RunInfo | None = None,
     dag_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Load what is pending, then build: one ingest run and one build run; returns the loads' results."""

@@ -13,6 +13,7 @@ FOLDERS = ("plugins", "tools", "dags", "tests", "bench")
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
 def test_ruff_is_clean(command: list[str]) -> None:
-    result = subprocess.run([sys.executable, "-m", "ruff", *command, *FOLDERS], cwd=PROJECT,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *command, *FOLDERS], cwd=PROJECT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}{result.stderr}"

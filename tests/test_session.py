@@ -15,6 +15,10 @@ def test_temporary_files_go_to_the_session_folder(session_dir: Path, tmp_path: P
     assert Path(tempfile.gettempdir()) == session_dir
     assert tmp_path.is_relative_to(session_dir)
     assert Path(os.environ["AIRFLOW_HOME"]).is_relative_to(session_dir)
-    child = subprocess.run([sys.executable, "-c", "import tempfile; print(tempfile.gettempdir())"],
-                           check=True, capture_output=True, text=True)
+    child = subprocess.run(
+        [sys.executable, "-c", "import tempfile; print(tempfile.gettempdir())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert Path(child.stdout.strip()) == session_dir

@@ -62,6 +62,15 @@ def write_event(
         """INSERT INTO sms_tracking.audit_event
                (delivery_id, level, event, message, details, dag_id, run_id, task_id, at)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))""",
-        (delivery_id, level, event, message, Jsonb(details) if details is not None else None,
-         run.dag_id, run.run_id, run.task_id, at),
+        (
+            delivery_id,
+            level,
+            event,
+            message,
+            Jsonb(details) if details is not None else None,
+            run.dag_id,
+            run.run_id,
+            run.task_id,
+            at,
+        ),
     )

@@ -208,8 +208,10 @@ def _send(position: int, row: dict[str, str], ctx: ParseContext) -> Send:
 
 def _click(position: int, row: dict[str, str], ctx: ParseContext) -> Click:
     method = (_text(row, "method", required=False) or "GET").upper()
-    fields = [row.get(c, "") for c in ("delivery_id", "recipient_id", "tracking_token", "url", "clicked_at",
-                                        "user_agent", "method")]
+    fields = [
+        row.get(c, "")
+        for c in ("delivery_id", "recipient_id", "tracking_token", "url", "clicked_at", "user_agent", "method")
+    ]
     return Click(
         click_key=hashlib.sha256("\x1f".join(fields).encode()).hexdigest(),
         delivery_id=str(_text(row, "delivery_id")),

@@ -94,13 +94,16 @@ def vacuum_analyze_stale(conn: psycopg.Connection[Any], schema: str = "sms_track
     indexes alone instead of fetching every row (a first 1M build's audit step: 16.7 s to 11.0 s, for
     1.5 s of VACUUM). Small increments change nothing here, so an incremental build pays one catalog query.
     """
-    stale = [row[0] for row in conn.execute(
-        """SELECT relname FROM pg_stat_user_tables
+    stale = [
+        row[0]
+        for row in conn.execute(
+            """SELECT relname FROM pg_stat_user_tables
             WHERE schemaname = %s AND n_mod_since_analyze > 1000
               AND n_mod_since_analyze > %s * greatest(n_live_tup, 1)
             ORDER BY relname""",
-        (schema, STALE_SHARE),
-    ).fetchall()]
+            (schema, STALE_SHARE),
+        ).fetchall()
+    ]
     conn.commit()
     if not stale:
         return stale
@@ -120,9 +123,7 @@ def sql_text(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")
 
 
-def run_sql_file(
-    conn: psycopg.Connection[Any], relative: str, params: Mapping[str, Any] | None = None
-) -> int:
+def run_sql_file(conn: psycopg.Connection[Any], relative: str, params: Mapping[str, Any] | None = None) -> int:
     """Run a multi-statement SQL file in the current transaction; returns the row count of the last
     statement that has one (a trailing DDL or ``DO`` block has none).
 

@@ -68,9 +68,14 @@ def export_send_lists(conn: psycopg.Connection[Any], landing: str) -> list[str]:
     while True:
         clock = time.monotonic()
         with conn.transaction():
-            batch = [row[0] for row in conn.execute(
-                'SELECT delivery_id FROM sms_tracking.pending_export ORDER BY delivery_id COLLATE "C"'
-                " LIMIT %s FOR UPDATE SKIP LOCKED", (EXPORT_BATCH,)).fetchall()]
+            batch = [
+                row[0]
+                for row in conn.execute(
+                    'SELECT delivery_id FROM sms_tracking.pending_export ORDER BY delivery_id COLLATE "C"'
+                    " LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (EXPORT_BATCH,),
+                ).fetchall()
+            ]
             if not batch:
                 break
             if folder is None:
@@ -81,22 +86,33 @@ def export_send_lists(conn: psycopg.Connection[Any], landing: str) -> list[str]:
             files = _write_batch(conn, folder, batch)
             conn.execute("DELETE FROM sms_tracking.pending_export WHERE delivery_id = ANY(%s)", (batch,))
         written.extend(str(target) for target, _ in files)
-        log.info("Send lists of %d deliveries (%s to %s): %d bytes in %.2fs", len(batch), batch[0], batch[-1],
-                 sum(size for _, size in files), time.monotonic() - clock)
+        log.info(
+            "Send lists of %d deliveries (%s to %s): %d bytes in %.2fs",
+            len(batch),
+            batch[0],
+            batch[-1],
+            sum(size for _, size in files),
+            time.monotonic() - clock,
+        )
     return written
 
 
 def _write_batch(conn: psycopg.Connection[Any], folder: Any, batch: list[str]) -> list[tuple[Any, int]]:
     """The send lists of ``batch`` (sorted as the COPY sorts them) from one COPY; returns (file, bytes)."""
-    counts = dict(conn.execute(
-        "SELECT delivery_id, count(*) FROM sms_tracking.send_list WHERE delivery_id = ANY(%s) GROUP BY 1",
-        (batch,)).fetchall())
+    counts = dict(
+        conn.execute(
+            "SELECT delivery_id, count(*) FROM sms_tracking.send_list WHERE delivery_id = ANY(%s) GROUP BY 1", (batch,)
+        ).fetchall()
+    )
     files: list[tuple[Any, int]] = []
-    with conn.cursor() as cur, cur.copy(
-        f"COPY (SELECT {', '.join(SEND_LIST_COLUMNS)} FROM sms_tracking.send_list WHERE delivery_id = ANY(%s)"
-        ' ORDER BY delivery_id COLLATE "C", recipient_id COLLATE "C") TO STDOUT WITH (FORMAT csv, HEADER)',
-        (batch,),
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            f"COPY (SELECT {', '.join(SEND_LIST_COLUMNS)} FROM sms_tracking.send_list WHERE delivery_id = ANY(%s)"
+            ' ORDER BY delivery_id COLLATE "C", recipient_id COLLATE "C") TO STDOUT WITH (FORMAT csv, HEADER)',
+            (batch,),
+        ) as copy,
+    ):
         rows = iter(copy)  # one COPY message per row, the header first
         header = bytes(next(rows))
         for delivery_id in batch:

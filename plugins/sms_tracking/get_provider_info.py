@@ -22,11 +22,13 @@ def get_provider_info() -> dict[str, Any]:
         "description": "SMS delivery reports, Adobe Campaign's qualification and quarantine, KPIs and a UI view.",
         "versions": [installed],
         "hooks": [{"integration-name": "SMS Tracking", "python-modules": ["sms_tracking.hooks.postgres"]}],
-        "connection-types": [{
-            "hook-class-name": "sms_tracking.hooks.postgres.SmsTrackingHook",
-            "connection-type": "sms_tracking_postgres",
-            "hook-name": "SMS Tracking database (Postgres)",
-            "ui-field-behaviour": {"relabeling": {"schema": "Database"}},
-        }],
+        "connection-types": [
+            {
+                "hook-class-name": "sms_tracking.hooks.postgres.SmsTrackingHook",
+                "connection-type": "sms_tracking_postgres",
+                "hook-name": "SMS Tracking database (Postgres)",
+                "ui-field-behaviour": {"relabeling": {"schema": "Database"}},
+            }
+        ],
         "config": provider_config(),
     }

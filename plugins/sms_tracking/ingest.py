@@ -62,13 +62,38 @@ class LoadResult:
 
 # Staging of each record type: (table, columns). Merge SQL lives in include/sql/load/<table>.sql.
 _REPORT_COLUMNS = (
-    "provider", "provider_message_id", "raw_status", "raw_error", "error_code", "event_at", "received_at",
-    "submitted_at", "phone_raw", "sender", "segments", "price", "price_unit", "raw_text", "object_id", "position",
+    "provider",
+    "provider_message_id",
+    "raw_status",
+    "raw_error",
+    "error_code",
+    "event_at",
+    "received_at",
+    "submitted_at",
+    "phone_raw",
+    "sender",
+    "segments",
+    "price",
+    "price_unit",
+    "raw_text",
+    "object_id",
+    "position",
     "parse_warning",
 )
 _INBOUND_COLUMNS = (
-    "inbound_key", "provider", "provider_message_id", "phone_raw", "phone_e164", "recipient", "text",
-    "received_at", "object_id", "position", "price", "price_unit", "error_code",
+    "inbound_key",
+    "provider",
+    "provider_message_id",
+    "phone_raw",
+    "phone_e164",
+    "recipient",
+    "text",
+    "received_at",
+    "object_id",
+    "position",
+    "price",
+    "price_unit",
+    "error_code",
 )
 _REJECT_COLUMNS = ("object_id", "source", "uri", "position", "raw_text", "reason")
 _TABLES: dict[type, tuple[str, tuple[str, ...]]] = {
@@ -147,7 +172,7 @@ def decode_lines(stream: IO[bytes], gzipped: bool = False) -> Iterator[tuple[int
                 yield Reject(position, raw[:200].decode("utf-8", "replace"), f"line longer than {MAX_LINE_BYTES} bytes")
                 continue
             if position == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8):]
+                raw = raw[len(codecs.BOM_UTF8) :]
             try:
                 yield position, raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
@@ -206,20 +231,47 @@ def out_of_range(record: Any) -> str | None:
 def _row(record: Any, object_id: int, ctx: ParseContext, received_at: datetime) -> tuple[Any, ...]:
     if isinstance(record, Report):
         return (
-            record.provider, record.provider_message_id, _clean(record.raw_status), _clean(record.raw_error),
-            record.error_code, record.event_at, received_at, record.submitted_at, _clean(record.phone),
-            _clean(record.sender), record.segments, record.price, record.price_unit, _clean(record.raw_text),
-            object_id, record.position, _clean(record.parse_warning),
+            record.provider,
+            record.provider_message_id,
+            _clean(record.raw_status),
+            _clean(record.raw_error),
+            record.error_code,
+            record.event_at,
+            received_at,
+            record.submitted_at,
+            _clean(record.phone),
+            _clean(record.sender),
+            record.segments,
+            record.price,
+            record.price_unit,
+            _clean(record.raw_text),
+            object_id,
+            record.position,
+            _clean(record.parse_warning),
         )
     if isinstance(record, Inbound):
-        key_parts = [record.provider, record.provider_message_id or "", record.phone, record.text,
-                     record.received_at.isoformat() if record.received_at else f"{object_id}:{record.position}"]
+        key_parts = [
+            record.provider,
+            record.provider_message_id or "",
+            record.phone,
+            record.text,
+            record.received_at.isoformat() if record.received_at else f"{object_id}:{record.position}",
+        ]
         key = record.provider_message_id or hashlib.sha256("\x1f".join(key_parts).encode()).hexdigest()
         return (
-            f"{record.provider}:{key}", record.provider, record.provider_message_id, _clean(record.phone),
-            to_e164(record.phone, ctx.options.get("default_region")), _clean(record.recipient),
-            _clean(record.text), record.received_at, object_id, record.position, record.price,
-            _clean(record.price_unit), _clean(normalise_error_code(record.error_code)),
+            f"{record.provider}:{key}",
+            record.provider,
+            record.provider_message_id,
+            _clean(record.phone),
+            to_e164(record.phone, ctx.options.get("default_region")),
+            _clean(record.recipient),
+            _clean(record.text),
+            record.received_at,
+            object_id,
+            record.position,
+            record.price,
+            _clean(record.price_unit),
+            _clean(normalise_error_code(record.error_code)),
         )
     return (*map(_clean, _FIELDS[type(record)](record)), object_id)
 
@@ -252,9 +304,10 @@ class _Stager:
             rows = self.buffers.get(name) or []
             if not rows:
                 continue
-            with self.conn.cursor() as cur, cur.copy(
-                f"COPY stage_{name} ({', '.join(self.columns[name])}) FROM STDIN"
-            ) as copy:
+            with (
+                self.conn.cursor() as cur,
+                cur.copy(f"COPY stage_{name} ({', '.join(self.columns[name])}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
             rows.clear()
@@ -321,8 +374,9 @@ def load_object(
             rejected += 1
             if len(first_rejects) < 3:
                 first_rejects.append(item)
-            stager.add("reject", _REJECT_COLUMNS, (object_id, source, uri, item.position, _clean(item.raw_text),
-                                                    item.reason))
+            stager.add(
+                "reject", _REJECT_COLUMNS, (object_id, source, uri, item.position, _clean(item.raw_text), item.reason)
+            )
 
         logged: dict[str, contract.Delivery] = {}
 
@@ -370,8 +424,9 @@ def load_object(
         if "reject" in stager.counts:
             # A refused batch keeps every bad line (the file is to be fixed); a loaded one only those not
             # already rejected from another object, the others counting as its duplicates.
-            stored = db.run_sql_file(conn, "load/reject.sql",
-                                     {"object_id": object_id, "deduplicate": status == "loaded"})
+            stored = db.run_sql_file(
+                conn, "load/reject.sql", {"object_id": object_id, "deduplicate": status == "loaded"}
+            )
             duplicate += rejected - stored
             rejected = stored
         conn.execute(
@@ -383,7 +438,13 @@ def load_object(
     result = LoadResult(source, uri, status, read, loaded, duplicate, rejected, object_id)
     log.info(
         "%s %s: %d read, %d loaded, %d duplicate, %d rejected in %.2fs",
-        status.capitalize(), uri, read, loaded, duplicate, rejected, time.monotonic() - clock,
+        status.capitalize(),
+        uri,
+        read,
+        loaded,
+        duplicate,
+        rejected,
+        time.monotonic() - clock,
     )
     if status == "rejected":
         examples = "; ".join(f"line {r.position}: {r.reason} ({r.raw_text[:80]!r})" for r in first_rejects)

@@ -109,20 +109,32 @@ def load(source_name: str, uri: str, run: RunInfo | None = None, dsn: str | None
         source = source_by_name(source_name)
         kind = "reports"
         parser = FORMATS[source.format].adapter()
-        ctx = ParseContext(source=source.name, provider=source.provider, tz=source.zone,
-                           options={**options, **source.options}, delivery_field=source.send_log_field)
+        ctx = ParseContext(
+            source=source.name,
+            provider=source.provider,
+            tz=source.zone,
+            options={**options, **source.options},
+            delivery_field=source.send_log_field,
+        )
         send_log = source.send_log
     with closing(db.connect(dsn)) as conn:
         result: LoadResult = load_object(
-            conn, source=source_name, kind=kind, path=path, parser=parser, ctx=ctx,
-            max_reject_rate=settings.max_reject_rate, run=run or RunInfo(), send_log=send_log,
+            conn,
+            source=source_name,
+            kind=kind,
+            path=path,
+            parser=parser,
+            ctx=ctx,
+            max_reject_rate=settings.max_reject_rate,
+            run=run or RunInfo(),
+            send_log=send_log,
         )
     return result.to_dict()
 
 
 def _contract_kind(uri: str, landing: str) -> str:
     root = str(landing_path(landing))
-    relative = uri[len(root):].lstrip("/") if uri.startswith(root) else uri
+    relative = uri[len(root) :].lstrip("/") if uri.startswith(root) else uri
     kind = relative.split("/", 1)[0]
     if kind not in CONTRACT_KINDS:
         raise ValueError(f"{uri} is not under one of the landing folders {', '.join(CONTRACT_KINDS)}")
@@ -182,8 +194,6 @@ def _calling_codes() -> dict[str, list[str]]:
     return {"calling_codes": [str(code) for code, _ in codes], "calling_regions": [regions[0] for _, regions in codes]}
 
 
-
-
 _Code = Annotated[str, BeforeValidator(lambda v: "" if v is None else str(v).strip()), Field(min_length=1)]
 _Optional = Annotated[str | None, BeforeValidator(lambda v: str(v).strip() or None if v is not None else None)]
 
@@ -230,8 +240,13 @@ def read_overrides(path: Path) -> list[tuple[Any, ...]]:
 
     return [
         (
-            o.provider.lower(), o.raw_status, "*" if o.error_code == "*" else normalise_error_code(o.error_code),
-            o.outcome, o.outcome != "pending", o.failure_type, o.failure_reason,
+            o.provider.lower(),
+            o.raw_status,
+            "*" if o.error_code == "*" else normalise_error_code(o.error_code),
+            o.outcome,
+            o.outcome != "pending",
+            o.failure_type,
+            o.failure_reason,
             o.description or f"user override from {path.name}",
         )
         for o in read_yaml(path, OverridesFile, {"overrides": "override"}).overrides
@@ -250,10 +265,13 @@ def apply_qualification_overrides(path: Path | None = None, dsn: str | None = No
             "CREATE TEMP TABLE stage_override ON COMMIT DROP AS SELECT provider, raw_status, error_code, outcome,"
             " is_final, failure_type, failure_reason, description FROM sms_tracking.qualification WITH NO DATA"
         )
-        with conn.cursor() as cur, cur.copy(
-            "COPY stage_override (provider, raw_status, error_code, outcome, is_final, failure_type,"
-            " failure_reason, description) FROM STDIN"
-        ) as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY stage_override (provider, raw_status, error_code, outcome, is_final, failure_type,"
+                " failure_reason, description) FROM STDIN"
+            ) as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         changed = refused_as_value_error(path, lambda: db.run_sql_file(conn, "requalify/overrides.sql"))
@@ -262,8 +280,11 @@ def apply_qualification_overrides(path: Path | None = None, dsn: str | None = No
 
 
 def requalify(
-    provider: str | None = None, raw_status: str | None = None, error_code: str | None = None,
-    run: RunInfo | None = None, dsn: str | None = None,
+    provider: str | None = None,
+    raw_status: str | None = None,
+    error_code: str | None = None,
+    run: RunInfo | None = None,
+    dsn: str | None = None,
 ) -> dict[str, int]:
     """Re-queue the messages whose delivery-log qualification differs from the table's now.
 
@@ -273,7 +294,8 @@ def requalify(
     from sms_tracking.reports.base import normalise_error_code
 
     params = {
-        "provider": (provider or "").strip().lower() or None, "raw_status": (raw_status or "").strip() or None,
+        "provider": (provider or "").strip().lower() or None,
+        "raw_status": (raw_status or "").strip() or None,
         "error_code": (normalise_error_code(error_code) if error_code else None),
         "run_id": (run or RunInfo()).run_id or "manual",
     }

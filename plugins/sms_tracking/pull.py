@@ -75,6 +75,7 @@ API_SPECS: dict[str, ApiSpec] = {
 }
 """Providers whose reports can be pulled, keyed by the source's ``provider``."""
 
+
 def parse_start(text: str) -> datetime:
     """An ISO date or date-time; without a zone it is UTC (Twilio's dates are GMT)."""
     value = datetime.fromisoformat(text.strip())
@@ -374,8 +375,13 @@ def source_folder(source: Source) -> ObjectStoragePath:
 
 
 def pull_twilio(
-    client: Any, store: PageStore, window: Window, options: Mapping[str, Any], policy: RetryPolicy,
-    *, sleep: Callable[[float], None] = time.sleep,
+    client: Any,
+    store: PageStore,
+    window: Window,
+    options: Mapping[str, Any],
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[list[str], int]:
     """Every page of the Messages list sent on or after the window's first day; (page URIs, messages).
 
@@ -412,8 +418,13 @@ def pull_twilio(
 
 
 def pull_infobip(
-    client: Any, store: PageStore, window: Window, options: Mapping[str, Any], policy: RetryPolicy,
-    *, sleep: Callable[[float], None] = time.sleep,
+    client: Any,
+    store: PageStore,
+    window: Window,
+    options: Mapping[str, Any],
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[list[str], int]:
     """Drain Infobip's queue of new delivery reports, at most ``max_pages`` calls; (page URIs, reports).
 
@@ -429,15 +440,16 @@ def pull_infobip(
 
         def keep(body: bytes, number: int = number) -> None:
             kept = store.keep_broken(number, body)
-            log.error("Infobip answered a body that is not JSON; its reports cannot be fetched again: kept in %s",
-                      kept)
+            log.error("Infobip answered a body that is not JSON; its reports cannot be fetched again: kept in %s", kept)
 
-        body, document = fetch_page(client, options["endpoint"], {"limit": str(limit)}, policy,
-                                    sleep=sleep, on_broken=keep)
+        body, document = fetch_page(
+            client, options["endpoint"], {"limit": str(limit)}, policy, sleep=sleep, on_broken=keep
+        )
         results = document.get("results")
         if not isinstance(results, list):
-            raise PullError(f"Infobip GET {options['endpoint']}: the body has no results list "
-                            f"(keys {sorted(document)[:10]})")
+            raise PullError(
+                f"Infobip GET {options['endpoint']}: the body has no results list (keys {sorted(document)[:10]})"
+            )
         if not results:
             break
         uris.append(store.write(number, body))
@@ -485,21 +497,40 @@ def pull(source_name: str, until: datetime | None = None, dsn: str | None = None
     options = pull_options(source.provider, source.options)
     with closing(db.connect(dsn)) as conn:
         watermark = read_watermark(conn, source.name)
-    window = pull_window(watermark, until or datetime.now(UTC), options.get("lookback", timedelta()),
-                         options.get("start"))
+    window = pull_window(
+        watermark, until or datetime.now(UTC), options.get("lookback", timedelta()), options.get("start")
+    )
     store = PageStore(source_folder(source) / PULLED_FOLDER / window.name)
     client = hook_for(source)
     clock = time.monotonic()
-    log.info("Source %s: pulling %s on connection %s, window %s (watermark %s)",
-             source.name, source.provider, client.conn_id, window.name, watermark)
+    log.info(
+        "Source %s: pulling %s on connection %s, window %s (watermark %s)",
+        source.name,
+        source.provider,
+        client.conn_id,
+        window.name,
+        watermark,
+    )
     try:
         uris, records = PULLERS[source.provider](client, store, window, options, RetryPolicy.from_settings())
     finally:
         client.close()
-    log.info("Source %s: %d pages (%d records) stored under %s in %.2fs",
-             source.name, len(uris), records, store.folder, time.monotonic() - clock)
-    return {"source": source.name, "window": window.name, "since": window.since.isoformat(),
-            "until": window.until.isoformat(), "pages": uris, "records": records}
+    log.info(
+        "Source %s: %d pages (%d records) stored under %s in %.2fs",
+        source.name,
+        len(uris),
+        records,
+        store.folder,
+        time.monotonic() - clock,
+    )
+    return {
+        "source": source.name,
+        "window": window.name,
+        "since": window.since.isoformat(),
+        "until": window.until.isoformat(),
+        "pages": uris,
+        "records": records,
+    }
 
 
 def advance_watermark(
@@ -517,11 +548,13 @@ def advance_watermark(
     until = datetime.fromisoformat(pulled["until"])
     current = {uri: checksum(landing_path(uri))[0] for uri in pages}
     with closing(db.connect(dsn)) as conn, conn.transaction():
-        loaded = set(conn.execute(
-            """SELECT uri, checksum FROM sms_tracking.source_object
+        loaded = set(
+            conn.execute(
+                """SELECT uri, checksum FROM sms_tracking.source_object
                 WHERE source = %s AND uri = ANY(%s) AND status = 'loaded'""",
-            (source_name, pages),
-        ).fetchall())
+                (source_name, pages),
+            ).fetchall()
+        )
         missing = [uri for uri in pages if (uri, current[uri]) not in loaded]
         if missing:
             raise PullError(

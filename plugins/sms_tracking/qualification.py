@@ -45,9 +45,10 @@ NOT_YET_SENT = "Not yet sent"
 def status_label(status: str) -> str:
     """The label of a status code; an unknown code is shown as is."""
     return DELIVERY_STATUS_LABELS.get(status, status)
+
+
 FAILURE_TYPES = ("Hard", "Soft", "Ignored")
 """The failure types of a failed message, as Adobe's qualification names them (same users as above)."""
-
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,16 @@ def failure_reasons(conn: psycopg.Connection[Any]) -> list[FailureReason]:
     return [FailureReason(row[0], row[1], row[2], tuple(row[3]), row[4], row[5], row[6]) for row in rows]
 
 
-_COLUMNS = ("provider", "raw_status", "error_code", "outcome", "is_final", "failure_type", "failure_reason",
-            "description")
+_COLUMNS = (
+    "provider",
+    "raw_status",
+    "error_code",
+    "outcome",
+    "is_final",
+    "failure_type",
+    "failure_reason",
+    "description",
+)
 
 
 def seed_file() -> Path:
@@ -97,16 +106,18 @@ def read_seed(path: Path | None = None) -> list[tuple[Any, ...]]:
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             code = row["error_code"].strip()
-            rows.append((
-                row["provider"].strip(),
-                row["raw_status"].strip(),
-                code if code == "*" else normalise_error_code(code),
-                row["outcome"].strip(),
-                row["is_final"].strip().lower() == "true",
-                row["failure_type"].strip() or None,
-                row["failure_reason"].strip() or None,
-                row["description"].strip() or None,
-            ))
+            rows.append(
+                (
+                    row["provider"].strip(),
+                    row["raw_status"].strip(),
+                    code if code == "*" else normalise_error_code(code),
+                    row["outcome"].strip(),
+                    row["is_final"].strip().lower() == "true",
+                    row["failure_type"].strip() or None,
+                    row["failure_reason"].strip() or None,
+                    row["description"].strip() or None,
+                )
+            )
     return rows
 
 
@@ -124,13 +135,15 @@ def sync_seed(conn: psycopg.Connection[Any], path: Path | None = None) -> int:
             return 0
         conn.execute(
             "CREATE TEMP TABLE stage_qualification ON COMMIT DROP AS SELECT "
-            + ", ".join(_COLUMNS) + " FROM sms_tracking.qualification WITH NO DATA"
+            + ", ".join(_COLUMNS)
+            + " FROM sms_tracking.qualification WITH NO DATA"
         )
         with conn.cursor() as cur, cur.copy(f"COPY stage_qualification ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
             for row in read_seed(path):
                 copy.write_row(row)
         written = refused_as_value_error(
-            path, lambda: db.run_sql_file(conn, "seed/qualification.sql", {"seed_version": version}))
+            path, lambda: db.run_sql_file(conn, "seed/qualification.sql", {"seed_version": version})
+        )
     log.info("Qualification seed %s: %d rows written", version, written)
     return written
 

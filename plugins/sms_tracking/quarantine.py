@@ -40,9 +40,16 @@ EVENT_ORDER = ("release", "success", "soft", "hard", "optout", "stop", "start", 
 """Event kinds, in the order they apply when they share a timestamp (the SQL uses the same list)."""
 
 CAUSE_KIND = {
-    "release": "rule", "success": "report", "soft": "report", "hard": "report", "optout": "report",
-    "stop": "inbound", "start": "inbound", "set": "user",
+    "release": "rule",
+    "success": "report",
+    "soft": "report",
+    "hard": "report",
+    "optout": "report",
+    "stop": "inbound",
+    "start": "inbound",
+    "set": "user",
 }
+
 
 @dataclass(frozen=True)
 class QuarantineConfig:
@@ -88,8 +95,9 @@ class QuarantineConfig:
 def _keywords(words: Iterable[str], key: str) -> tuple[str, ...]:
     folded = tuple(dict.fromkeys(k for k in (keyword(word) for word in words) if k))
     if not folded:
-        raise SettingsError(f"[sms_tracking] {key}: no keyword in {list(words)!r}; give a comma-separated list such "
-                         "as STOP,ARRET")
+        raise SettingsError(
+            f"[sms_tracking] {key}: no keyword in {list(words)!r}; give a comma-separated list such as STOP,ARRET"
+        )
     return folded
 
 
@@ -220,7 +228,10 @@ def apply_event(state: State, event: Event, config: QuarantineConfig) -> State:
     count = state.error_count + 1
     return State(
         QUARANTINE if count >= config.error_threshold else WITH_ERRORS,
-        count, event.at, event.reason, state.first_error_at or event.at,
+        count,
+        event.at,
+        event.reason,
+        state.first_error_at or event.at,
     )
 
 
@@ -229,9 +240,7 @@ def transition(state: State, event: Event, config: QuarantineConfig) -> State:
     return apply_event(release(state, event.at, config), event, config)
 
 
-def replay(
-    events: Iterable[Event], config: QuarantineConfig, start: State = CLEAN
-) -> tuple[State, list[Transition]]:
+def replay(events: Iterable[Event], config: QuarantineConfig, start: State = CLEAN) -> tuple[State, list[Transition]]:
     """Apply a number's events in order; returns its final state and its history."""
     state = start
     history: list[Transition] = []
@@ -239,17 +248,32 @@ def replay(
         due = release_due(state, config)
         if due is not None and due[1] <= event.at:
             explicit = event.kind == "release"
-            history.append(Transition(
-                event.at if explicit else due[1], state.status, VALID, 0, "rule", "release",
-                event.key if explicit else None, due[0],
-            ))
+            history.append(
+                Transition(
+                    event.at if explicit else due[1],
+                    state.status,
+                    VALID,
+                    0,
+                    "rule",
+                    "release",
+                    event.key if explicit else None,
+                    due[0],
+                )
+            )
             state = CLEAN
         after = apply_event(state, event, config)
         if (after.status, after.error_count) != (state.status, state.error_count):
-            history.append(Transition(
-                event.at, state.status, after.status, after.error_count, CAUSE_KIND[event.kind], event.kind,
-                event.key,
-            ))
+            history.append(
+                Transition(
+                    event.at,
+                    state.status,
+                    after.status,
+                    after.error_count,
+                    CAUSE_KIND[event.kind],
+                    event.kind,
+                    event.key,
+                )
+            )
         state = after
     return state, history
 
@@ -260,22 +284,31 @@ def run_cleanup(reference_time: datetime, run: RunInfo | None = None, dsn: str |
 
     config = QuarantineConfig.from_settings()
     params = {
-        **config.sql_params(), "reference_time": reference_time,
-        "dag_id": getattr(run, "dag_id", None), "run_id": getattr(run, "run_id", None),
+        **config.sql_params(),
+        "reference_time": reference_time,
+        "dag_id": getattr(run, "dag_id", None),
+        "run_id": getattr(run, "run_id", None),
         "task_id": getattr(run, "task_id", None),
     }
     with closing(db.connect(dsn)) as conn, conn.transaction():
         db.run_sql_file(conn, "cleanup/release.sql", params)
-        released = dict(conn.execute(
-            "SELECT rule, count(*) FROM sms_tracking.quarantine_history"
-            " WHERE cause_kind = 'rule' AND at = %s GROUP BY rule", (reference_time,),
-        ).fetchall())
+        released = dict(
+            conn.execute(
+                "SELECT rule, count(*) FROM sms_tracking.quarantine_history"
+                " WHERE cause_kind = 'rule' AND at = %s GROUP BY rule",
+                (reference_time,),
+            ).fetchall()
+        )
     log.info("Cleanup at %s: released %s", reference_time.isoformat(), released or "nothing")
     return {"released": sum(released.values()), **released}
 
 
 def set_status(
-    phone: str, status: str, actor: str, note: str | None = None, at: datetime | None = None,
+    phone: str,
+    status: str,
+    actor: str,
+    note: str | None = None,
+    at: datetime | None = None,
     dsn: str | None = None,
 ) -> str:
     """Put a number in a status by hand (release, allowlist, quarantine, denylist), recorded as a user event.
@@ -286,7 +319,11 @@ def set_status(
 
 
 def set_statuses(
-    phones: Sequence[str], status: str, actor: str, note: str | None = None, at: datetime | None = None,
+    phones: Sequence[str],
+    status: str,
+    actor: str,
+    note: str | None = None,
+    at: datetime | None = None,
     dsn: str | None = None,
 ) -> list[str]:
     """:func:`set_status` for many numbers at once: one user event each, applied in one transaction."""

@@ -67,13 +67,90 @@ OPT_OUT_WORDS: tuple[str, ...] = ("stop", "unsub", "optout", "opt-out", "opt out
 OPT_OUT_STEMS: tuple[str, ...] = ("unsubscri", "desabonn", "desinscri", "abmeld", "disiscri", "uitschrijv", "afmeld")
 """Word beginnings that do the same (unsubscribe, désabonnement, abmelden, disiscriviti, uitschrijven...)."""
 
-COMMON_TLDS = frozenset((
-    "com", "net", "org", "info", "biz", "io", "co", "app", "dev", "me", "ly", "to", "gl", "gd", "ws", "cc", "tv",
-    "fm", "link", "page", "site", "online", "shop", "store", "click", "eu", "fr", "de", "uk", "es", "it", "be",
-    "nl", "ch", "at", "pt", "pl", "se", "dk", "no", "fi", "ie", "lu", "us", "ca", "au", "nz", "in", "br", "mx",
-    "ar", "jp", "cn", "kr", "ru", "za", "ma", "tn", "sn", "ci", "cm", "dz", "ae", "sa", "tr", "gr", "cz", "sk",
-    "hu", "ro", "bg", "hr", "si", "lt", "lv", "ee", "is", "gg", "je", "im",
-))
+COMMON_TLDS = frozenset(
+    (
+        "com",
+        "net",
+        "org",
+        "info",
+        "biz",
+        "io",
+        "co",
+        "app",
+        "dev",
+        "me",
+        "ly",
+        "to",
+        "gl",
+        "gd",
+        "ws",
+        "cc",
+        "tv",
+        "fm",
+        "link",
+        "page",
+        "site",
+        "online",
+        "shop",
+        "store",
+        "click",
+        "eu",
+        "fr",
+        "de",
+        "uk",
+        "es",
+        "it",
+        "be",
+        "nl",
+        "ch",
+        "at",
+        "pt",
+        "pl",
+        "se",
+        "dk",
+        "no",
+        "fi",
+        "ie",
+        "lu",
+        "us",
+        "ca",
+        "au",
+        "nz",
+        "in",
+        "br",
+        "mx",
+        "ar",
+        "jp",
+        "cn",
+        "kr",
+        "ru",
+        "za",
+        "ma",
+        "tn",
+        "sn",
+        "ci",
+        "cm",
+        "dz",
+        "ae",
+        "sa",
+        "tr",
+        "gr",
+        "cz",
+        "sk",
+        "hu",
+        "ro",
+        "bg",
+        "hr",
+        "si",
+        "lt",
+        "lv",
+        "ee",
+        "is",
+        "gg",
+        "je",
+        "im",
+    )
+)
 """Top-level domains a bare domain (no scheme, no ``www.``, no path) must end with to count as a URL;
 with a path any alphabetic TLD counts. Keeps ``e.g.`` and ``Mr.Smith`` out."""
 
@@ -153,7 +230,7 @@ def _label(before: str) -> str:
     text = _TAIL.sub("", before)
     breaks = list(_BOUNDARY.finditer(text))
     if breaks:
-        text = text[breaks[-1].end():]
+        text = text[breaks[-1].end() :]
     words = text.split()
     return " ".join(words[-LABEL_WORDS:]).lstrip(",;").strip()
 

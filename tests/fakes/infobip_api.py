@@ -37,17 +37,50 @@ def _infobip_date(moment: datetime) -> str:
 
 
 _OUTCOMES = (
-    ({"groupId": 3, "groupName": "DELIVERED", "id": 5, "name": "DELIVERED_TO_HANDSET",
-      "description": "Message delivered to handset"},
-     {"groupId": 0, "groupName": "OK", "id": 0, "name": "NO_ERROR", "description": "No Error", "permanent": False}),
-    ({"groupId": 2, "groupName": "UNDELIVERABLE", "id": 9, "name": "UNDELIVERABLE_NOT_DELIVERED",
-      "description": "Message sent not delivered"},
-     {"groupId": 1, "groupName": "HANDSET_ERRORS", "id": 27, "name": "EC_ABSENT_SUBSCRIBER",
-      "description": "Absent Subscriber", "permanent": False}),
-    ({"groupId": 2, "groupName": "UNDELIVERABLE", "id": 9, "name": "UNDELIVERABLE_NOT_DELIVERED",
-      "description": "Message sent not delivered"},
-     {"groupId": 1, "groupName": "HANDSET_ERRORS", "id": 1, "name": "EC_UNKNOWN_SUBSCRIBER",
-      "description": "Unknown Subscriber", "permanent": True}),
+    (
+        {
+            "groupId": 3,
+            "groupName": "DELIVERED",
+            "id": 5,
+            "name": "DELIVERED_TO_HANDSET",
+            "description": "Message delivered to handset",
+        },
+        {"groupId": 0, "groupName": "OK", "id": 0, "name": "NO_ERROR", "description": "No Error", "permanent": False},
+    ),
+    (
+        {
+            "groupId": 2,
+            "groupName": "UNDELIVERABLE",
+            "id": 9,
+            "name": "UNDELIVERABLE_NOT_DELIVERED",
+            "description": "Message sent not delivered",
+        },
+        {
+            "groupId": 1,
+            "groupName": "HANDSET_ERRORS",
+            "id": 27,
+            "name": "EC_ABSENT_SUBSCRIBER",
+            "description": "Absent Subscriber",
+            "permanent": False,
+        },
+    ),
+    (
+        {
+            "groupId": 2,
+            "groupName": "UNDELIVERABLE",
+            "id": 9,
+            "name": "UNDELIVERABLE_NOT_DELIVERED",
+            "description": "Message sent not delivered",
+        },
+        {
+            "groupId": 1,
+            "groupName": "HANDSET_ERRORS",
+            "id": 1,
+            "name": "EC_UNKNOWN_SUBSCRIBER",
+            "description": "Unknown Subscriber",
+            "permanent": True,
+        },
+    ),
 )
 
 
@@ -57,11 +90,20 @@ def generated_reports(count: int, first_sent: datetime, prefix: str = "IB") -> l
     for index in range(count):
         sent = first_sent + timedelta(minutes=index)
         status, error = _OUTCOMES[index % len(_OUTCOMES)]
-        reports.append({
-            "bulkId": f"BULK-{prefix}", "messageId": f"{prefix}-{index:06d}", "to": f"4179302{index:04d}",
-            "sender": "InfoSMS", "sentAt": _infobip_date(sent), "doneAt": _infobip_date(sent + timedelta(seconds=30)),
-            "smsCount": 1, "price": {"pricePerMessage": 0.01, "currency": "EUR"}, "status": status, "error": error,
-        })
+        reports.append(
+            {
+                "bulkId": f"BULK-{prefix}",
+                "messageId": f"{prefix}-{index:06d}",
+                "to": f"4179302{index:04d}",
+                "sender": "InfoSMS",
+                "sentAt": _infobip_date(sent),
+                "doneAt": _infobip_date(sent + timedelta(seconds=30)),
+                "smsCount": 1,
+                "price": {"pricePerMessage": 0.01, "currency": "EUR"},
+                "status": status,
+                "error": error,
+            }
+        )
     return reports
 
 
@@ -83,8 +125,12 @@ class InfobipApi(FakeApi):
         self.api_key = "revoked-" + self.api_key
 
     def error_body(self, status: int) -> bytes:
-        known = {401: ("UNAUTHORIZED", "Invalid login details"), 429: ("TOO_MANY_REQUESTS", "Too many requests"),
-                 400: ("BAD_REQUEST", "Bad request"), 404: ("NOT_FOUND", "Not found")}
+        known = {
+            401: ("UNAUTHORIZED", "Invalid login details"),
+            429: ("TOO_MANY_REQUESTS", "Too many requests"),
+            400: ("BAD_REQUEST", "Bad request"),
+            404: ("NOT_FOUND", "Not found"),
+        }
         message_id, text = known.get(status, ("GENERAL_ERROR", "Something went wrong. Please contact support."))
         return json.dumps({"requestError": {"serviceException": {"messageId": message_id, "text": text}}}).encode()
 

@@ -54,23 +54,39 @@ def sample_messages() -> list[dict[str, Any]]:
 _OUTCOMES = (("delivered", None), ("undelivered", 30005), ("sent", None), ("failed", 30003), ("delivered", None))
 
 
-def generated_messages(count: int, first_sent: datetime, step: timedelta = timedelta(minutes=7),
-                       account_sid: str = ACCOUNT_SID) -> list[dict[str, Any]]:
+def generated_messages(
+    count: int, first_sent: datetime, step: timedelta = timedelta(minutes=7), account_sid: str = ACCOUNT_SID
+) -> list[dict[str, Any]]:
     """``count`` outbound messages sent ``step`` apart from ``first_sent``; deterministic SIDs and outcomes."""
     messages = []
     for index in range(count):
         sent = first_sent + step * index
         sid = "SM" + hashlib.sha256(f"{first_sent.isoformat()}:{index}".encode()).hexdigest()[:32]
         status, error = _OUTCOMES[index % len(_OUTCOMES)]
-        messages.append({
-            "account_sid": account_sid, "api_version": "2010-04-01", "body": f"Promo {index}",
-            "date_created": rfc2822(sent - timedelta(seconds=2)), "date_sent": rfc2822(sent),
-            "date_updated": rfc2822(sent + timedelta(seconds=40)), "direction": "outbound-api",
-            "error_code": error, "error_message": None, "from": "+15550100", "messaging_service_sid": None,
-            "num_media": "0", "num_segments": "1", "price": "-0.00790", "price_unit": "USD", "sid": sid,
-            "status": status, "subresource_uris": {"media": f"{_PATH_PREFIX}{account_sid}/Messages/{sid}/Media.json"},
-            "to": f"+1555020{index:04d}", "uri": f"{_PATH_PREFIX}{account_sid}/Messages/{sid}.json",
-        })
+        messages.append(
+            {
+                "account_sid": account_sid,
+                "api_version": "2010-04-01",
+                "body": f"Promo {index}",
+                "date_created": rfc2822(sent - timedelta(seconds=2)),
+                "date_sent": rfc2822(sent),
+                "date_updated": rfc2822(sent + timedelta(seconds=40)),
+                "direction": "outbound-api",
+                "error_code": error,
+                "error_message": None,
+                "from": "+15550100",
+                "messaging_service_sid": None,
+                "num_media": "0",
+                "num_segments": "1",
+                "price": "-0.00790",
+                "price_unit": "USD",
+                "sid": sid,
+                "status": status,
+                "subresource_uris": {"media": f"{_PATH_PREFIX}{account_sid}/Messages/{sid}/Media.json"},
+                "to": f"+1555020{index:04d}",
+                "uri": f"{_PATH_PREFIX}{account_sid}/Messages/{sid}.json",
+            }
+        )
     return messages
 
 
@@ -82,8 +98,9 @@ def _sent(message: dict[str, Any]) -> datetime | None:
 class TwilioApi(FakeApi):
     """The Messages list of one account."""
 
-    def __init__(self, messages: Iterable[dict[str, Any]] = (), account_sid: str = ACCOUNT_SID,
-                 auth_token: str = AUTH_TOKEN) -> None:
+    def __init__(
+        self, messages: Iterable[dict[str, Any]] = (), account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN
+    ) -> None:
         super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -103,11 +120,22 @@ class TwilioApi(FakeApi):
         self.auth_token = "rotated-" + self.auth_token
 
     def error_body(self, status: int) -> bytes:
-        known = {429: (20429, "Too Many Requests"), 500: (20500, "Internal Server Error"),
-                 503: (20503, "Service Unavailable"), 401: (20003, "Authenticate"), 404: (20404, "Not Found")}
+        known = {
+            429: (20429, "Too Many Requests"),
+            500: (20500, "Internal Server Error"),
+            503: (20503, "Service Unavailable"),
+            401: (20003, "Authenticate"),
+            404: (20404, "Not Found"),
+        }
         code, message = known.get(status, (status, "Error"))
-        return json.dumps({"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-                           "status": status}).encode()
+        return json.dumps(
+            {
+                "code": code,
+                "message": message,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            }
+        ).encode()
 
     def answer(self, path: str, params: list[tuple[str, str]], headers: dict[str, str]) -> Answer:
         if not path.startswith(_PATH_PREFIX) or not path.endswith("/Messages.json"):
@@ -126,17 +154,22 @@ class TwilioApi(FakeApi):
         if token:
             sids = [m["sid"] for m in selected]
             start = sids.index(token[2:]) + 1 if token[2:] in sids else len(sids)
-        items = selected[start:start + page_size]
+        items = selected[start : start + page_size]
         filters = [(k, v) for k, v in params if k.startswith("DateSent")]
         first = self._uri(filters, page_size, 0, None)
         next_uri = None
         if start + page_size < len(selected) and items:
             next_uri = self._uri(filters, page_size, page + 1, "PA" + items[-1]["sid"])
         body = {
-            "first_page_uri": first, "end": start + len(items) - 1 if items else 0,
-            "previous_page_uri": None if page == 0 else first, "messages": items,
-            "uri": self._uri(filters, page_size, page, token), "page_size": page_size, "start": start,
-            "next_page_uri": next_uri, "page": page,
+            "first_page_uri": first,
+            "end": start + len(items) - 1 if items else 0,
+            "previous_page_uri": None if page == 0 else first,
+            "messages": items,
+            "uri": self._uri(filters, page_size, page, token),
+            "page_size": page_size,
+            "start": start,
+            "next_page_uri": next_uri,
+            "page": page,
         }
         return Answer(200, json.dumps(body).encode())
 

@@ -48,8 +48,13 @@ id:M4 sub:001 dlvrd:001 submit date:2605041030 done date:2605041031 stat:DELIVRD
 
 def run_all(dsn: str, run_id: str = "build-1") -> None:
     """One ingest run and one build run, each task journaled under its DAG and run."""
-    run_pipeline(dsn, run_id, ("campaign", "smpp_main"),
-                 run=RunInfo("sms_tracking_ingest", f"ingest-{run_id}", "load_object"), dag_id="sms_tracking_build")
+    run_pipeline(
+        dsn,
+        run_id,
+        ("campaign", "smpp_main"),
+        run=RunInfo("sms_tracking_ingest", f"ingest-{run_id}", "load_object"),
+        dag_id="sms_tracking_build",
+    )
 
 
 def journal(dsn: str, delivery_id: str | None, event: str | None = None) -> list[dict[str, Any]]:
@@ -65,10 +70,15 @@ def journal(dsn: str, delivery_id: str | None, event: str | None = None) -> list
 
 @pytest.fixture
 def landing(make_landing: Callable[..., Path]) -> Path:
-    return make_landing({
-        "deliveries/deliveries.csv": DELIVERIES, "targets/targets.csv": TARGETS, "sends/sends.csv": SENDS,
-        "reports/smpp_main/r1.txt": REPORTS_1, "reports/smpp_main/r2.txt": REPORTS_2,
-    })
+    return make_landing(
+        {
+            "deliveries/deliveries.csv": DELIVERIES,
+            "targets/targets.csv": TARGETS,
+            "sends/sends.csv": SENDS,
+            "reports/smpp_main/r1.txt": REPORTS_1,
+            "reports/smpp_main/r2.txt": REPORTS_2,
+        }
+    )
 
 
 def test_content_over_one_segment_is_a_warning(dsn: str, landing: Path) -> None:
@@ -76,7 +86,8 @@ def test_content_over_one_segment_is_a_warning(dsn: str, landing: Path) -> None:
     [event] = journal(dsn, "A1", "content_segments")
     assert event["level"] == "warning"
     assert event["message"].startswith(
-        "Content over one segment: 175 characters (175 septets in GSM-7) take 2 segments per message")
+        "Content over one segment: 175 characters (175 septets in GSM-7) take 2 segments per message"
+    )
     assert journal(dsn, "A1", "content_ucs2") == []
 
 
@@ -90,11 +101,16 @@ def test_characters_outside_gsm7_are_warned_with_the_segments_they_cost(dsn: str
     latest = journal(dsn, "A2", "content_ucs2")[-1]
     assert latest["level"] == "warning"
     assert latest["details"] | {"key": None} == {
-        "key": None, "characters": "📦", "segments_per_message": 2, "segments_if_gsm7": 1,
-        "extra_segments_per_message": 1, "messages_sent": 2,
+        "key": None,
+        "characters": "📦",
+        "segments_per_message": 2,
+        "segments_if_gsm7": 1,
+        "extra_segments_per_message": 1,
+        "messages_sent": 2,
     }
     assert latest["message"].endswith(
-        "2 segments per message instead of 1, 1 more per message (2 more for the 2 messages sent so far)")
+        "2 segments per message instead of 1, 1 more per message (2 more for the 2 messages sent so far)"
+    )
 
 
 def test_each_report_batch_is_journaled_per_delivery_with_its_runs(dsn: str, landing: Path) -> None:
@@ -104,8 +120,11 @@ def test_each_report_batch_is_journaled_per_delivery_with_its_runs(dsn: str, lan
     assert [e["message"].split(" from ")[0] for e in a1] == ["Reports ingested: 3"]
     assert "2 final (1 delivered, 1 failed), 1 intermediate" in a1[0]["message"]
     assert [e["details"]["uri"].rsplit("/", 1)[-1] for e in a1 + a2] == ["r1.txt", "r2.txt"]
-    assert a1[0]["details"]["loaded_by"] == {"dag_id": "sms_tracking_ingest", "run_id": "ingest-build-1",
-                                             "task_id": "load_object"}
+    assert a1[0]["details"]["loaded_by"] == {
+        "dag_id": "sms_tracking_ingest",
+        "run_id": "ingest-build-1",
+        "task_id": "load_object",
+    }
     assert (a1[0]["dag_id"], a1[0]["run_id"], a1[0]["task_id"]) == ("sms_tracking_build", "build-1", "audit")
 
 
@@ -113,8 +132,10 @@ def test_unknown_codes_and_unknown_message_ids_are_warnings(dsn: str, landing: P
     run_all(dsn)
     [code] = journal(dsn, "A1", "unknown_code")
     assert code["level"] == "warning"
-    assert code["message"] == ("Unknown code met: smpp UNDELIV/77 on 1 message(s), counted Soft / Not defined "
-                               "until it is qualified (state to_qualify)")
+    assert code["message"] == (
+        "Unknown code met: smpp UNDELIV/77 on 1 message(s), counted Soft / Not defined "
+        "until it is qualified (state to_qualify)"
+    )
     [orphans] = journal(dsn, None, "reports_unknown_message")
     assert orphans["level"] == "warning"
     assert orphans["message"].startswith("1 of the 4 reports of smpp_main ")
@@ -125,8 +146,10 @@ def test_send_window_is_journaled_again_when_it_widens(dsn: str, landing: Path) 
     run_all(dsn)
     [first] = journal(dsn, "A2", "send_window")
     assert first["level"] == "warning"  # r1's message left at 08:20, before the scheduled 08:30
-    assert first["message"] == ("Send window: 2 message(s) submitted from 2026-05-04 08:20:00 UTC to "
-                                "2026-05-04 08:30:00 UTC, before the scheduled start 2026-05-04 08:30:00 UTC")
+    assert first["message"] == (
+        "Send window: 2 message(s) submitted from 2026-05-04 08:20:00 UTC to "
+        "2026-05-04 08:30:00 UTC, before the scheduled start 2026-05-04 08:30:00 UTC"
+    )
     write(landing, "sends/more.csv", SENDS.splitlines()[0] + "\nA1,r2,+33612345602,smpp,M5,2026-05-04T08:40:00Z,2\n")
     run_all(dsn, "build-2")
     windows = journal(dsn, "A1", "send_window")
@@ -140,15 +163,27 @@ def test_validation_passes_then_names_messages_to_excluded_recipients(dsn: str, 
     assert passed["level"] == "info"
     assert passed["message"].startswith("Validation passed: 2 message(s) checked")
     # A STOP denylists r3's number; a new delivery still targets and sends to it.
-    write(landing, "inbound/in.csv", "provider,provider_message_id,phone,recipient,text,received_at\n"
-                                     "smpp,,33612345603,36179,STOP,2026-05-04T09:00:00Z\n")
+    write(
+        landing,
+        "inbound/in.csv",
+        "provider,provider_message_id,phone,recipient,text,received_at\n"
+        "smpp,,33612345603,36179,STOP,2026-05-04T09:00:00Z\n",
+    )
     run_all(dsn, "build-2")
-    write(landing, "deliveries/d3.csv", "delivery_id,name,sender,content,provider,created_at,scheduled_at,is_proof\n"
-                                        "A3,Again,36179,Hello again,smpp,2026-05-05T07:00:00Z,,false\n")
+    write(
+        landing,
+        "deliveries/d3.csv",
+        "delivery_id,name,sender,content,provider,created_at,scheduled_at,is_proof\n"
+        "A3,Again,36179,Hello again,smpp,2026-05-05T07:00:00Z,,false\n",
+    )
     write(landing, "targets/t3.csv", "delivery_id,recipient_id,phone\nA3,r3,+33612345603\nA3,r4,\n")
-    write(landing, "sends/s3.csv", SENDS.splitlines()[0] + "\n"
-                                   "A3,r3,+33612345603,smpp,M9,2026-05-05T08:00:00Z,2\n"
-                                   "A3,r5,+33612345605,smpp,M10,2026-05-05T08:00:00Z,1\n")
+    write(
+        landing,
+        "sends/s3.csv",
+        SENDS.splitlines()[0] + "\n"
+        "A3,r3,+33612345603,smpp,M9,2026-05-05T08:00:00Z,2\n"
+        "A3,r5,+33612345605,smpp,M10,2026-05-05T08:00:00Z,1\n",
+    )
     run_all(dsn, "build-3")
     [found] = journal(dsn, "A3", "validation")
     assert found["level"] == "error"
@@ -171,7 +206,10 @@ def test_rejected_lines_and_batches_go_to_the_pipeline_journal(
     [lines] = journal(dsn, None, "lines_rejected")
     [batch] = journal(dsn, None, "object_rejected")
     assert (lines["level"], lines["details"]["rows_rejected"], lines["details"]["uri"].rsplit("/", 1)[-1]) == (
-        "warning", 1, "r3.txt")
+        "warning",
+        1,
+        "r3.txt",
+    )
     assert (batch["level"], batch["details"]["uri"].rsplit("/", 1)[-1]) == ("error", "r4.txt")
     assert batch["message"].startswith("Batch rejected: 2 of 4 lines of smpp_main ")
 
@@ -197,21 +235,42 @@ def test_pipeline_audit_says_when_and_by_which_run_a_file_was_loaded(dsn: str, l
         ).fetchone()
     assert row is not None
     assert row | {"checksum": len(row["checksum"])} == {
-        "status": "loaded", "size_bytes": len(REPORTS_1.encode()), "checksum": 64, "rows_read": 4, "rows_loaded": 4,
-        "rows_rejected": 0, "dag_id": "sms_tracking_ingest", "run_id": "ingest-build-1", "task_id": "load_object",
-        "timed": True, "audited": True,
+        "status": "loaded",
+        "size_bytes": len(REPORTS_1.encode()),
+        "checksum": 64,
+        "rows_read": 4,
+        "rows_loaded": 4,
+        "rows_rejected": 0,
+        "dag_id": "sms_tracking_ingest",
+        "run_id": "ingest-build-1",
+        "task_id": "load_object",
+        "timed": True,
+        "audited": True,
     }
 
 
 def test_python_tasks_journal_events_with_their_run(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
-        audit.write_event(conn, level="warning", event="export_failed", message="Send list of D9 not exported",
-                          delivery_id="D9", details={"attempts": 3}, run=RunInfo("dag", "run", "task"))
+        audit.write_event(
+            conn,
+            level="warning",
+            event="export_failed",
+            message="Send list of D9 not exported",
+            delivery_id="D9",
+            details={"attempts": 3},
+            run=RunInfo("dag", "run", "task"),
+        )
         audit.write_event(conn, level="info", event="cleanup", message="Nothing to release")
         conn.commit()
     [event] = journal(dsn, "D9")
     assert (event["level"], event["event"], event["details"], event["dag_id"], event["run_id"], event["task_id"]) == (
-        "warning", "export_failed", {"attempts": 3}, "dag", "run", "task")
+        "warning",
+        "export_failed",
+        {"attempts": 3},
+        "dag",
+        "run",
+        "task",
+    )
     [outside] = journal(dsn, None, "cleanup")
     assert (outside["dag_id"], outside["run_id"], outside["task_id"]) == (None, None, None)
 

@@ -89,10 +89,17 @@ def bi_dsn(postgres_server: str, template_dsn: str, tmp_path_factory: pytest.Tem
     _admin(postgres_server, f"CREATE DATABASE {name} TEMPLATE {template}")
     dsn = _database_dsn(postgres_server, name)
     with pytest.MonkeyPatch.context() as patch:
-        prepare(patch, tmp_path_factory.mktemp("bi"), {
-            "deliveries/deliveries.csv": DELIVERIES, "targets/targets.csv": TARGETS, "sends/sends.csv": SENDS,
-            "reports/smpp_main/r1.txt": SMPP, "reports/twilio_callbacks/c1.txt": TWILIO,
-        })
+        prepare(
+            patch,
+            tmp_path_factory.mktemp("bi"),
+            {
+                "deliveries/deliveries.csv": DELIVERIES,
+                "targets/targets.csv": TARGETS,
+                "sends/sends.csv": SENDS,
+                "reports/smpp_main/r1.txt": SMPP,
+                "reports/twilio_callbacks/c1.txt": TWILIO,
+            },
+        )
         run_all(dsn, "bi-test", ("campaign", "smpp_main", "twilio_callbacks"))
     with psycopg.connect(dsn) as conn:
         existed = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER,)).fetchone() is not None
@@ -108,16 +115,20 @@ def bi_dsn(postgres_server: str, template_dsn: str, tmp_path_factory: pytest.Tem
 @contextmanager
 def reader(dsn: str) -> Iterator[psycopg.Connection[Any]]:
     """A session logged in as the BI role with the password the script set."""
-    with psycopg.connect(_database_dsn(dsn, conninfo_to_dict(dsn)["dbname"], user=READER, password=PASSWORD),
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        _database_dsn(dsn, conninfo_to_dict(dsn)["dbname"], user=READER, password=PASSWORD), autocommit=True
+    ) as conn:
         yield conn
 
 
 def views(dsn: str) -> list[str]:
     with psycopg.connect(dsn) as conn:
-        return [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.views WHERE table_schema = 'sms_tracking_bi' ORDER BY 1"
-        ).fetchall()]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.views WHERE table_schema = 'sms_tracking_bi' ORDER BY 1"
+            ).fetchall()
+        ]
 
 
 def view_columns(dsn: str) -> dict[str, list[tuple[str, str | None]]]:
@@ -138,8 +149,12 @@ def view_columns(dsn: str) -> dict[str, list[tuple[str, str | None]]]:
 
 def tracking_tables(dsn: str) -> list[str]:
     with psycopg.connect(dsn) as conn:
-        return [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'sms_tracking' ORDER BY 1").fetchall()]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'sms_tracking' ORDER BY 1"
+            ).fetchall()
+        ]
 
 
 def refusal(conn: psycopg.Connection[Any], statement: sql.Composable | str) -> str | None:
@@ -165,8 +180,11 @@ def test_reader_logs_in_and_selects_from_every_view(bi_dsn: str) -> None:
     with reader(bi_dsn) as conn:
         assert conn.execute("SELECT current_user").fetchone() == (READER,)
         for name in names:
-            counts[name] = len(conn.execute(
-                sql.SQL("SELECT * FROM sms_tracking_bi.{} LIMIT 50").format(sql.Identifier(name))).fetchall())
+            counts[name] = len(
+                conn.execute(
+                    sql.SQL("SELECT * FROM sms_tracking_bi.{} LIMIT 50").format(sql.Identifier(name))
+                ).fetchall()
+            )
     assert counts["delivery_kpi"] == 2  # D1 and D2; the proof is only in proof_delivery
     assert counts["proof_delivery"] == 1
     assert counts["delivery_log"] == 5
@@ -196,9 +214,13 @@ def test_reader_holds_select_and_nothing_else_on_every_view(bi_dsn: str) -> None
 
 def test_reader_cannot_write_any_view_even_in_a_read_write_session(bi_dsn: str) -> None:
     with psycopg.connect(bi_dsn) as conn:
-        updatable = {r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.views WHERE table_schema = 'sms_tracking_bi' "
-            "AND (is_updatable = 'YES' OR is_insertable_into = 'YES')").fetchall()}
+        updatable = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.views WHERE table_schema = 'sms_tracking_bi' "
+                "AND (is_updatable = 'YES' OR is_insertable_into = 'YES')"
+            ).fetchall()
+        }
     assert "daily_provider" in updatable  # a single-table view: Postgres would write through it
     wrong = []
     with reader(bi_dsn) as conn:
@@ -265,8 +287,11 @@ def test_reader_cannot_create_anything(bi_dsn: str) -> None:
 def test_the_script_is_rerunnable_and_keeps_the_login(bi_dsn: str) -> None:
     apply_role(bi_dsn)  # no password variable: an existing role keeps its login and password
     with psycopg.connect(bi_dsn) as conn:
-        row = conn.execute("SELECT rolcanlogin, rolpassword IS NOT NULL, rolsuper, rolcreaterole, rolcreatedb "
-                           "FROM pg_authid WHERE rolname = %s", (READER,)).fetchone()
+        row = conn.execute(
+            "SELECT rolcanlogin, rolpassword IS NOT NULL, rolsuper, rolcreaterole, rolcreatedb "
+            "FROM pg_authid WHERE rolname = %s",
+            (READER,),
+        ).fetchone()
     assert row == (True, True, False, False, False)
     with reader(bi_dsn) as conn:
         assert conn.execute("SELECT count(*) FROM delivery_log").fetchone() == (5,)
@@ -278,8 +303,9 @@ def test_without_the_password_variable_a_new_role_cannot_log_in(bi_dsn: str) -> 
         conn.execute(f"DROP ROLE {READER}")  # type: ignore[arg-type]
         apply_role(bi_dsn, conn=conn)
         row = conn.execute("SELECT rolcanlogin, rolpassword FROM pg_authid WHERE rolname = %s", (READER,)).fetchone()
-        granted = conn.execute("SELECT has_table_privilege(%s, 'sms_tracking_bi.delivery_kpi', 'SELECT')",
-                               (READER,)).fetchone()
+        granted = conn.execute(
+            "SELECT has_table_privilege(%s, 'sms_tracking_bi.delivery_kpi', 'SELECT')", (READER,)
+        ).fetchone()
         conn.rollback()
     assert row == (False, None)
     assert granted == (True,)
@@ -295,21 +321,27 @@ def test_views_a_later_migration_adds_are_readable_without_rerunning_the_script(
 
 def test_every_view_and_column_has_a_comment(bi_dsn: str) -> None:
     with psycopg.connect(bi_dsn) as conn:
-        uncommented_views = [r[0] for r in conn.execute(
-            """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        uncommented_views = [
+            r[0]
+            for r in conn.execute(
+                """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = 'sms_tracking_bi' AND c.relkind = 'v'
                   AND obj_description(c.oid, 'pg_class') IS NULL"""
-        ).fetchall()]
-    uncommented_columns = [f"{view}.{column}" for view, cols in view_columns(bi_dsn).items()
-                           for column, comment in cols if not comment]
+            ).fetchall()
+        ]
+    uncommented_columns = [
+        f"{view}.{column}" for view, cols in view_columns(bi_dsn).items() for column, comment in cols if not comment
+    ]
     assert uncommented_views == []
     assert uncommented_columns == []
 
 
 def test_the_data_dictionary_documents_every_view_and_column(bi_dsn: str) -> None:
     text = DICTIONARY.read_text(encoding="utf-8")
-    sections = {m.group(1): m.group(2) for m in re.finditer(
-        r"^### `sms_tracking_bi\.(\w+)`\n(.*?)(?=^### |\Z)", text, flags=re.MULTILINE | re.DOTALL)}
+    sections = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^### `sms_tracking_bi\.(\w+)`\n(.*?)(?=^### |\Z)", text, flags=re.MULTILINE | re.DOTALL)
+    }
     missing = []
     for view, cols in view_columns(bi_dsn).items():
         if view not in sections:
@@ -329,7 +361,9 @@ def as_reader_with(dsn: str, **settings: str) -> Iterator[psycopg.Connection[Any
         for key, value in settings.items():
             conn.execute(
                 "INSERT INTO sms_tracking.bi_setting (key, value) VALUES (%s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
         conn.execute(f"SET LOCAL ROLE {READER}")  # type: ignore[arg-type]
         yield conn
         conn.rollback()
@@ -338,8 +372,12 @@ def as_reader_with(dsn: str, **settings: str) -> Iterator[psycopg.Connection[Any
 def phones(conn: psycopg.Connection[Any]) -> dict[str, list[str | None]]:
     found = {}
     for view in ("delivery_log", "exclusion", "quarantine", "quarantine_history"):
-        found[view] = [r[0] for r in conn.execute(
-            sql.SQL("SELECT phone FROM sms_tracking_bi.{} ORDER BY 1").format(sql.Identifier(view))).fetchall()]
+        found[view] = [
+            r[0]
+            for r in conn.execute(
+                sql.SQL("SELECT phone FROM sms_tracking_bi.{} ORDER BY 1").format(sql.Identifier(view))
+            ).fetchall()
+        ]
     return found
 
 
@@ -358,7 +396,8 @@ def test_salted_hash_gives_64_hex_digits_the_same_for_the_same_number_in_every_v
     with as_reader_with(bi_dsn, phone_exposure="salted_hash", phone_salt=salt) as conn:
         found = phones(conn)
         unsalted = conn.execute(
-            "SELECT phone FROM sms_tracking_bi.delivery_log WHERE provider_message_id = 'A2'").fetchone()
+            "SELECT phone FROM sms_tracking_bi.delivery_log WHERE provider_message_id = 'A2'"
+        ).fetchone()
     everything = [p for values in found.values() for p in values if p is not None]
     assert everything and all(HEX64.match(p) for p in everything)
     assert sorted(found["delivery_log"]) == sorted(salted(salt, n) for n in NUMBERS if n != "+33699999999")
@@ -392,7 +431,10 @@ def test_with_hashing_on_no_text_column_of_any_view_holds_a_number(bi_dsn: str) 
             for column, _ in cols:
                 count = conn.execute(
                     sql.SQL("SELECT count(*) FROM sms_tracking_bi.{} WHERE {}::text LIKE ANY(%s)").format(
-                        sql.Identifier(view), sql.Identifier(column)), (patterns,)).fetchone()
+                        sql.Identifier(view), sql.Identifier(column)
+                    ),
+                    (patterns,),
+                ).fetchone()
                 if count and count[0]:
                     leaks.append(f"{view}.{column}")
     assert leaks == []

@@ -19,7 +19,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
 def dags_test(dag_id: str, env: dict[str, str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", dag_id], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "airflow", "dags", "test", dag_id],
+        env=env,
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert result.returncode == 0, f"{dag_id} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
@@ -30,10 +33,12 @@ def tables(dsn: str) -> dict[str, list[tuple]]:
         return {
             "delivery_log": conn.execute(
                 "SELECT provider, provider_message_id, status, failure_type, failure_reason, done_at "
-                "FROM sms_tracking.delivery_log ORDER BY 1, 2").fetchall(),
+                "FROM sms_tracking.delivery_log ORDER BY 1, 2"
+            ).fetchall(),
             "summary": conn.execute(
                 "SELECT delivery_id, sent, delivered, failed, pending, success, hard, soft, ignored "
-                "FROM sms_tracking.delivery_summary ORDER BY 1").fetchall(),
+                "FROM sms_tracking.delivery_summary ORDER BY 1"
+            ).fetchall(),
             "report": conn.execute("SELECT count(*) FROM sms_tracking.report").fetchall(),
             "reject": conn.execute("SELECT count(*) FROM sms_tracking.reject").fetchall(),
         }

@@ -20,15 +20,19 @@ pytestmark = pytest.mark.integration
 
 def modified_since_analyze(dsn: str, table: str) -> int:
     with psycopg.connect(dsn) as conn:
-        row = conn.execute("SELECT n_mod_since_analyze FROM pg_stat_user_tables "
-                           "WHERE schemaname = 'sms_tracking' AND relname = %s", (table,)).fetchone()
+        row = conn.execute(
+            "SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE schemaname = 'sms_tracking' AND relname = %s",
+            (table,),
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
 def test_tables_changed_a_lot_are_vacuumed_and_analysed_and_small_changes_are_not(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
-        conn.execute("INSERT INTO sms_tracking.pending_message (provider, provider_message_id) "
-                     "SELECT 'smpp', 'M' || n FROM generate_series(1, 5000) AS n")
+        conn.execute(
+            "INSERT INTO sms_tracking.pending_message (provider, provider_message_id) "
+            "SELECT 'smpp', 'M' || n FROM generate_series(1, 5000) AS n"
+        )
     deadline = time.monotonic() + 10  # the inserting backend reports its counts as it exits
     while modified_since_analyze(dsn, "pending_message") < 5000 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -38,7 +42,8 @@ def test_tables_changed_a_lot_are_vacuumed_and_analysed_and_small_changes_are_no
         analysed, vacuumed, estimate = conn.execute(
             "SELECT s.last_analyze IS NOT NULL, s.last_vacuum IS NOT NULL, c.reltuples "
             "FROM pg_stat_user_tables s JOIN pg_class c "
-            "ON c.oid = s.relid WHERE s.schemaname = 'sms_tracking' AND s.relname = 'pending_message'").fetchone()
+            "ON c.oid = s.relid WHERE s.schemaname = 'sms_tracking' AND s.relname = 'pending_message'"
+        ).fetchone()
         conn.execute("INSERT INTO sms_tracking.pending_message VALUES ('smpp', 'one more')")
     assert analysed and vacuumed and estimate == 5000
     time.sleep(0.5)
@@ -47,16 +52,18 @@ def test_tables_changed_a_lot_are_vacuumed_and_analysed_and_small_changes_are_no
 
 
 def index_definitions(conn: psycopg.Connection, table: str) -> list[str]:
-    return [row[0] for row in conn.execute(
-        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = %s ORDER BY 1",
-        (table,)).fetchall()]
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = %s ORDER BY 1", (table,)
+        ).fetchall()
+    ]
 
 
 def test_deferred_indexes_are_dropped_for_a_batch_as_large_as_the_table_and_restored(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
         before = index_definitions(conn, "quarantine_event")
-        deferred = conn.execute(
-            "SELECT sms_tracking.defer_indexes('sms_tracking.quarantine_event', 10)").fetchone()[0]
+        deferred = conn.execute("SELECT sms_tracking.defer_indexes('sms_tracking.quarantine_event', 10)").fetchone()[0]
         assert sorted(deferred) == sorted(d for d in before if "UNIQUE" not in d)
         assert len(deferred) == 2
         assert index_definitions(conn, "quarantine_event") == [d for d in before if "UNIQUE" in d]
@@ -64,9 +71,11 @@ def test_deferred_indexes_are_dropped_for_a_batch_as_large_as_the_table_and_rest
         assert index_definitions(conn, "quarantine_event") == before
         conn.rollback()
         # A table holding more rows than the batch keeps its indexes.
-        conn.execute("INSERT INTO sms_tracking.quarantine_event (event_key, phone_e164, at, kind, cause_kind) "
-                     "SELECT 'user:' || n, '+3361234567' || n, now(), 'hard', 'user' "
-                     "FROM generate_series(1, 3) AS n")
+        conn.execute(
+            "INSERT INTO sms_tracking.quarantine_event (event_key, phone_e164, at, kind, cause_kind) "
+            "SELECT 'user:' || n, '+3361234567' || n, now(), 'hard', 'user' "
+            "FROM generate_series(1, 3) AS n"
+        )
         assert conn.execute("SELECT sms_tracking.defer_indexes('sms_tracking.quarantine_event', 2)").fetchone()[0] == []
         assert conn.execute("SELECT sms_tracking.defer_indexes('sms_tracking.quarantine_event', 0)").fetchone()[0] == []
         assert index_definitions(conn, "quarantine_event") == before
@@ -88,9 +97,11 @@ FUNCTION_DEFINITION = re.compile(r"\bCREATE\s+(OR\s+REPLACE\s+)?(?:FUNCTION|PROC
 
 def definitions(folder: Path) -> list[tuple[Path, str, bool]]:
     """(file, schema.name, OR REPLACE?) of each function or procedure created under the folder."""
-    return [(path, match.group(2).lower(), bool(match.group(1)))
-            for path in sorted(folder.rglob("*.sql"))
-            for match in FUNCTION_DEFINITION.finditer(path.read_text(encoding="utf-8"))]
+    return [
+        (path, match.group(2).lower(), bool(match.group(1)))
+        for path in sorted(folder.rglob("*.sql"))
+        for match in FUNCTION_DEFINITION.finditer(path.read_text(encoding="utf-8"))
+    ]
 
 
 def stored_functions(conn: psycopg.Connection) -> list[tuple[str, str]]:
@@ -98,7 +109,8 @@ def stored_functions(conn: psycopg.Connection) -> list[tuple[str, str]]:
     return conn.execute(
         "SELECT n.nspname || '.' || p.proname, pg_get_functiondef(p.oid) FROM pg_proc p "
         "JOIN pg_namespace n ON n.oid = p.pronamespace "
-        "WHERE n.nspname IN ('sms_tracking', 'sms_tracking_bi', 'sms_tracking_work') ORDER BY 1, 2").fetchall()
+        "WHERE n.nspname IN ('sms_tracking', 'sms_tracking_bi', 'sms_tracking_work') ORDER BY 1, 2"
+    ).fetchall()
 
 
 def test_each_function_has_one_definition_in_the_functions_folder_and_the_database_holds_exactly_those(
@@ -108,8 +120,11 @@ def test_each_function_has_one_definition_in_the_functions_folder_and_the_databa
     names = Counter(name for _, name, _ in current)
     assert names and all(count == 1 for count in names.values()), names
     assert all(replace for _, _, replace in current)  # re-applied on an existing database
-    elsewhere = [(path, name) for path, name, _ in definitions(db.SQL_DIR)
-                 if path.parent not in (db.FUNCTIONS_DIR, db.MIGRATIONS_DIR)]
+    elsewhere = [
+        (path, name)
+        for path, name, _ in definitions(db.SQL_DIR)
+        if path.parent not in (db.FUNCTIONS_DIR, db.MIGRATIONS_DIR)
+    ]
     assert elsewhere == []
     # Migrations keep the definitions they were applied with; the folder replaces every one of them.
     assert {name for _, name, _ in definitions(db.MIGRATIONS_DIR)} <= set(names)
@@ -121,11 +136,14 @@ def test_the_build_lock_key_is_written_once(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
         key = str(conn.execute("SELECT sms_tracking.build_lock()").fetchone()[0])
     project = Path.cwd()  # pytest runs from the top of the checkout
-    holders = [path.relative_to(project).as_posix()
-               for folder in ("include/sql", "plugins", "dags", "tests", "docs", "bench")
-               for path in (project / folder).rglob("*")
-               if path.suffix in (".sql", ".py", ".md") and project / "include/sql/migrations" not in path.parents
-               and re.search(rf"\b{key}\b", path.read_text(encoding="utf-8"))]
+    holders = [
+        path.relative_to(project).as_posix()
+        for folder in ("include/sql", "plugins", "dags", "tests", "docs", "bench")
+        for path in (project / folder).rglob("*")
+        if path.suffix in (".sql", ".py", ".md")
+        and project / "include/sql/migrations" not in path.parents
+        and re.search(rf"\b{key}\b", path.read_text(encoding="utf-8"))
+    ]
     assert holders == ["include/sql/functions/build_lock.sql"]
 
 
@@ -135,8 +153,10 @@ def test_migrate_on_an_existing_database_applies_the_current_function_definition
     with psycopg.connect(dsn) as conn:
         current = stored_functions(conn)
         # As an old migration would have left it.
-        conn.execute("CREATE OR REPLACE FUNCTION sms_tracking.url_key(url text) RETURNS text "
-                     "LANGUAGE sql IMMUTABLE AS $$ SELECT 'stale' $$")
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION sms_tracking.url_key(url text) RETURNS text "
+            "LANGUAGE sql IMMUTABLE AS $$ SELECT 'stale' $$"
+        )
     with db.connect(dsn) as conn:
         assert db.migrate(conn) == []
         assert stored_functions(conn) == current
@@ -154,17 +174,26 @@ def test_migrate_on_an_existing_database_applies_the_current_function_definition
     with db.connect(dsn) as conn:
         assert db.migrate(conn) == []
         assert conn.execute("SELECT sms_tracking.url_key('https://www.Example.com/a/')").fetchone() == (
-            "https://www.example.com/a/",)
+            "https://www.example.com/a/",
+        )
 
 
 def test_migrate_is_idempotent(dsn: str) -> None:
     with db.connect(dsn) as conn:
-        before = stored_functions(conn), conn.execute(
-            "SELECT version, checksum, applied_at FROM sms_tracking.schema_migration ORDER BY 1").fetchall()
+        before = (
+            stored_functions(conn),
+            conn.execute(
+                "SELECT version, checksum, applied_at FROM sms_tracking.schema_migration ORDER BY 1"
+            ).fetchall(),
+        )
         assert db.migrate(conn) == []
         assert db.migrate(conn) == []
-        after = stored_functions(conn), conn.execute(
-            "SELECT version, checksum, applied_at FROM sms_tracking.schema_migration ORDER BY 1").fetchall()
+        after = (
+            stored_functions(conn),
+            conn.execute(
+                "SELECT version, checksum, applied_at FROM sms_tracking.schema_migration ORDER BY 1"
+            ).fetchall(),
+        )
     assert after == before
 
 
@@ -191,7 +220,8 @@ def test_two_migrates_at_once_on_a_fresh_database_serialise(dsn: str) -> None:
         while waiting < 2 and time.monotonic() < deadline:
             waiting = gate.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'").fetchone()[0]
+                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            ).fetchone()[0]
             time.sleep(0.02)
         gate.execute("SELECT pg_advisory_unlock(%s)", (db._MIGRATION_LOCK,))
         for worker in workers:
@@ -201,4 +231,5 @@ def test_two_migrates_at_once_on_a_fresh_database_serialise(dsn: str) -> None:
         migrations = [path.stem for path in sorted(db.MIGRATIONS_DIR.glob("*.sql"))]
         assert sorted(results, key=len) == [[], migrations]  # the second found everything done
         assert [name for name, _ in stored_functions(gate)] == sorted(
-            name for _, name, _ in definitions(db.FUNCTIONS_DIR))
+            name for _, name, _ in definitions(db.FUNCTIONS_DIR)
+        )

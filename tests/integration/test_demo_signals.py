@@ -56,8 +56,14 @@ class Demo:
         env = {k: v for k, v in os.environ.items() if k not in configured}
         env["SMS_TRACKING_DEMO_DIR"] = str(demo_dir)
         with log.open("w") as out:
-            self.proc = subprocess.Popen(["./dev", "demo", "--no-ui"], cwd=PROJECT, env=env, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                ["./dev", "demo", "--no-ui"],
+                cwd=PROJECT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         _started.append(self)
 
     def output(self) -> str:

@@ -45,7 +45,9 @@ MessageSid=SM2&MessageStatus=sent&To=%2B15550198&RawDlrDoneDate=2605040904
 
 
 FILES = {
-    "deliveries/deliveries.csv": DELIVERIES, "sends/sends.csv": SENDS, "reports/smpp_main/r1.txt": SMPP,
+    "deliveries/deliveries.csv": DELIVERIES,
+    "sends/sends.csv": SENDS,
+    "reports/smpp_main/r1.txt": SMPP,
     "reports/twilio_callbacks/c1.txt": TWILIO,
 }
 
@@ -97,8 +99,10 @@ def test_a_first_load_builds_the_log_indexes_after_its_rows(dsn: str, landing: P
     """The first build's batch is larger than the (empty) log: its secondary indexes are dropped and built
     again after the insert, the same definitions under the same names, and the step still counts its rows.
     A later small batch keeps them (same index objects)."""
-    indexes = ("SELECT indexname, indexdef, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
-               "FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = 'delivery_log' ORDER BY 1")
+    indexes = (
+        "SELECT indexname, indexdef, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
+        "FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = 'delivery_log' ORDER BY 1"
+    )
 
     def build_log() -> tuple[int, list[tuple], list[tuple]]:
         with psycopg.connect(dsn) as conn:
@@ -108,12 +112,14 @@ def test_a_first_load_builds_the_log_indexes_after_its_rows(dsn: str, landing: P
             return rows, before, conn.execute(indexes).fetchall()
 
     load_all(dsn)
-    build_all(dsn, steps=pipeline.BUILD_STEPS[:pipeline.BUILD_STEPS.index("delivery_log")])
+    build_all(dsn, steps=pipeline.BUILD_STEPS[: pipeline.BUILD_STEPS.index("delivery_log")])
     rows, before, after = build_log()
     with psycopg.connect(dsn) as conn:
         assert rows == conn.execute("SELECT count(*) FROM sms_tracking.delivery_log").fetchone()[0] > 1  # type: ignore[index]
-        conn.execute("INSERT INTO sms_tracking.pending_message SELECT provider, provider_message_id "
-                     "FROM sms_tracking.message ORDER BY 1, 2 LIMIT 1")
+        conn.execute(
+            "INSERT INTO sms_tracking.pending_message SELECT provider, provider_message_id "
+            "FROM sms_tracking.message ORDER BY 1, 2 LIMIT 1"
+        )
     assert [i[:2] for i in after] == [i[:2] for i in before] and len(after) > 1
     rebuilt = {i[0] for i in after} - {i[0] for i in after if i in before}
     assert rebuilt == {i[0] for i in after} - {"delivery_log_pkey"}
@@ -125,9 +131,11 @@ def test_a_first_load_does_not_wait_for_a_reader_of_the_log(dsn: str, landing: P
     """A reader holds the log (an open BI transaction): the first load's build neither waits for it nor
     makes it wait; the batch goes in with the indexes maintained (the same index objects)."""
     load_all(dsn)
-    build_all(dsn, steps=pipeline.BUILD_STEPS[:pipeline.BUILD_STEPS.index("delivery_log")])
-    indexes = ("SELECT indexname, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
-               "FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = 'delivery_log' ORDER BY 1")
+    build_all(dsn, steps=pipeline.BUILD_STEPS[: pipeline.BUILD_STEPS.index("delivery_log")])
+    indexes = (
+        "SELECT indexname, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
+        "FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = 'delivery_log' ORDER BY 1"
+    )
     with psycopg.connect(dsn) as reader:
         before = reader.execute(indexes).fetchall()
         assert reader.execute("SELECT count(*) FROM sms_tracking.delivery_log").fetchone() == (0,)
@@ -257,11 +265,16 @@ def test_reject_rate_under_the_threshold_loads_the_good_lines(
 
 def test_a_price_too_large_to_store_rejects_its_line_not_the_object(dsn: str, landing: Path) -> None:
     write(landing, "reports/twilio_callbacks/c2.txt", "")
-    write(landing, "reports/twilio_api/m1.jsonl",
-          '{"sid": "SM1", "status": "delivered", "price": "-1e20", "price_unit": "USD",'
-          ' "date_updated": "2026-05-04T09:10:00Z"}\n'
-          + "\n".join(f'{{"sid": "SM{i}", "status": "sent", "date_updated": "2026-05-04T09:10:00Z"}}'
-                      for i in range(100, 130)) + "\n")
+    write(
+        landing,
+        "reports/twilio_api/m1.jsonl",
+        '{"sid": "SM1", "status": "delivered", "price": "-1e20", "price_unit": "USD",'
+        ' "date_updated": "2026-05-04T09:10:00Z"}\n'
+        + "\n".join(
+            f'{{"sid": "SM{i}", "status": "sent", "date_updated": "2026-05-04T09:10:00Z"}}' for i in range(100, 130)
+        )
+        + "\n",
+    )
     results = {Path(r["uri"]).name: r for r in run_all(dsn)}
     assert results["m1.jsonl"]["rows_rejected"] == 1 and results["m1.jsonl"]["rows_loaded"] == 30
     assert results["c2.txt"]["rows_read"] == 0 and results["c2.txt"]["status"] == "loaded"

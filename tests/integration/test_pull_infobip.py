@@ -42,8 +42,12 @@ REPORTS = "SELECT count(*) FROM sms_tracking.report WHERE provider = 'infobip'"
 def infobip(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InfobipApi]:
     fake = InfobipApi([*sample_reports(), *generated_reports(22, datetime(2026, 5, 4, 9, tzinfo=UTC))])
     with fake.running():
-        configure(monkeypatch, tmp_path, SOURCES, {"infobip_test": {
-            "conn_type": "http", "host": fake.url, "password": API_KEY}})
+        configure(
+            monkeypatch,
+            tmp_path,
+            SOURCES,
+            {"infobip_test": {"conn_type": "http", "host": fake.url, "password": API_KEY}},
+        )
         yield fake
 
 

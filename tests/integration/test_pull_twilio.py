@@ -43,8 +43,12 @@ REPORTS = "SELECT count(*) FROM sms_tracking.report WHERE provider = 'twilio'"
 def twilio(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TwilioApi]:
     fake = TwilioApi([*sample_messages(), *YESTERDAY, *TODAY])
     with fake.running():
-        configure(monkeypatch, tmp_path, SOURCES, {"twilio_test": {
-            "conn_type": "http", "host": fake.url, "login": ACCOUNT_SID, "password": AUTH_TOKEN}})
+        configure(
+            monkeypatch,
+            tmp_path,
+            SOURCES,
+            {"twilio_test": {"conn_type": "http", "host": fake.url, "login": ACCOUNT_SID, "password": AUTH_TOKEN}},
+        )
         yield fake
 
 
@@ -199,10 +203,13 @@ def test_the_generated_dag_pulls_loads_and_moves_the_watermark(
     today = datetime.now(UTC).replace(hour=0, minute=5, second=0, microsecond=0)
     fake = TwilioApi(generated_messages(25, today))
     with fake.running():
-        configure(monkeypatch, tmp_path, SOURCES.replace('start: "2015-01-01"', "lookback: 2h"), {"twilio_test": {
-            "conn_type": "http", "host": fake.url, "login": ACCOUNT_SID, "password": AUTH_TOKEN}})
-        dag = DagBag(dag_folder=str(PROJECT / "dags" / "sms_tracking_ingest.py")).dags[
-            f"sms_tracking_ingest_{SOURCE}"]
+        configure(
+            monkeypatch,
+            tmp_path,
+            SOURCES.replace('start: "2015-01-01"', "lookback: 2h"),
+            {"twilio_test": {"conn_type": "http", "host": fake.url, "login": ACCOUNT_SID, "password": AUTH_TOKEN}},
+        )
+        dag = DagBag(dag_folder=str(PROJECT / "dags" / "sms_tracking_ingest.py")).dags[f"sms_tracking_ingest_{SOURCE}"]
         run = dag.test()
         assert run.state == "success"
         assert count(dsn, REPORTS) == 25

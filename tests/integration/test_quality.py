@@ -36,8 +36,10 @@ SOURCES = """sources:
 def smpp(message_id: str, status: str, error: str, done: datetime) -> str:
     """An SMPP receipt; its dates are Paris wall time, to the minute, as the source's SMSC writes them."""
     stamp = done.astimezone(PARIS).strftime("%y%m%d%H%M")
-    return (f"id:{message_id} sub:001 dlvrd:000 submit date:{stamp} done date:{stamp} stat:{status} "
-            f"err:{error} text:Sale today\n")
+    return (
+        f"id:{message_id} sub:001 dlvrd:000 submit date:{stamp} done date:{stamp} stat:{status} "
+        f"err:{error} text:Sale today\n"
+    )
 
 
 def twilio(sid: str, status: str, done: datetime, error: str = "") -> str:
@@ -57,8 +59,8 @@ class Landing:
                 f"D1,Spring sale,SHOP,Sale today,smpp,{iso(-10)},,false\n"
                 f"D2,Twilio promo,+15550100,Hello,twilio,{iso(-10)},,false\n"
             ),
-            "targets/targets.csv": "delivery_id,recipient_id,phone\n" + "".join(
-                f"{d},{r},{p}\n" for d, r, p in self.recipients()),
+            "targets/targets.csv": "delivery_id,recipient_id,phone\n"
+            + "".join(f"{d},{r},{p}\n" for d, r, p in self.recipients()),
             "sends/sends.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at,segments\n"
             + "".join(self.send(d, r, p, m, 0) for (d, r, p), m in zip(self.recipients(), self.MESSAGES, strict=True)),
             "clicks/clicks.csv": f"delivery_id,recipient_id,url,clicked_at\nD1,r1,https://shop.example.com/s,{iso(20)}\n",
@@ -79,8 +81,14 @@ class Landing:
 
     @staticmethod
     def recipients() -> list[tuple[str, str, str]]:
-        return [("D1", "r1", "+33612345678"), ("D1", "r2", "+33612345679"), ("D1", "r3", "+33612345680"),
-                ("D1", "r4", "+33612345681"), ("D2", "r5", "+15550199"), ("D2", "r6", "+15550198")]
+        return [
+            ("D1", "r1", "+33612345678"),
+            ("D1", "r2", "+33612345679"),
+            ("D1", "r3", "+33612345680"),
+            ("D1", "r4", "+33612345681"),
+            ("D2", "r5", "+15550199"),
+            ("D2", "r6", "+15550198"),
+        ]
 
     def send(self, delivery: str, recipient: str, phone: str, message_id: str, minutes: float) -> str:
         provider = "smpp" if delivery == "D1" else "twilio"
@@ -145,8 +153,11 @@ def test_clean_run_validates_green_and_builds_data_docs(dsn: str, landing: Landi
 def test_duplicate_message_fails_the_send_log_key(dsn: str, landing: Landing) -> None:
     build(dsn, landing)
     # The primary key keeps duplicates out today; a partitioned send log would not have one.
-    execute(dsn, "ALTER TABLE sms_tracking.message DROP CONSTRAINT message_pkey",
-            "INSERT INTO sms_tracking.message SELECT * FROM sms_tracking.message WHERE provider_message_id = 'A2'")
+    execute(
+        dsn,
+        "ALTER TABLE sms_tracking.message DROP CONSTRAINT message_pkey",
+        "INSERT INTO sms_tracking.message SELECT * FROM sms_tracking.message WHERE provider_message_id = 'A2'",
+    )
     failed = fails_with(dsn)
     assert [r.id for r in failed.failures] == ["message.key_unique"]
     text = str(failed)
@@ -161,20 +172,27 @@ def test_duplicate_reports_with_no_error_code_fail_the_natural_key(dsn: str, lan
     """NULLs compare equal in the natural key, as in report_natural_key (coalesce): GX's own compound
     uniqueness joined on '=' and never saw two delivered reports (no error code) of the same event."""
     build(dsn, landing)
-    execute(dsn, "DROP INDEX sms_tracking.report_natural_key",
-            "INSERT INTO sms_tracking.report (provider, provider_message_id, raw_status, error_code, event_at, "
-            "received_at, raw_text, object_id, position) SELECT provider, provider_message_id, raw_status, NULL, "
-            "event_at, received_at, raw_text, object_id, position + 1000 FROM sms_tracking.report "
-            "WHERE provider_message_id = 'A1' AND raw_status = 'DELIVRD'",
-            "UPDATE sms_tracking.report SET error_code = NULL WHERE provider_message_id = 'A1'",
-            "DELETE FROM sms_tracking.validated_object")
+    execute(
+        dsn,
+        "DROP INDEX sms_tracking.report_natural_key",
+        "INSERT INTO sms_tracking.report (provider, provider_message_id, raw_status, error_code, event_at, "
+        "received_at, raw_text, object_id, position) SELECT provider, provider_message_id, raw_status, NULL, "
+        "event_at, received_at, raw_text, object_id, position + 1000 FROM sms_tracking.report "
+        "WHERE provider_message_id = 'A1' AND raw_status = 'DELIVRD'",
+        "UPDATE sms_tracking.report SET error_code = NULL WHERE provider_message_id = 'A1'",
+        "DELETE FROM sms_tracking.validated_object",
+    )
     failed = fails_with(dsn)
     assert [r.id for r in failed.failures] == ["report.natural_key_unique"]
     row = results(dsn)["report.natural_key_unique"]
     assert (row["success"], row["unexpected_count"], row["expectation_type"]) == (
-        False, 2, "expect_compound_columns_to_be_unique")
+        False,
+        2,
+        "expect_compound_columns_to_be_unique",
+    )
     assert [(r["provider_message_id"], r["raw_status"], r["error_code"]) for r in row["unexpected_sample"]] == [
-        ("A1", "DELIVRD", None)]
+        ("A1", "DELIVRD", None)
+    ]
 
 
 def test_unknown_status_fails_status_known(dsn: str, landing: Landing) -> None:
@@ -183,8 +201,10 @@ def test_unknown_status_fails_status_known(dsn: str, landing: Landing) -> None:
     failed = fails_with(dsn)
     assert [r.id for r in failed.failures] == ["report.status_known"]
     assert [r.id for r in failed.warnings] == ["qualification.all_qualified"]  # the build flagged it to qualify
-    assert ("sms_tracking.report: report.status_known failed — expected every report's status is one the "
-            "qualification table qualifies") in str(failed)
+    assert (
+        "sms_tracking.report: report.status_known failed — expected every report's status is one the "
+        "qualification table qualifies"
+    ) in str(failed)
     assert "provider=smpp provider_message_id=A3 raw_status=BOGUS status_qualification=to_qualify" in str(failed)
     assert results(dsn)["report.status_known"]["unexpected_sample"][0]["raw_status"] == "BOGUS"
 
@@ -192,7 +212,8 @@ def test_unknown_status_fails_status_known(dsn: str, landing: Landing) -> None:
 def test_done_before_submit_is_a_done_after_submit_warning(dsn: str, landing: Landing) -> None:
     sends = landing.files["sends/sends.csv"].splitlines(keepends=True)
     landing.files["sends/sends.csv"] = "".join(
-        landing.send("D1", "r2", "+33612345679", "A2", 30) if ",A2," in line else line for line in sends)
+        landing.send("D1", "r2", "+33612345679", "A2", 30) if ",A2," in line else line for line in sends
+    )
     build(dsn, landing)
     # A warning: the delivery log already timed that report by its arrival (docs/reliability.md).
     summary = quality.validate_run(RUN, dsn=dsn, docs=False)
@@ -207,8 +228,10 @@ def test_orphan_reports_fail_past_their_bound(dsn: str, landing: Landing) -> Non
     build(dsn, landing)
     failed = fails_with(dsn)
     assert [r.id for r in failed.failures] == ["report.matched_to_sent_message"]
-    assert ("sms_tracking.report: report.matched_to_sent_message failed — expected reports match a sent message, "
-            "but for at most orphan_max_share of them (orphans)") in str(failed)
+    assert (
+        "sms_tracking.report: report.matched_to_sent_message failed — expected reports match a sent message, "
+        "but for at most orphan_max_share of them (orphans)"
+    ) in str(failed)
     assert "1 of 7 rows unexpected; sample rows: report_id=" in str(failed)
     assert "provider_message_id=ZZ9 raw_status=DELIVRD sent_message_id=null" in str(failed)
     # One orphan in seven reports is within a 20 % bound; the retry's results replace the first attempt's.
@@ -216,7 +239,10 @@ def test_orphan_reports_fail_past_their_bound(dsn: str, landing: Landing) -> Non
     assert quality.validate_run(RUN, dsn=dsn, config=loose, docs=False)["failed_critical"] == []
     row = results(dsn)["report.matched_to_sent_message"]
     assert (row["success"], row["unexpected_count"], row["observed_value"]["unexpected_percent"]) == (
-        True, 1, pytest.approx(100 / 7))
+        True,
+        1,
+        pytest.approx(100 / 7),
+    )
 
 
 def test_summary_that_disagrees_with_the_log_fails(dsn: str, landing: Landing) -> None:
@@ -225,8 +251,10 @@ def test_summary_that_disagrees_with_the_log_fails(dsn: str, landing: Landing) -
     failed = fails_with(dsn)
     assert [r.id for r in failed.failures] == ["delivery_summary.agrees_with_delivery_log"]
     assert "sms_tracking.delivery_summary: delivery_summary.agrees_with_delivery_log failed" in str(failed)
-    assert ("sample rows: delivery_id=D1 disagreement=delivered 3 but the log has 2; "
-            "sent 4 <> delivered + failed + pending + cancelled = 5") in str(failed)
+    assert (
+        "sample rows: delivery_id=D1 disagreement=delivered 3 but the log has 2; "
+        "sent 4 <> delivered + failed + pending + cancelled = 5"
+    ) in str(failed)
 
 
 def test_warning_is_recorded_and_does_not_raise(dsn: str, landing: Landing) -> None:
@@ -242,9 +270,12 @@ def test_warning_is_recorded_and_does_not_raise(dsn: str, landing: Landing) -> N
 
 def test_a_new_table_takes_a_few_lines_and_missing_tables_are_skipped(dsn: str, landing: Landing) -> None:
     build(dsn, landing)
-    execute(dsn, "DROP TABLE sms_tracking.click",
-            "CREATE TABLE sms_tracking.test_denylist (phone_e164 text)",
-            "INSERT INTO sms_tracking.test_denylist VALUES ('+33612345678'), ('0612345678')")
+    execute(
+        dsn,
+        "DROP TABLE sms_tracking.click",
+        "CREATE TABLE sms_tracking.test_denylist (phone_e164 text)",
+        "INSERT INTO sms_tracking.test_denylist VALUES ('+33612345678'), ('0612345678')",
+    )
     denylist = Suite("test_denylist", "test_denylist", ("phone_e164",), checks=(e164("phone_e164"),))
     failed = fails_with(dsn, suites=(*SUITES, denylist))
     assert [r.id for r in failed.failures] == ["test_denylist.phone_e164_format"]
@@ -269,14 +300,19 @@ def _claim(dsn: str, run_id: str) -> int:
 
 def test_old_results_are_purged_but_each_checks_latest_is_kept(dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
     now = datetime(2026, 11, 26, tzinfo=UTC)
-    rows = [("r1", "report", "key_unique", 200), ("r2", "report", "key_unique", 100), ("r3", "report", "key_unique", 1),
-            ("r1", "message", "key_unique", 200)]  # message.key_unique ran once, 200 days ago
+    rows = [
+        ("r1", "report", "key_unique", 200),
+        ("r2", "report", "key_unique", 100),
+        ("r3", "report", "key_unique", 1),
+        ("r1", "message", "key_unique", 200),
+    ]  # message.key_unique ran once, 200 days ago
     with psycopg.connect(dsn) as conn:
         for run_id, suite, expectation, age in rows:
             conn.execute(
                 "INSERT INTO sms_tracking.validation_result (run_id, suite, table_name, expectation, expectation_type,"
                 " description, success, critical, validated_at) VALUES (%s, %s, %s, %s, 'x', 'x', true, true, %s)",
-                (run_id, suite, suite, expectation, now - timedelta(days=age)))
+                (run_id, suite, suite, expectation, now - timedelta(days=age)),
+            )
     assert quality.purge_results(now, dsn=dsn) == {"deleted": 2, "retention_days": 90}
     with psycopg.connect(dsn) as conn:
         kept = conn.execute("SELECT suite, run_id FROM sms_tracking.validation_result ORDER BY 1, 2").fetchall()

@@ -79,7 +79,8 @@ def state(conn: Connection, phone: str = PHONE) -> tuple | None:
 def history(conn: Connection, phone: str = PHONE) -> list[tuple]:
     return conn.execute(
         """SELECT at, from_status, to_status, error_count, cause_kind, event_kind, event_key, rule
-             FROM sms_tracking.quarantine_history WHERE phone_e164 = %s ORDER BY at, id""", (phone,)
+             FROM sms_tracking.quarantine_history WHERE phone_e164 = %s ORDER BY at, id""",
+        (phone,),
     ).fetchall()
 
 
@@ -88,9 +89,11 @@ def tables(conn: Connection) -> dict[str, list[tuple]]:
         "quarantine": conn.execute("SELECT * FROM sms_tracking.quarantine ORDER BY 1").fetchall(),
         "history": conn.execute(
             "SELECT phone_e164, at, from_status, to_status, error_count, cause_kind, event_key, rule"
-            " FROM sms_tracking.quarantine_history ORDER BY phone_e164, at, id").fetchall(),
+            " FROM sms_tracking.quarantine_history ORDER BY phone_e164, at, id"
+        ).fetchall(),
         "events": conn.execute(
-            "SELECT event_key, phone_e164, at, kind FROM sms_tracking.quarantine_event ORDER BY 1").fetchall(),
+            "SELECT event_key, phone_e164, at, kind FROM sms_tracking.quarantine_event ORDER BY 1"
+        ).fetchall(),
         "not_applied": conn.execute("SELECT * FROM sms_tracking.pending_quarantine_event").fetchall(),
     }
 
@@ -124,7 +127,8 @@ def test_hard_error_quarantines_and_history_names_the_message(dsn: str, conn: Co
     build(dsn)
     row = conn.execute(
         """SELECT from_status, to_status, error_count, cause_kind, event_kind, reason, delivery_id, provider,
-                  provider_message_id, at FROM sms_tracking.quarantine_history""").fetchone()
+                  provider_message_id, at FROM sms_tracking.quarantine_history"""
+    ).fetchone()
     cause = conn.execute("SELECT cause, last_error_reason FROM sms_tracking.quarantine").fetchone()
     assert row == ("Valid", "Quarantine", 1, "report", "hard", "User unknown", "D7", "twilio", "SM1", T0)
     assert cause == ("User unknown: twilio message SM1 of delivery D7", "User unknown")
@@ -223,8 +227,9 @@ def test_a_number_of_successes_only_is_not_replayed_until_one_turns_into_an_erro
     build(dsn)
     record(conn, "ok2", T0 + days(3), "success")
     build(dsn)
-    assert conn.execute("SELECT at FROM sms_tracking.quarantine_event WHERE event_key = 'report:twilio:ok2'"
-                        ).fetchone() == (T0 + days(3),)
+    assert conn.execute(
+        "SELECT at FROM sms_tracking.quarantine_event WHERE event_key = 'report:twilio:ok2'"
+    ).fetchone() == (T0 + days(3),)
     assert state(conn) is None and history(conn) == []
     record(conn, "ok1", T0, "hard")
     build(dsn)
@@ -285,16 +290,17 @@ def test_replay_that_removes_a_quarantine_resummarises_the_delivery_that_caused_
     assert conn.execute(new_quarantines).fetchone() == (0,)
 
 
-def test_provider_opt_out_denylists_the_number(
-    dsn: str, conn: Connection, make_landing: Callable[..., Path]
-) -> None:
-    make_landing({
-        "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n",
-        "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
-                       "D1,r1,+15550101,twilio,SM1,2026-05-04T08:00:00Z\n",
-        "reports/twilio_callbacks/c.txt": "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=21610"
-                                          "&To=%2B15550101&RawDlrDoneDate=2605040801\n",
-    })
+def test_provider_opt_out_denylists_the_number(dsn: str, conn: Connection, make_landing: Callable[..., Path]) -> None:
+    make_landing(
+        {
+            "deliveries/d.csv": "delivery_id,name,content,provider,created_at\n"
+            "D1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n",
+            "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+            "D1,r1,+15550101,twilio,SM1,2026-05-04T08:00:00Z\n",
+            "reports/twilio_callbacks/c.txt": "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=21610"
+            "&To=%2B15550101&RawDlrDoneDate=2605040801\n",
+        }
+    )
     run_all(dsn, sources=("campaign", "twilio_callbacks"))
     assert state(conn, "+15550101") == ("Denylisted", 0)
     assert history(conn, "+15550101")[0][4:6] == ("report", "optout")
@@ -302,11 +308,15 @@ def test_provider_opt_out_denylists_the_number(
 
 def test_stop_and_start_from_inbound_messages(dsn: str, conn: Connection, make_landing: Callable[..., Path]) -> None:
     header = "provider,provider_message_id,phone,recipient,text,received_at\n"
-    root = make_landing({"inbound/1.csv": (
-        header + "smpp,,33611111111,36179, Stop! ,2026-05-04T09:00:00Z\n"
-        "smpp,,33622222222,36179,Arrêt,2026-05-04T09:00:00Z\n"
-        "smpp,,33633333333,36179,please stop calling me,2026-05-04T09:00:00Z\n"
-    )})
+    root = make_landing(
+        {
+            "inbound/1.csv": (
+                header + "smpp,,33611111111,36179, Stop! ,2026-05-04T09:00:00Z\n"
+                "smpp,,33622222222,36179,Arrêt,2026-05-04T09:00:00Z\n"
+                "smpp,,33633333333,36179,please stop calling me,2026-05-04T09:00:00Z\n"
+            )
+        }
+    )
 
     def load_and_build() -> None:
         load_all(dsn, ("campaign",))
@@ -347,8 +357,9 @@ def test_cleanup_releases_with_errors_10_days_after_the_last_error(dsn: str, con
     quarantine.run_cleanup(T0 + days(11), dsn=dsn)
     assert tables(conn) == before
     audit = conn.execute("SELECT level, event, details FROM sms_tracking.audit_event").fetchall()
-    assert [(a[0], a[1], a[2]["released"]) for a in audit] == [("info", "quarantine_released",
-                                                                {"with_errors_release": 1})]
+    assert [(a[0], a[1], a[2]["released"]) for a in audit] == [
+        ("info", "quarantine_released", {"with_errors_release": 1})
+    ]
 
 
 def test_cleanup_releases_mailbox_full_after_30_days_only(dsn: str, conn: Connection) -> None:
@@ -402,7 +413,8 @@ def test_manual_release_is_a_user_event_kept_by_later_replays(dsn: str, conn: Co
 
 def ledger(conn: Connection) -> dict[str, list[Event]]:
     rows = conn.execute(
-        "SELECT phone_e164, kind, at, reason, event_key, set_status FROM sms_tracking.quarantine_event").fetchall()
+        "SELECT phone_e164, kind, at, reason, event_key, set_status FROM sms_tracking.quarantine_event"
+    ).fetchall()
     events: dict[str, list[Event]] = {}
     for phone, kind, at, reason, key, set_status in rows:
         events.setdefault(phone, []).append(Event(kind, at, reason, key, set_status))
@@ -412,14 +424,16 @@ def ledger(conn: Connection) -> dict[str, list[Event]]:
 def sql_state(conn: Connection) -> dict[str, State]:
     rows = conn.execute(
         "SELECT phone_e164, status, error_count, last_error_at, last_error_reason, first_error_at"
-        " FROM sms_tracking.quarantine").fetchall()
+        " FROM sms_tracking.quarantine"
+    ).fetchall()
     return {row[0]: State(*row[1:]) for row in rows}
 
 
 def sql_history(conn: Connection) -> dict[str, list[Transition]]:
     rows = conn.execute(
         "SELECT phone_e164, at, from_status, to_status, error_count, cause_kind, event_kind, event_key, rule"
-        " FROM sms_tracking.quarantine_history ORDER BY phone_e164, at, id").fetchall()
+        " FROM sms_tracking.quarantine_history ORDER BY phone_e164, at, id"
+    ).fetchall()
     result: dict[str, list[Transition]] = {}
     for phone, *fields in rows:
         result.setdefault(phone, []).append(Transition(*fields))
@@ -431,15 +445,19 @@ def test_sql_and_python_agree_on_a_generated_event_sequence(dsn: str, conn: Conn
     phones = [f"+336123400{n:02d}" for n in range(10)]
     kinds = ["success", "soft", "mailbox_full", "hard", "optout", "ignored", "stop", "start"]
     items = [
-        (f"e{i}", rng.choice(phones), T0 + timedelta(minutes=rng.randrange(60 * 24 * 90)),
-         rng.choices(kinds, weights=[25, 35, 8, 3, 2, 8, 4, 4])[0])
+        (
+            f"e{i}",
+            rng.choice(phones),
+            T0 + timedelta(minutes=rng.randrange(60 * 24 * 90)),
+            rng.choices(kinds, weights=[25, 35, 8, 3, 2, 8, 4, 4])[0],
+        )
         for i in range(400)
     ]
     arrival = items[:]
     rng.shuffle(arrival)  # reports arrive out of order, in batches
     expected: dict[str, tuple[str, datetime, str]] = {}
     for batch in range(8):
-        for key, phone, at, kind in arrival[batch * 50:(batch + 1) * 50]:
+        for key, phone, at, kind in arrival[batch * 50 : (batch + 1) * 50]:
             if kind in ("stop", "start"):
                 inbound(conn, key, at, "Stop" if kind == "stop" else "start", phone)
             else:
@@ -458,8 +476,11 @@ def test_sql_and_python_agree_on_a_generated_event_sequence(dsn: str, conn: Conn
     config = QuarantineConfig.from_settings(Settings())
     events = ledger(conn)
     # The ledger holds exactly the events the final data makes (plus the cleanup's releases)...
-    made = {f"report:twilio:{k}" if v[2] not in ("stop", "start") else f"inbound:{k}": v
-            for k, v in expected.items() if v[2] != "ignored"}
+    made = {
+        f"report:twilio:{k}" if v[2] not in ("stop", "start") else f"inbound:{k}": v
+        for k, v in expected.items()
+        if v[2] != "ignored"
+    }
     recorded = {e.key: (phone, e.at, e.kind) for phone, evs in events.items() for e in evs if e.kind != "release"}
     assert recorded == {k: (v[0], v[1], {"mailbox_full": "soft"}.get(v[2], v[2])) for k, v in made.items()}
     # ...and the SQL replay of it, batch after batch, is the Python replay of it in one go.
@@ -473,18 +494,26 @@ def test_sql_and_python_agree_on_a_generated_event_sequence(dsn: str, conn: Conn
 
 def test_arrival_order_does_not_change_the_result(dsn: str, conn: Connection) -> None:
     rng = random.Random(7)
-    items = [(f"e{i}", T0 + timedelta(hours=rng.randrange(24 * 40)),
-              rng.choice(["success", "soft", "soft", "soft", "mailbox_full"])) for i in range(60)]
+    items = [
+        (
+            f"e{i}",
+            T0 + timedelta(hours=rng.randrange(24 * 40)),
+            rng.choice(["success", "soft", "soft", "soft", "mailbox_full"]),
+        )
+        for i in range(60)
+    ]
     for key, at, kind in sorted(items, key=lambda item: item[1]):
         record(conn, key, at, kind)
     build(dsn)
     in_order = tables(conn)
-    conn.execute("TRUNCATE sms_tracking.quarantine, sms_tracking.quarantine_history, sms_tracking.quarantine_event,"
-                 " sms_tracking.delivery_log")
+    conn.execute(
+        "TRUNCATE sms_tracking.quarantine, sms_tracking.quarantine_history, sms_tracking.quarantine_event,"
+        " sms_tracking.delivery_log"
+    )
     shuffled = items[:]
     rng.shuffle(shuffled)
     for start in range(0, 60, 7):
-        for key, at, kind in shuffled[start:start + 7]:
+        for key, at, kind in shuffled[start : start + 7]:
             record(conn, key, at, kind)
         build(dsn)
     assert tables(conn)["quarantine"] == in_order["quarantine"]

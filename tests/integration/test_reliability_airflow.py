@@ -85,12 +85,14 @@ def private_home(airflow_db: Path, where: Path) -> Path:
 def airflow_env(dsn: str, landing: Path, home: Path | None = None, **settings: str) -> dict[str, str]:
     """The environment of a ``dags test``: tasks reach Postgres through the Airflow connection."""
     env = {key: value for key, value in os.environ.items() if key != "SMS_TRACKING_DSN"}
-    env.update({
-        "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
-        "AIRFLOW__SMS_TRACKING__LANDING": str(landing),
-        "PYTHONPATH": os.pathsep.join(p for p in (str(POLICY_DIR), env.get("PYTHONPATH")) if p),
-        **settings,
-    })
+    env.update(
+        {
+            "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
+            "AIRFLOW__SMS_TRACKING__LANDING": str(landing),
+            "PYTHONPATH": os.pathsep.join(p for p in (str(POLICY_DIR), env.get("PYTHONPATH")) if p),
+            **settings,
+        }
+    )
     if home is not None:
         env["AIRFLOW_HOME"] = str(home)
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
@@ -106,7 +108,11 @@ class DagsTest:
         self._out: IO[str] = log.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date],
-            env=env, stdout=self._out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         _started.append(self)
 
@@ -150,8 +156,12 @@ class DagsTest:
 
     def run_id(self) -> str:
         with closing(sqlite3.connect(self.home / "airflow.db")) as conn:
-            return str(conn.execute("SELECT run_id FROM dag_run WHERE dag_id = ? AND logical_date LIKE ?",
-                                    (self.dag_id, f"{self.logical_date} 00:00:00%")).fetchone()[0])
+            return str(
+                conn.execute(
+                    "SELECT run_id FROM dag_run WHERE dag_id = ? AND logical_date LIKE ?",
+                    (self.dag_id, f"{self.logical_date} 00:00:00%"),
+                ).fetchone()[0]
+            )
 
     def history(self) -> list[tuple[str, int, str]]:
         """Earlier tries kept by Airflow: ``(task_id[map_index], try_number, state)``."""
@@ -184,7 +194,9 @@ def xcom(home: Path, dag_id: str, run_id: str, task_id: str, map_index: int = -1
     with closing(sqlite3.connect(home / "airflow.db")) as conn:
         row = conn.execute(
             "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ? "
-            "AND key = 'return_value'", (dag_id, run_id, task_id, map_index)).fetchone()
+            "AND key = 'return_value'",
+            (dag_id, run_id, task_id, map_index),
+        ).fetchone()
     assert row, f"no return value of {task_id}[{map_index}] in {run_id}"
     return json.loads(row[0])
 
@@ -268,7 +280,8 @@ def source_objects(dsn: str, source: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(
             "SELECT object_id, uri, status, rows_read, rows_loaded, rows_duplicate, rows_rejected "
-            "FROM sms_tracking.source_object WHERE source = %s ORDER BY uri", (source,)
+            "FROM sms_tracking.source_object WHERE source = %s ORDER BY uri",
+            (source,),
         ).fetchall()
 
 
@@ -314,8 +327,12 @@ def assert_equals_reference(dsn: str, reference: dict[str, Any]) -> None:
 
 def test_reference_figures(reference: dict[str, Any]) -> None:
     """The undisturbed run the fault tests compare with: every report line in is stored, merged or rejected."""
-    assert reference["figures"] == {"in": REPORTS_IN, "stored": REPORTS_STORED, "merged": REPORTS_MERGED,
-                                    "rejected": REPORTS_REJECTED}
+    assert reference["figures"] == {
+        "in": REPORTS_IN,
+        "stored": REPORTS_STORED,
+        "merged": REPORTS_MERGED,
+        "rejected": REPORTS_REJECTED,
+    }
     assert all(reference["tables"][table] for table in ("report", "message", "delivery_log", "delivery_summary"))
 
 
@@ -331,8 +348,9 @@ def test_connection_killed_mid_load_fails_the_task_and_the_rerun_equals_an_undis
         run = DagsTest(SMPP_DAG, date, env, tmp_path / "run1.log")
         [(pid, query)] = waiting_backends(dsn, [run], relation_wait("report"))
         with psycopg.connect(dsn) as conn:  # what the task did so far is uncommitted: invisible
-            assert conn.execute("SELECT count(*) FROM sms_tracking.source_object WHERE source = 'smpp_main'"
-                                ).fetchone() == (0,)
+            assert conn.execute(
+                "SELECT count(*) FROM sms_tracking.source_object WHERE source = 'smpp_main'"
+            ).fetchone() == (0,)
         terminate(dsn, pid)
     assert run.wait() == 1, f"the run should fail:\n{run.tail()}"
     assert "AdminShutdown" in run.log.read_text(errors="replace")  # the task met the terminated connection
@@ -428,8 +446,9 @@ def test_two_build_runs_at_once_in_two_airflow_processes_are_serialised_and_equa
         gate.execute("SELECT pg_advisory_lock(sms_tracking.build_lock())")
         runs = [
             DagsTest(BUILD_DAG, "2026-05-04", airflow_env(dsn, landing, home, **settings), tmp_path / "build-a.log"),
-            DagsTest(BUILD_DAG, "2026-05-05", airflow_env(dsn, landing, other_home, **settings),
-                     tmp_path / "build-b.log"),
+            DagsTest(
+                BUILD_DAG, "2026-05-05", airflow_env(dsn, landing, other_home, **settings), tmp_path / "build-b.log"
+            ),
         ]
         waiters = waiting_backends(dsn, runs, BUILD_LOCK_WAIT, count=2)
         gate.execute("SELECT pg_advisory_unlock(sms_tracking.build_lock())")
@@ -472,13 +491,27 @@ def resent(
         with (folder / "task.log").open("w") as out:
             task = subprocess.run(
                 [sys.executable, "-m", "airflow", "tasks", "test", SMPP_DAG, "load_object", run_id, "--map-index", "0"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, check=False, timeout=RUN_TIMEOUT)
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+                timeout=RUN_TIMEOUT,
+            )
         task_result = xcom(home, SMPP_DAG, run_id, "load_object", 0) if task.returncode == 0 else None
         after_task = source_objects(dsn, "smpp_main"), snapshot(dsn)
         again = dags_test(SMPP_DAG, "2026-05-06", env, folder / "run2.log")
         build_all(dsn)
-    return {"dsn": dsn, "first": first, "again": again, "objects": objects, "tables": tables, "task": task,
-            "task_log": folder / "task.log", "task_result": task_result, "after_task": after_task}
+    return {
+        "dsn": dsn,
+        "first": first,
+        "again": again,
+        "objects": objects,
+        "tables": tables,
+        "task": task,
+        "task_log": folder / "task.log",
+        "task_result": task_result,
+        "after_task": after_task,
+    }
 
 
 def test_the_same_run_rerun_and_the_same_file_under_two_names_store_no_report_twice(
@@ -511,15 +544,20 @@ def test_the_same_run_rerun_and_the_same_file_under_two_names_store_no_report_tw
     for table, rows in reference["tables"].items():
         assert tables[table] == rows, f"{table} differs from the undisturbed run"
     figures = report_figures(dsn)
-    assert figures == {"in": REPORTS_IN + read, "stored": REPORTS_STORED, "merged": REPORTS_MERGED + merged,
-                       "rejected": REPORTS_REJECTED + rejected}
+    assert figures == {
+        "in": REPORTS_IN + read,
+        "stored": REPORTS_STORED,
+        "merged": REPORTS_MERGED + merged,
+        "rejected": REPORTS_REJECTED + rejected,
+    }
     # Its bad line was rejected from the first name already: a duplicate too (include/sql/load/reject.sql).
     assert (read, merged, rejected) == (513, 513, 0)
     assert figures["in"] == figures["stored"] + figures["merged"] + figures["rejected"]
     with psycopg.connect(dsn) as conn:
         assert conn.execute(
             "SELECT count(*) FROM (SELECT 1 FROM sms_tracking.report GROUP BY provider, provider_message_id, "
-            "raw_status, error_code, event_at, raw_text HAVING count(*) > 1) d").fetchone() == (0,)
+            "raw_status, error_code, event_at, raw_text HAVING count(*) > 1) d"
+        ).fetchone() == (0,)
 
 
 def test_the_same_file_under_two_names_rejects_its_bad_lines_once(
@@ -537,8 +575,10 @@ def test_two_send_list_exports_at_once_both_succeed(dsn: str, landing: Path) -> 
     load_all(dsn, (CAMPAIGN,))
     pipeline.build_step("prepare", run_id="test", dsn=dsn)  # prepares the send lists and exports them
     with psycopg.connect(dsn, autocommit=True) as conn:  # queue them again, as a second build would see them
-        queued = conn.execute("INSERT INTO sms_tracking.pending_export (delivery_id) "
-                              "SELECT DISTINCT delivery_id FROM sms_tracking.send_list").rowcount
+        queued = conn.execute(
+            "INSERT INTO sms_tracking.pending_export (delivery_id) "
+            "SELECT DISTINCT delivery_id FROM sms_tracking.send_list"
+        ).rowcount
     assert queued > 0
     errors: list[BaseException] = []
 
@@ -556,9 +596,14 @@ def test_two_send_list_exports_at_once_both_succeed(dsn: str, landing: Path) -> 
         deadline = time.monotonic() + 30
         with psycopg.connect(dsn, autocommit=True) as monitor:
             # Both exports wait (for the send list, or for each other once the export is serialised).
-            while sum(worker.is_alive() for worker in workers) > monitor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'").fetchone()[0] and time.monotonic() < deadline:  # type: ignore[index]
+            while (
+                sum(worker.is_alive() for worker in workers)
+                > monitor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                ).fetchone()[0]
+                and time.monotonic() < deadline
+            ):  # type: ignore[index]
                 time.sleep(0.02)
     for worker in workers:
         worker.join(30)
@@ -566,7 +611,8 @@ def test_two_send_list_exports_at_once_both_succeed(dsn: str, landing: Path) -> 
     if errors:
         raise errors[0]
     assert sorted(p.name for p in (landing / "send_lists").iterdir()) == sorted(
-        f"{row}.csv" for row in {p.stem for p in (landing / "send_lists").glob("*.csv")})
+        f"{row}.csv" for row in {p.stem for p in (landing / "send_lists").glob("*.csv")}
+    )
 
 
 # --- failures a retry cannot fix (issue #16) ---------------------------------------------------------
@@ -587,8 +633,13 @@ def test_a_rejected_batch_fails_its_load_task_at_once(
     dsn: str, landing: Path, airflow_db: Path, tmp_path: Path
 ) -> None:
     # The SMPP file has one bad line: more than a reject rate of 0 allows.
-    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), AIRFLOW__SMS_TRACKING__MAX_REJECT_RATE="0",
-                      SMS_TRACKING_TEST_RETRY_DELAY="1")
+    env = airflow_env(
+        dsn,
+        landing,
+        private_home(airflow_db, tmp_path),
+        AIRFLOW__SMS_TRACKING__MAX_REJECT_RATE="0",
+        SMS_TRACKING_TEST_RETRY_DELAY="1",
+    )
     run = DagsTest(SMPP_DAG, "2026-05-07", env, tmp_path / "run.log")
     assert_failed_without_retry(run, "load_object[0]")
     assert "BatchRejected" in run.log.read_text(errors="replace")
@@ -600,8 +651,10 @@ def test_a_rejected_batch_fails_its_load_task_at_once(
     ("broken", "message"),
     [
         ("sources:\n  - name: smpp_main\n    provider: [smpp\n", "the sources file is unusable"),
-        ("sources:\n  - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api}\n",
-         "no source named 'smpp_main'"),
+        (
+            "sources:\n  - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api}\n",
+            "no source named 'smpp_main'",
+        ),
     ],
     ids=["malformed", "source-removed"],
 )
@@ -612,8 +665,13 @@ def test_a_sources_file_broken_after_parsing_fails_the_task_at_once(
 
     sources = tmp_path / "sources.yaml"
     shutil.copy(resources.config_dir() / "sources.yaml", sources)
-    env = airflow_env(dsn, landing, private_home(airflow_db, tmp_path), AIRFLOW__SMS_TRACKING__SOURCES=str(sources),
-                      SMS_TRACKING_TEST_RETRY_DELAY="1")
+    env = airflow_env(
+        dsn,
+        landing,
+        private_home(airflow_db, tmp_path),
+        AIRFLOW__SMS_TRACKING__SOURCES=str(sources),
+        SMS_TRACKING_TEST_RETRY_DELAY="1",
+    )
     lock = db._MIGRATION_LOCK  # the key prepare_database waits for
     with psycopg.connect(dsn, autocommit=True) as gate:
         # The DAG is parsed from the good file; the file breaks while its first task waits for this lock.

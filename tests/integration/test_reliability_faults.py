@@ -27,11 +27,38 @@ SMPP_BULK = "".join(
     f"text:bulk {i}\n"
     for i in range(200)
 )
-VOLATILE = {"report_id", "object_id", "received_at", "refreshed_at", "refreshed_by_run", "recorded_at",
-            "event_id", "run_id", "built_at", "updated_at", "exported_at", "path", "uri", "task_id", "dag_id"}
+VOLATILE = {
+    "report_id",
+    "object_id",
+    "received_at",
+    "refreshed_at",
+    "refreshed_by_run",
+    "recorded_at",
+    "event_id",
+    "run_id",
+    "built_at",
+    "updated_at",
+    "exported_at",
+    "path",
+    "uri",
+    "task_id",
+    "dag_id",
+}
 """Columns that name the run, the file or a serial: they differ between two databases by construction."""
-TABLES = ("report", "reject", "message", "delivery", "delivery_log", "delivery_summary", "qualification",
-          "quarantine", "pending_message", "pending_delivery", "daily_provider", "delivery_failure_summary")
+TABLES = (
+    "report",
+    "reject",
+    "message",
+    "delivery",
+    "delivery_log",
+    "delivery_summary",
+    "qualification",
+    "quarantine",
+    "pending_message",
+    "pending_delivery",
+    "daily_provider",
+    "delivery_failure_summary",
+)
 _names = itertools.count()
 
 
@@ -56,9 +83,15 @@ def snapshot(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
     tables: dict[str, list[tuple[Any, ...]]] = {}
     with psycopg.connect(dsn) as conn:
         for table in TABLES:
-            columns = [c for (c,) in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'sms_tracking' "
-                "AND table_name = %s ORDER BY ordinal_position", (table,)).fetchall() if c not in VOLATILE]
+            columns = [
+                c
+                for (c,) in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'sms_tracking' "
+                    "AND table_name = %s ORDER BY ordinal_position",
+                    (table,),
+                ).fetchall()
+                if c not in VOLATILE
+            ]
             rows = conn.execute(f"SELECT {', '.join(columns)} FROM sms_tracking.{table}").fetchall()
             tables[table] = sorted(rows, key=repr)
     return tables
@@ -69,10 +102,12 @@ def duplicates(dsn: str) -> int:
     with psycopg.connect(dsn) as conn:
         report = conn.execute(
             "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) n FROM sms_tracking.report "
-            "GROUP BY provider, provider_message_id, raw_status, error_code, event_at, raw_text) d").fetchone()
+            "GROUP BY provider, provider_message_id, raw_status, error_code, event_at, raw_text) d"
+        ).fetchone()
         reject = conn.execute(
             "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) n FROM sms_tracking.reject r "
-            "JOIN sms_tracking.source_object o USING (object_id) GROUP BY o.checksum, r.position) d").fetchone()
+            "JOIN sms_tracking.source_object o USING (object_id) GROUP BY o.checksum, r.position) d"
+        ).fetchone()
     return int(report[0]) + int(reject[0])  # type: ignore[index]
 
 
@@ -108,8 +143,10 @@ def kill_after(lines: int, strike: Callable[[], None], monkeypatch: pytest.Monke
 def terminate_others(dsn: str) -> None:
     """Kill every other backend on the database, as an operator or a failover would."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def stored_objects(dsn: str) -> list[tuple[str, str]]:
@@ -159,9 +196,12 @@ def test_connection_killed_mid_build_step_fails_it_and_the_rerun_equals_an_undis
         deadline = time.monotonic() + 20
         killed = False
         while time.monotonic() < deadline and not killed:
-            killed = bool(holder.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND wait_event = 'advisory'").fetchall())
+            killed = bool(
+                holder.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                ).fetchall()
+            )
             time.sleep(0.02)
         holder.execute("SELECT pg_advisory_unlock(sms_tracking.build_lock())")
         worker.join(20)

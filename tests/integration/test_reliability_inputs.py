@@ -63,31 +63,91 @@ def _complete_lines(packed: bytes) -> int:
 CASES = [
     Case("empty file", "smpp_main", "empty.txt", b"", 0, {}),
     Case("blank lines only", "smpp_main", "blank.txt", b"\n\r\n  \n", 0, {}),
-    Case("binary garbage", "smpp_main", "garbage.bin", b"\x00\x01" + random.Random(8).randbytes(4000), 0,
-         {"*": -1}),
-    Case("Latin-1 line among UTF-8", "smpp_main", "latin1.txt",
-         SMPP3.encode() + "id:B9 stat:DELIVRD text:Café\n".encode("latin-1"), 3, {"not UTF-8": 1}),
+    Case("binary garbage", "smpp_main", "garbage.bin", b"\x00\x01" + random.Random(8).randbytes(4000), 0, {"*": -1}),
+    Case(
+        "Latin-1 line among UTF-8",
+        "smpp_main",
+        "latin1.txt",
+        SMPP3.encode() + "id:B9 stat:DELIVRD text:Café\n".encode("latin-1"),
+        3,
+        {"not UTF-8": 1},
+    ),
     Case("UTF-8 with BOM", "smpp_main", "bom8.txt", codecs.BOM_UTF8 + SMPP3.encode(), 3, {}),
-    Case("UTF-16 LE with BOM", "smpp_main", "bom16le.txt", SMPP3.encode("utf-16-le").join([codecs.BOM_UTF16_LE, b""]),
-         3, {}),
-    Case("UTF-16 BE with BOM", "smpp_main", "bom16be.txt", SMPP3.encode("utf-16-be").join([codecs.BOM_UTF16_BE, b""]),
-         3, {}),
-    Case("UTF-16 with an odd byte at the end", "smpp_main", "odd16.txt",
-         codecs.BOM_UTF16_LE + SMPP3.encode("utf-16-le") + b"\x00", 3, {"invalid UTF-16": 1}),
-    Case("truncated gzip", "smpp_main", "cut.txt.gz", _gzip_truncated(), _complete_lines(_gzip_truncated()),
-         {"truncated or corrupt": 1}),
+    Case(
+        "UTF-16 LE with BOM",
+        "smpp_main",
+        "bom16le.txt",
+        SMPP3.encode("utf-16-le").join([codecs.BOM_UTF16_LE, b""]),
+        3,
+        {},
+    ),
+    Case(
+        "UTF-16 BE with BOM",
+        "smpp_main",
+        "bom16be.txt",
+        SMPP3.encode("utf-16-be").join([codecs.BOM_UTF16_BE, b""]),
+        3,
+        {},
+    ),
+    Case(
+        "UTF-16 with an odd byte at the end",
+        "smpp_main",
+        "odd16.txt",
+        codecs.BOM_UTF16_LE + SMPP3.encode("utf-16-le") + b"\x00",
+        3,
+        {"invalid UTF-16": 1},
+    ),
+    Case(
+        "truncated gzip",
+        "smpp_main",
+        "cut.txt.gz",
+        _gzip_truncated(),
+        _complete_lines(_gzip_truncated()),
+        {"truncated or corrupt": 1},
+    ),
     Case("gzip name, not gzip", "smpp_main", "fake.txt.gz", SMPP3.encode(), 0, {"truncated or corrupt": 1}),
-    Case("CSV without a required column", "twilio_csv", "nostatus.csv",
-         b"id,to\nSM1,+33612345678\nSM2,+33612345678\n", 0, {"header has no status column": 3}),
-    Case("CSV rows with missing and extra fields", "twilio_csv", "fields.csv",
-         (CSV_HEADER + CSV_ROW.format(i=1) + "SM2,delivered\n" + CSV_ROW.format(i=3).rstrip("\n") + ",x,y\n"
-          + CSV_ROW.format(i=4)).encode(), 2, {"fields, header has 5": 2}),
-    Case("CSV with extra and missing optional columns", "twilio_csv", "optional.csv",
-         b"id,status,extra\nSM1,delivered,x\nSM2,failed,y\n", 2, {}),
-    Case("JSON lines with a broken line in the middle", "twilio_api", "broken.jsonl",
-         (JSONL + '{"sid": "SM9", "status": \n' + JSONL.replace("SM", "SX")).encode(), 6, {"*": 1}),
-    Case("JSON line that is not an object", "twilio_api", "array.jsonl", (JSONL + "[1, 2]\n42\n").encode(), 3,
-         {"*": 2}),
+    Case(
+        "CSV without a required column",
+        "twilio_csv",
+        "nostatus.csv",
+        b"id,to\nSM1,+33612345678\nSM2,+33612345678\n",
+        0,
+        {"header has no status column": 3},
+    ),
+    Case(
+        "CSV rows with missing and extra fields",
+        "twilio_csv",
+        "fields.csv",
+        (
+            CSV_HEADER
+            + CSV_ROW.format(i=1)
+            + "SM2,delivered\n"
+            + CSV_ROW.format(i=3).rstrip("\n")
+            + ",x,y\n"
+            + CSV_ROW.format(i=4)
+        ).encode(),
+        2,
+        {"fields, header has 5": 2},
+    ),
+    Case(
+        "CSV with extra and missing optional columns",
+        "twilio_csv",
+        "optional.csv",
+        b"id,status,extra\nSM1,delivered,x\nSM2,failed,y\n",
+        2,
+        {},
+    ),
+    Case(
+        "JSON lines with a broken line in the middle",
+        "twilio_api",
+        "broken.jsonl",
+        (JSONL + '{"sid": "SM9", "status": \n' + JSONL.replace("SM", "SX")).encode(),
+        6,
+        {"*": 1},
+    ),
+    Case(
+        "JSON line that is not an object", "twilio_api", "array.jsonl", (JSONL + "[1, 2]\n42\n").encode(), 3, {"*": 2}
+    ),
 ]
 
 

@@ -20,15 +20,19 @@ NUMBERS = {"SM1": "+15550301", "SM2": "+15550302", "SM3": "+15550303"}
 @pytest.fixture
 def loaded(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_landing: Callable[..., Path]) -> str:
     """D1: SM1 and SM2 failed with Twilio codes the seed does not know (30099, 30098), SM3 delivered."""
-    make_landing({
-        "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n",
-        "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n" + "".join(
-            f"D1,r{sid[-1]},{phone},twilio,{sid},2026-05-04T08:00:00Z\n" for sid, phone in NUMBERS.items()),
-        "reports/twilio_callbacks/c.txt": (
-            "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30099&RawDlrDoneDate=2605040805\n"
-            "MessageSid=SM2&MessageStatus=undelivered&ErrorCode=30098&RawDlrDoneDate=2605040805\n"
-            "MessageSid=SM3&MessageStatus=delivered&RawDlrDoneDate=2605040805\n"),
-    })
+    make_landing(
+        {
+            "deliveries/d.csv": "delivery_id,name,content,provider,created_at\n"
+            "D1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n",
+            "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+            + "".join(f"D1,r{sid[-1]},{phone},twilio,{sid},2026-05-04T08:00:00Z\n" for sid, phone in NUMBERS.items()),
+            "reports/twilio_callbacks/c.txt": (
+                "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30099&RawDlrDoneDate=2605040805\n"
+                "MessageSid=SM2&MessageStatus=undelivered&ErrorCode=30098&RawDlrDoneDate=2605040805\n"
+                "MessageSid=SM3&MessageStatus=delivered&RawDlrDoneDate=2605040805\n"
+            ),
+        }
+    )
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALIFICATION_OVERRIDES", str(tmp_path / "overrides.yaml"))
     write(tmp_path, "overrides.yaml", "overrides: []\n")
     run_all(dsn, "build", ("campaign", "twilio_callbacks"))
@@ -48,20 +52,27 @@ def edit(dsn: str, code: str, failure_type: str, failure_reason: str) -> None:
         conn.execute(
             """UPDATE sms_tracking.qualification SET failure_type = %s, failure_reason = %s, state = 'keep',
                       origin = 'user' WHERE provider = 'twilio' AND raw_status = 'undelivered' AND error_code = %s""",
-            (failure_type, failure_reason, code))
+            (failure_type, failure_reason, code),
+        )
 
 
 def snapshot(dsn: str) -> dict[str, list[tuple]]:
     with psycopg.connect(dsn) as conn:
         return {
-            "log": conn.execute("SELECT provider_message_id, status, failure_type, failure_reason"
-                                " FROM sms_tracking.delivery_log ORDER BY 1").fetchall(),
-            "quarantine": conn.execute("SELECT phone_e164, status, error_count FROM sms_tracking.quarantine"
-                                       " ORDER BY 1").fetchall(),
-            "history": conn.execute("SELECT phone_e164, from_status, to_status, event_kind, reason"
-                                    " FROM sms_tracking.quarantine_history ORDER BY 1, at, id").fetchall(),
-            "summary": conn.execute("SELECT delivery_id, failed, hard, soft FROM sms_tracking.delivery_summary"
-                                    " ORDER BY 1").fetchall(),
+            "log": conn.execute(
+                "SELECT provider_message_id, status, failure_type, failure_reason"
+                " FROM sms_tracking.delivery_log ORDER BY 1"
+            ).fetchall(),
+            "quarantine": conn.execute(
+                "SELECT phone_e164, status, error_count FROM sms_tracking.quarantine ORDER BY 1"
+            ).fetchall(),
+            "history": conn.execute(
+                "SELECT phone_e164, from_status, to_status, event_kind, reason"
+                " FROM sms_tracking.quarantine_history ORDER BY 1, at, id"
+            ).fetchall(),
+            "summary": conn.execute(
+                "SELECT delivery_id, failed, hard, soft FROM sms_tracking.delivery_summary ORDER BY 1"
+            ).fetchall(),
         }
 
 
@@ -69,7 +80,9 @@ def audit(dsn: str, run_id: str) -> dict[str | None, tuple]:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
             "SELECT delivery_id, level, message, details, dag_id, task_id FROM sms_tracking.audit_event"
-            " WHERE event = 'requalified' AND run_id = %s", (run_id,)).fetchall()
+            " WHERE event = 'requalified' AND run_id = %s",
+            (run_id,),
+        ).fetchall()
     return {row[0]: row[1:] for row in rows}
 
 
@@ -87,7 +100,8 @@ def test_edited_row_requalifies_log_quarantine_summary_with_audit(loaded: str) -
     assert after["quarantine"][0] == (NUMBERS["SM1"], "Quarantine", 1)
     # The number's history was replayed: the soft error it had is now the hard one that quarantined it.
     assert [h for h in after["history"] if h[0] == NUMBERS["SM1"]] == [
-        (NUMBERS["SM1"], "Valid", "Quarantine", "hard", "User unknown")]
+        (NUMBERS["SM1"], "Valid", "Quarantine", "hard", "User unknown")
+    ]
     assert after["summary"] == [("D1", 2, 1, 1)]
 
     journal = audit(loaded, "rq1")
@@ -124,7 +138,10 @@ def test_filter_limits_the_requalification_to_one_code(loaded: str) -> None:
 
 
 def test_overrides_file_is_applied_as_user_rows_and_requalifies(loaded: str, tmp_path: Path) -> None:
-    write(tmp_path, "overrides.yaml", """overrides:
+    write(
+        tmp_path,
+        "overrides.yaml",
+        """overrides:
   - provider: twilio
     raw_status: undelivered
     error_code: "030099"
@@ -132,28 +149,38 @@ def test_overrides_file_is_applied_as_user_rows_and_requalifies(loaded: str, tmp
     failure_type: Hard
     failure_reason: User unknown
     description: unknown subscriber (ticket 1234)
-""")
+""",
+    )
     requalify(loaded, "rq1")
     with psycopg.connect(loaded) as conn:
         row = conn.execute(
             "SELECT failure_type, failure_reason, state, origin, description FROM sms_tracking.qualification"
-            " WHERE provider = 'twilio' AND raw_status = 'undelivered' AND error_code = '30099'").fetchone()
+            " WHERE provider = 'twilio' AND raw_status = 'undelivered' AND error_code = '30099'"
+        ).fetchone()
     assert row == ("Hard", "User unknown", "keep", "user", "unknown subscriber (ticket 1234)")
     assert snapshot(loaded)["quarantine"][0] == (NUMBERS["SM1"], "Quarantine", 1)
     assert pipeline.apply_qualification_overrides(dsn=loaded) == 0
     pipeline.prepare_database(loaded)  # the seed sync keeps the user's row
     with psycopg.connect(loaded) as conn:
         assert conn.execute("SELECT origin FROM sms_tracking.qualification WHERE error_code = '30099'").fetchone() == (
-            "user",)
+            "user",
+        )
 
 
 @pytest.mark.parametrize(
     ("entry", "message"),
-    [("  - {provider: twilio, raw_status: failed, error_code: '1', outcome: failed, failure_type: Hard}",
-      "override #1: a failed outcome needs failure_type and failure_reason"),
-     ("  - {provider: twilio, raw_status: failed, outcome: delivered}", "override #1: missing error_code"),
-     ("  - {provider: twilio, raw_status: x, error_code: '*', outcome: failed, failure_type: Fatal, "
-      "failure_reason: Refused}", "override #1: failure_type: 'Fatal' is not one of Hard, Soft, Ignored")],
+    [
+        (
+            "  - {provider: twilio, raw_status: failed, error_code: '1', outcome: failed, failure_type: Hard}",
+            "override #1: a failed outcome needs failure_type and failure_reason",
+        ),
+        ("  - {provider: twilio, raw_status: failed, outcome: delivered}", "override #1: missing error_code"),
+        (
+            "  - {provider: twilio, raw_status: x, error_code: '*', outcome: failed, failure_type: Fatal, "
+            "failure_reason: Refused}",
+            "override #1: failure_type: 'Fatal' is not one of Hard, Soft, Ignored",
+        ),
+    ],
 )
 def test_a_bad_override_names_the_entry_and_the_field(tmp_path: Path, entry: str, message: str) -> None:
     write(tmp_path, "o.yaml", "overrides:\n" + entry + "\n")
@@ -165,14 +192,17 @@ def set_state(dsn: str, raw_status: str, code: str, state: str) -> None:
     with psycopg.connect(dsn) as conn:
         conn.execute(
             "UPDATE sms_tracking.qualification SET state = %s WHERE provider = 'twilio' AND raw_status = %s"
-            " AND error_code = %s", (state, raw_status, code))
+            " AND error_code = %s",
+            (state, raw_status, code),
+        )
 
 
 def qualification_rows(dsn: str, code: str) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(
             "SELECT raw_status, error_code, failure_type, failure_reason, state, occurrences"
-            " FROM sms_tracking.qualification WHERE provider = 'twilio' AND error_code = %s ORDER BY 1", (code,)
+            " FROM sms_tracking.qualification WHERE provider = 'twilio' AND error_code = %s ORDER BY 1",
+            (code,),
         ).fetchall()
 
 
@@ -185,21 +215,26 @@ def test_an_ignored_row_keeps_typing_its_failure_but_never_quarantines(
     the build re-created (undelivered, 30005) as to qualify.
     """
     set_state(dsn, "*", "30005", "ignore")
-    make_landing({
-        "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n",
-        "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
-                       "D1,r1,+15550301,twilio,SM1,2026-05-04T08:00:00Z\n",
-        "reports/twilio_callbacks/c.txt":
-            "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30005&RawDlrDoneDate=2605040805\n",
-    })
+    make_landing(
+        {
+            "deliveries/d.csv": "delivery_id,name,content,provider,created_at\n"
+            "D1,Promo,Hi,twilio,2026-05-04T08:00:00Z\n",
+            "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+            "D1,r1,+15550301,twilio,SM1,2026-05-04T08:00:00Z\n",
+            "reports/twilio_callbacks/c.txt": "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30005"
+            "&RawDlrDoneDate=2605040805\n",
+        }
+    )
     run_all(dsn, "build", ("campaign", "twilio_callbacks"))
 
     with psycopg.connect(dsn) as conn:
-        assert conn.execute("SELECT status, failure_type, failure_reason, quarantine_ignored"
-                            " FROM sms_tracking.delivery_log").fetchall() == [("failed", "Hard", "User unknown", True)]
+        assert conn.execute(
+            "SELECT status, failure_type, failure_reason, quarantine_ignored FROM sms_tracking.delivery_log"
+        ).fetchall() == [("failed", "Hard", "User unknown", True)]
         assert conn.execute("SELECT count(*) FROM sms_tracking.quarantine_event").fetchone() == (0,)
         assert conn.execute("SELECT failed, hard, soft, ignored FROM sms_tracking.delivery_summary").fetchall() == [
-            (1, 1, 0, 0)]
+            (1, 1, 0, 0)
+        ]
     assert snapshot(dsn)["quarantine"] == []
     # The ignored row qualified the report and counted it; no exact row was created to qualify.
     assert qualification_rows(dsn, "30005") == [("*", "30005", "Hard", "User unknown", "ignore", 1)]

@@ -75,11 +75,15 @@ RUN_COLUMNS = {"refreshed_at", "refreshed_by_run", "updated_at", "qualified_at",
 
 def landing(root: Path) -> None:
     """The landing folder: the campaign and the three callback files, each with its own arrival time."""
-    write_all(root, {
-        "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,twilio,2026-05-04T07:00:00Z\n",
-        "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
-        + "".join(f"D1,r{sid},{phone},twilio,{sid},2026-05-04T08:00:00Z\n" for sid, phone in PHONES.items()),
-    })
+    write_all(
+        root,
+        {
+            "deliveries/d.csv": "delivery_id,name,content,provider,created_at\n"
+            "D1,Promo,Hi,twilio,2026-05-04T07:00:00Z\n",
+            "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+            + "".join(f"D1,r{sid},{phone},twilio,{sid},2026-05-04T08:00:00Z\n" for sid, phone in PHONES.items()),
+        },
+    )
     for name, (arrival, lines) in CALLBACKS.items():
         path = write(root, f"reports/twilio_callbacks/{name}", "\n".join(lines) + "\n")
         os.utime(path, (arrival.timestamp(), arrival.timestamp()))

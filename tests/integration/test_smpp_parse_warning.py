@@ -23,12 +23,14 @@ RECEIPTS = (
 def test_misspelt_labels_keep_the_receipt_warn_per_object_and_leave_the_code_to_qualify(
     dsn: str, make_landing: Callable[..., Path]
 ) -> None:
-    make_landing({
-        "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,smpp,2026-05-04T07:00:00Z\n",
-        "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
-        + "".join(f"D1,r{n},+3361234567{n},smpp,A{n},2026-05-04T08:00:00Z\n" for n in (1, 2, 3)),
-        "reports/smpp_main/r.txt": RECEIPTS,
-    })
+    make_landing(
+        {
+            "deliveries/d.csv": "delivery_id,name,content,provider,created_at\nD1,Promo,Hi,smpp,2026-05-04T07:00:00Z\n",
+            "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+            + "".join(f"D1,r{n},+3361234567{n},smpp,A{n},2026-05-04T08:00:00Z\n" for n in (1, 2, 3)),
+            "reports/smpp_main/r.txt": RECEIPTS,
+        }
+    )
     run_all(dsn, "build", ("campaign", "smpp_main"))
 
     with psycopg.connect(dsn) as conn:

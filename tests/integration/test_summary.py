@@ -29,9 +29,16 @@ D2,Spring sale (proof),+447700900100,{D2_CONTENT},twilio,2026-05-04T11:00:00Z,20
 D3,Fete des meres,36179,"{D3_CONTENT}",smpp,2026-05-05T07:00:00Z,2026-05-05T08:00:00Z,false
 """
 PHONES = {
-    "r01": "+33612345601", "r02": "+33612345602", "r03": "+33612345603", "r04": "+33612345604",
-    "r05": "+33612345605", "r06": "+33612345606", "r07": "+447700900107", "r08": "+447700900108",
-    "r09": "+12025550109", "r10": "+12025550110",
+    "r01": "+33612345601",
+    "r02": "+33612345602",
+    "r03": "+33612345603",
+    "r04": "+33612345604",
+    "r05": "+33612345605",
+    "r06": "+33612345606",
+    "r07": "+447700900107",
+    "r08": "+447700900108",
+    "r09": "+12025550109",
+    "r10": "+12025550110",
 }
 TARGETS = (
     "delivery_id,recipient_id,phone\n"
@@ -58,19 +65,23 @@ def callback(sid: str, status: str, done: str, error: str | None = None) -> str:
 
 # r01 60 s, r02 120 s, r03 sent only (delivered in the late file, 600 s), r04 Hard 30005, r05 Soft 30003,
 # r06 Ignored 30007, r07 Denylisted 21610 (0 s), r08 sent only, r09 60 s, r10 240 s.
-CALLBACKS = "".join((
-    callback("SMr01", "sent", "2605040900"), callback("SMr01", "delivered", "2605040901"),
-    callback("SMr02", "delivered", "2605040902"),
-    callback("SMr03", "sent", "2605040901"),
-    callback("SMr04", "undelivered", "2605040901", "30005"),
-    callback("SMr05", "undelivered", "2605040903", "30003"),
-    callback("SMr06", "failed", "2605040901", "30007"),
-    callback("SMr07", "failed", "2605040900", "21610"),
-    callback("SMr08", "sent", "2605040906"),
-    callback("SMr09", "delivered", "2605040901"),
-    callback("SMr10", "delivered", "2605040904"),
-    callback("SMp1", "delivered", "2605041201"), callback("SMp2", "delivered", "2605041202"),
-))
+CALLBACKS = "".join(
+    (
+        callback("SMr01", "sent", "2605040900"),
+        callback("SMr01", "delivered", "2605040901"),
+        callback("SMr02", "delivered", "2605040902"),
+        callback("SMr03", "sent", "2605040901"),
+        callback("SMr04", "undelivered", "2605040901", "30005"),
+        callback("SMr05", "undelivered", "2605040903", "30003"),
+        callback("SMr06", "failed", "2605040901", "30007"),
+        callback("SMr07", "failed", "2605040900", "21610"),
+        callback("SMr08", "sent", "2605040906"),
+        callback("SMr09", "delivered", "2605040901"),
+        callback("SMr10", "delivered", "2605040904"),
+        callback("SMp1", "delivered", "2605041201"),
+        callback("SMp2", "delivered", "2605041202"),
+    )
+)
 LATE_CALLBACKS = callback("SMr03", "delivered", "2605040910")
 # The REST API, read while r01 and r04 were in flight, gives their prices: 0.0075 USD each.
 API = "".join(
@@ -86,7 +97,7 @@ id:S3 sub:002 dlvrd:000 submit date:2605051000 done date:2605051005 stat:UNDELIV
 CHROME = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile"
 SALE, UNSUB, OTHER = (f"https://shop.example.com/{p}" for p in ("sale?c=d1", "unsub", "other"))
 CLICKS = "delivery_id,recipient_id,tracking_token,url,clicked_at,user_agent,method\n" + "".join(
-    f"{d},{r},{t},{u},{at},\"{ua}\",{m}\n"
+    f'{d},{r},{t},{u},{at},"{ua}",{m}\n'
     for d, r, t, u, at, ua, m in (
         ("D1", "r01", "t01", SALE, "2026-05-04T09:06:00Z", CHROME, "GET"),  # human
         ("D1", "r01", "t01", SALE, "2026-05-04T09:30:00Z", CHROME, "GET"),  # human, same clicker again
@@ -110,11 +121,40 @@ twilio,SMin3,+12025550110,+447700900100,STOP,2026-05-13T09:00:00Z
 """
 
 SUMMARY_COLUMNS = (
-    "is_proof", "initial_population", "excluded", "to_deliver", "processed", "sent", "delivered", "failed",
-    "pending", "success", "hard", "soft", "ignored", "success_rate", "delivery_rate", "error_rate",
-    "new_quarantines", "opt_outs", "total_clicks", "total_clicks_human", "unique_clickers", "unique_clickers_human",
-    "opt_out_clicks", "opt_out_clicks_human", "click_through_rate", "click_through_rate_raw", "segments", "cost",
-    "cost_unit", "latency_p50_s", "latency_p95_s", "latency_max_s", "first_submit_at", "last_submit_at",
+    "is_proof",
+    "initial_population",
+    "excluded",
+    "to_deliver",
+    "processed",
+    "sent",
+    "delivered",
+    "failed",
+    "pending",
+    "success",
+    "hard",
+    "soft",
+    "ignored",
+    "success_rate",
+    "delivery_rate",
+    "error_rate",
+    "new_quarantines",
+    "opt_outs",
+    "total_clicks",
+    "total_clicks_human",
+    "unique_clickers",
+    "unique_clickers_human",
+    "opt_out_clicks",
+    "opt_out_clicks_human",
+    "click_through_rate",
+    "click_through_rate_raw",
+    "segments",
+    "cost",
+    "cost_unit",
+    "latency_p50_s",
+    "latency_p95_s",
+    "latency_max_s",
+    "first_submit_at",
+    "last_submit_at",
     "last_report_at",
 )
 
@@ -132,43 +172,128 @@ def d(text: str) -> Decimal:
 # preview, r03's HEAD, r03's Slackbot and r03's click 1 s after its late delivery; clickers r01, r02, r03 and
 # token tok9, of whom r01, r03 and tok9 made a human click; 5 delivered.
 EXPECTED_D1 = {
-    "is_proof": False, "initial_population": 13, "excluded": 3, "to_deliver": 10, "processed": 10, "sent": 10,
-    "delivered": 5, "failed": 4, "pending": 1, "success": 6, "hard": 2, "soft": 1, "ignored": 1,
-    "success_rate": d("0.600000"), "delivery_rate": d("0.500000"), "error_rate": d("0.400000"),
-    "new_quarantines": 1, "opt_outs": 2, "total_clicks": 10, "total_clicks_human": 5, "unique_clickers": 4,
-    "unique_clickers_human": 3, "opt_out_clicks": 2, "opt_out_clicks_human": 1,
-    "click_through_rate": d("0.600000"), "click_through_rate_raw": d("0.800000"), "segments": 10,
-    "cost": d("0.01500"), "cost_unit": "USD", "latency_p50_s": d("60.0"), "latency_p95_s": d("456.0"),
-    "latency_max_s": d("600.0"), "first_submit_at": at("2026-05-04T09:00:00"),
-    "last_submit_at": at("2026-05-04T09:05:00"), "last_report_at": at("2026-05-04T09:10:00"),
+    "is_proof": False,
+    "initial_population": 13,
+    "excluded": 3,
+    "to_deliver": 10,
+    "processed": 10,
+    "sent": 10,
+    "delivered": 5,
+    "failed": 4,
+    "pending": 1,
+    "success": 6,
+    "hard": 2,
+    "soft": 1,
+    "ignored": 1,
+    "success_rate": d("0.600000"),
+    "delivery_rate": d("0.500000"),
+    "error_rate": d("0.400000"),
+    "new_quarantines": 1,
+    "opt_outs": 2,
+    "total_clicks": 10,
+    "total_clicks_human": 5,
+    "unique_clickers": 4,
+    "unique_clickers_human": 3,
+    "opt_out_clicks": 2,
+    "opt_out_clicks_human": 1,
+    "click_through_rate": d("0.600000"),
+    "click_through_rate_raw": d("0.800000"),
+    "segments": 10,
+    "cost": d("0.01500"),
+    "cost_unit": "USD",
+    "latency_p50_s": d("60.0"),
+    "latency_p95_s": d("456.0"),
+    "latency_max_s": d("600.0"),
+    "first_submit_at": at("2026-05-04T09:00:00"),
+    "last_submit_at": at("2026-05-04T09:05:00"),
+    "last_report_at": at("2026-05-04T09:10:00"),
 }
 # Before the late report: r03 pending, its 09:10:01 click human; finals 0, 60, 60, 60, 60, 120, 180, 240.
 EXPECTED_D1_BEFORE_LATE_REPORT = {
-    **EXPECTED_D1, "delivered": 4, "pending": 2, "delivery_rate": d("0.400000"), "total_clicks_human": 6,
-    "click_through_rate": d("0.750000"), "click_through_rate_raw": d("1.000000"), "latency_p95_s": d("219.0"),
-    "latency_max_s": d("240.0"), "last_report_at": at("2026-05-04T09:06:00"),
+    **EXPECTED_D1,
+    "delivered": 4,
+    "pending": 2,
+    "delivery_rate": d("0.400000"),
+    "total_clicks_human": 6,
+    "click_through_rate": d("0.750000"),
+    "click_through_rate_raw": d("1.000000"),
+    "latency_p95_s": d("219.0"),
+    "latency_max_s": d("240.0"),
+    "last_report_at": at("2026-05-04T09:06:00"),
 }
 EXPECTED_D2 = {
-    "is_proof": True, "initial_population": 2, "excluded": 0, "to_deliver": 2, "processed": 2, "sent": 2,
-    "delivered": 2, "failed": 0, "pending": 0, "success": 2, "hard": 0, "soft": 0, "ignored": 0,
-    "success_rate": d("1.000000"), "delivery_rate": d("1.000000"), "error_rate": d("0.000000"),
-    "new_quarantines": 0, "opt_outs": 0, "total_clicks": 1, "total_clicks_human": 1, "unique_clickers": 1,
-    "unique_clickers_human": 1, "opt_out_clicks": 0, "opt_out_clicks_human": 0,
-    "click_through_rate": d("0.500000"), "click_through_rate_raw": d("0.500000"), "segments": 2, "cost": None,
-    "cost_unit": None, "latency_p50_s": d("90.0"), "latency_p95_s": d("117.0"), "latency_max_s": d("120.0"),
-    "first_submit_at": at("2026-05-04T12:00:00"), "last_submit_at": at("2026-05-04T12:00:00"),
+    "is_proof": True,
+    "initial_population": 2,
+    "excluded": 0,
+    "to_deliver": 2,
+    "processed": 2,
+    "sent": 2,
+    "delivered": 2,
+    "failed": 0,
+    "pending": 0,
+    "success": 2,
+    "hard": 0,
+    "soft": 0,
+    "ignored": 0,
+    "success_rate": d("1.000000"),
+    "delivery_rate": d("1.000000"),
+    "error_rate": d("0.000000"),
+    "new_quarantines": 0,
+    "opt_outs": 0,
+    "total_clicks": 1,
+    "total_clicks_human": 1,
+    "unique_clickers": 1,
+    "unique_clickers_human": 1,
+    "opt_out_clicks": 0,
+    "opt_out_clicks_human": 0,
+    "click_through_rate": d("0.500000"),
+    "click_through_rate_raw": d("0.500000"),
+    "segments": 2,
+    "cost": None,
+    "cost_unit": None,
+    "latency_p50_s": d("90.0"),
+    "latency_p95_s": d("117.0"),
+    "latency_max_s": d("120.0"),
+    "first_submit_at": at("2026-05-04T12:00:00"),
+    "last_submit_at": at("2026-05-04T12:00:00"),
     "last_report_at": at("2026-05-04T12:02:00"),
 }
 # D3: latencies 60 and 300 -> median 180, p95 = 60 + 0.95 * 240 = 288; 3 messages of 2 segments.
 EXPECTED_D3 = {
-    "is_proof": False, "initial_population": 3, "excluded": 0, "to_deliver": 3, "processed": 3, "sent": 3,
-    "delivered": 1, "failed": 1, "pending": 1, "success": 2, "hard": 0, "soft": 1, "ignored": 0,
-    "success_rate": d("0.666667"), "delivery_rate": d("0.333333"), "error_rate": d("0.333333"),
-    "new_quarantines": 0, "opt_outs": 1, "total_clicks": 0, "total_clicks_human": 0, "unique_clickers": 0,
-    "unique_clickers_human": 0, "opt_out_clicks": 0, "opt_out_clicks_human": 0,
-    "click_through_rate": d("0.000000"), "click_through_rate_raw": d("0.000000"), "segments": 6, "cost": None,
-    "cost_unit": None, "latency_p50_s": d("180.0"), "latency_p95_s": d("288.0"), "latency_max_s": d("300.0"),
-    "first_submit_at": at("2026-05-05T08:00:00"), "last_submit_at": at("2026-05-05T08:00:00"),
+    "is_proof": False,
+    "initial_population": 3,
+    "excluded": 0,
+    "to_deliver": 3,
+    "processed": 3,
+    "sent": 3,
+    "delivered": 1,
+    "failed": 1,
+    "pending": 1,
+    "success": 2,
+    "hard": 0,
+    "soft": 1,
+    "ignored": 0,
+    "success_rate": d("0.666667"),
+    "delivery_rate": d("0.333333"),
+    "error_rate": d("0.333333"),
+    "new_quarantines": 0,
+    "opt_outs": 1,
+    "total_clicks": 0,
+    "total_clicks_human": 0,
+    "unique_clickers": 0,
+    "unique_clickers_human": 0,
+    "opt_out_clicks": 0,
+    "opt_out_clicks_human": 0,
+    "click_through_rate": d("0.000000"),
+    "click_through_rate_raw": d("0.000000"),
+    "segments": 6,
+    "cost": None,
+    "cost_unit": None,
+    "latency_p50_s": d("180.0"),
+    "latency_p95_s": d("288.0"),
+    "latency_max_s": d("300.0"),
+    "first_submit_at": at("2026-05-05T08:00:00"),
+    "last_submit_at": at("2026-05-05T08:00:00"),
     "last_report_at": at("2026-05-05T08:05:00"),
 }
 
@@ -187,12 +312,18 @@ def summary(dsn: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def scenario(dsn: str, make_landing: Callable[..., Path]) -> Path:
     """The fixed scenario loaded and built once ("b1"), the late report still to come."""
-    root = make_landing({
-        "deliveries/deliveries.csv": DELIVERIES, "targets/targets.csv": TARGETS, "sends/sends.csv": SENDS,
-        "clicks/clicks.csv": CLICKS, "inbound/inbound.csv": INBOUND,
-        "reports/twilio_callbacks/c1.txt": CALLBACKS, "reports/twilio_api/m1.jsonl": API,
-        "reports/smpp_main/r1.txt": SMPP,
-    })
+    root = make_landing(
+        {
+            "deliveries/deliveries.csv": DELIVERIES,
+            "targets/targets.csv": TARGETS,
+            "sends/sends.csv": SENDS,
+            "clicks/clicks.csv": CLICKS,
+            "inbound/inbound.csv": INBOUND,
+            "reports/twilio_callbacks/c1.txt": CALLBACKS,
+            "reports/twilio_api/m1.jsonl": API,
+            "reports/smpp_main/r1.txt": SMPP,
+        }
+    )
     run_all(dsn, "b1")
     return root
 
@@ -234,8 +365,11 @@ def test_a_rebuild_with_nothing_new_changes_no_indicator(dsn: str, scenario: Pat
 
 
 def test_errors_are_split_by_failure_type_and_reason(dsn: str, scenario: Path) -> None:
-    found = rows(dsn, "SELECT delivery_id, failure_type, failure_reason, messages, segments, cost "
-                      "FROM sms_tracking.delivery_failure_summary ORDER BY 1, 2, 3")
+    found = rows(
+        dsn,
+        "SELECT delivery_id, failure_type, failure_reason, messages, segments, cost "
+        "FROM sms_tracking.delivery_failure_summary ORDER BY 1, 2, 3",
+    )
     assert [tuple(r.values()) for r in found] == [
         ("D1", "Hard", "Denylisted", 1, 1, None),
         ("D1", "Hard", "User unknown", 1, 1, d("0.00750")),
@@ -243,14 +377,20 @@ def test_errors_are_split_by_failure_type_and_reason(dsn: str, scenario: Path) -
         ("D1", "Soft", "Unreachable", 1, 1, None),
         ("D3", "Soft", "Not defined", 1, 2, None),
     ]
-    shares = rows(dsn, "SELECT failure_reason, share_of_failed, share_of_processed "
-                       "FROM sms_tracking_bi.delivery_failure_reason WHERE delivery_id = 'D1' ORDER BY 1")
+    shares = rows(
+        dsn,
+        "SELECT failure_reason, share_of_failed, share_of_processed "
+        "FROM sms_tracking_bi.delivery_failure_reason WHERE delivery_id = 'D1' ORDER BY 1",
+    )
     assert tuple(shares[0].values()) == ("Denylisted", d("0.250000"), d("0.100000"))
 
 
 def test_exclusions_are_counted_by_cause(dsn: str, scenario: Path) -> None:
-    found = rows(dsn, "SELECT delivery_id, reason, recipients, share_of_initial_population "
-                      "FROM sms_tracking_bi.delivery_exclusion_cause ORDER BY 1, 2")
+    found = rows(
+        dsn,
+        "SELECT delivery_id, reason, recipients, share_of_initial_population "
+        "FROM sms_tracking_bi.delivery_exclusion_cause ORDER BY 1, 2",
+    )
     assert [tuple(r.values()) for r in found] == [
         ("D1", "Address empty", 1, d("0.076923")),
         ("D1", "Duplicate", 1, d("0.076923")),
@@ -260,9 +400,12 @@ def test_exclusions_are_counted_by_cause(dsn: str, scenario: Path) -> None:
 
 def test_clicks_are_given_per_url_raw_and_human(dsn: str, scenario: Path) -> None:
     deliver_late_report(dsn, scenario)
-    found = rows(dsn, "SELECT url, url_position, label, is_opt_out, total_clicks, total_clicks_human, unique_clickers, "
-                      "unique_clickers_human, click_through_rate, click_through_rate_raw "
-                      "FROM sms_tracking_bi.delivery_url_kpi WHERE delivery_id = 'D1' ORDER BY url_position NULLS LAST")
+    found = rows(
+        dsn,
+        "SELECT url, url_position, label, is_opt_out, total_clicks, total_clicks_human, unique_clickers, "
+        "unique_clickers_human, click_through_rate, click_through_rate_raw "
+        "FROM sms_tracking_bi.delivery_url_kpi WHERE delivery_id = 'D1' ORDER BY url_position NULLS LAST",
+    )
     assert [tuple(r.values()) for r in found] == [
         (SALE, 1, "Spring sale -30% today", False, 7, 3, 4, 2, d("0.400000"), d("0.800000")),
         ("shop.example.com/unsub", 2, "Unsubscribe", True, 2, 1, 1, 1, d("0.200000"), d("0.200000")),
@@ -274,8 +417,25 @@ def test_daily_breakdowns_leave_the_proof_out(dsn: str, scenario: Path) -> None:
     deliver_late_report(dsn, scenario)
     provider = rows(dsn, "SELECT * FROM sms_tracking.daily_provider ORDER BY day, provider")
     assert [tuple(r.values()) for r in provider] == [
-        (date(2026, 5, 4), "twilio", 1, 10, 5, 4, 1, 6, 2, 1, 1, 10, d("0.01500"), d("60.0"), d("456.0"), d("600.0"),
-         0),
+        (
+            date(2026, 5, 4),
+            "twilio",
+            1,
+            10,
+            5,
+            4,
+            1,
+            6,
+            2,
+            1,
+            1,
+            10,
+            d("0.01500"),
+            d("60.0"),
+            d("456.0"),
+            d("600.0"),
+            0,
+        ),
         (date(2026, 5, 5), "smpp", 1, 3, 1, 1, 1, 2, 0, 1, 0, 6, None, d("180.0"), d("288.0"), d("300.0"), 0),
     ]
     country = rows(dsn, "SELECT * FROM sms_tracking.daily_country ORDER BY day, country")
@@ -286,8 +446,11 @@ def test_daily_breakdowns_leave_the_proof_out(dsn: str, scenario: Path) -> None:
         (date(2026, 5, 5), "FR", 2, 0, 1, 1, 1, 0, 1, 0, 4, None, 0),
         (date(2026, 5, 5), "US", 1, 1, 0, 0, 1, 0, 0, 0, 2, None, 0),
     ]
-    reasons = rows(dsn, "SELECT day, provider, failure_type, failure_reason, failed, share_of_failed "
-                        "FROM sms_tracking_bi.daily_failure_reason ORDER BY 1, 2, 3, 4")
+    reasons = rows(
+        dsn,
+        "SELECT day, provider, failure_type, failure_reason, failed, share_of_failed "
+        "FROM sms_tracking_bi.daily_failure_reason ORDER BY 1, 2, 3, 4",
+    )
     assert [tuple(r.values()) for r in reasons] == [
         (date(2026, 5, 4), "twilio", "Hard", "Denylisted", 1, d("0.250000")),
         (date(2026, 5, 4), "twilio", "Hard", "User unknown", 1, d("0.250000")),
@@ -307,7 +470,9 @@ def test_proof_is_kept_apart_from_the_kpi_views(dsn: str, scenario: Path) -> Non
 
 
 def test_every_bi_column_is_commented(dsn: str) -> None:
-    missing = rows(dsn, """
+    missing = rows(
+        dsn,
+        """
         SELECT c.relname, a.attname
           FROM pg_class c
           JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -319,7 +484,8 @@ def test_every_bi_column_is_commented(dsn: str) -> None:
                     'tracking_log')))
            AND c.relkind IN ('r', 'v')
            AND col_description(c.oid, a.attnum) IS NULL
-         ORDER BY 1, 2""")
+         ORDER BY 1, 2""",
+    )
     assert missing == []
 
 
@@ -378,7 +544,9 @@ def test_summary_arithmetic_holds_on_sample_data(sample: str) -> None:
         assert s["success_rate"] == round(Decimal(s["success"]) / s["sent"], 6), where
         assert s["delivery_rate"] == round(Decimal(s["delivered"]) / s["sent"], 6), where
         assert s["click_through_rate"] == round(Decimal(s["unique_clickers_human"]) / s["delivered"], 6), where
-    checks = rows(sample, """
+    checks = rows(
+        sample,
+        """
         SELECT s.delivery_id,
                s.excluded = (SELECT coalesce(sum(recipients), 0) FROM sms_tracking.delivery_exclusion_summary x
                               WHERE x.delivery_id = s.delivery_id) AS excluded_by_cause,
@@ -390,10 +558,13 @@ def test_summary_arithmetic_holds_on_sample_data(sample: str) -> None:
                    = (SELECT coalesce(sum(total_clicks), 0), coalesce(sum(total_clicks_human), 0)
                         FROM sms_tracking.delivery_url_summary u WHERE u.delivery_id = s.delivery_id)
                    AS clicks_by_url
-          FROM sms_tracking.delivery_summary s""")
+          FROM sms_tracking.delivery_summary s""",
+    )
     for check in checks:
         assert all(check.values()), check
-    totals = rows(sample, """
+    totals = rows(
+        sample,
+        """
         SELECT (SELECT (sum(sent), sum(delivered), sum(failed), sum(pending), sum(segments))::text
                   FROM sms_tracking.delivery_summary WHERE NOT is_proof) AS deliveries,
                (SELECT (sum(sent), sum(delivered), sum(failed), sum(pending), sum(segments))::text
@@ -401,7 +572,8 @@ def test_summary_arithmetic_holds_on_sample_data(sample: str) -> None:
                (SELECT (sum(sent), sum(delivered), sum(failed), sum(pending), sum(segments))::text
                   FROM sms_tracking.daily_country) AS by_country,
                (SELECT sum(failed) FROM sms_tracking.delivery_summary WHERE NOT is_proof) AS failed,
-               (SELECT sum(failed) FROM sms_tracking.daily_failure_reason) AS failed_by_reason""")[0]
+               (SELECT sum(failed) FROM sms_tracking.daily_failure_reason) AS failed_by_reason""",
+    )[0]
     assert totals["deliveries"] == totals["by_provider"] == totals["by_country"]
     assert totals["failed"] == totals["failed_by_reason"]
     proofs = rows(sample, "SELECT count(*) AS n FROM sms_tracking.delivery_summary WHERE is_proof")
@@ -411,9 +583,17 @@ def test_summary_arithmetic_holds_on_sample_data(sample: str) -> None:
 def test_incremental_summary_equals_a_full_rebuild(sample: str) -> None:
     incremental = snapshot(sample)
     with psycopg.connect(sample) as conn:
-        for table in ("tracking_log", "delivery_url_summary", "delivery_failure_summary", "delivery_exclusion_summary",
-                      "daily_provider", "daily_country", "daily_failure_reason", "summary_delivery_day",
-                      "delivery_summary"):
+        for table in (
+            "tracking_log",
+            "delivery_url_summary",
+            "delivery_failure_summary",
+            "delivery_exclusion_summary",
+            "daily_provider",
+            "daily_country",
+            "daily_failure_reason",
+            "summary_delivery_day",
+            "delivery_summary",
+        ):
             conn.execute(f"DELETE FROM sms_tracking.{table}")
         conn.execute("INSERT INTO sms_tracking.pending_delivery SELECT delivery_id FROM sms_tracking.delivery")
     for step in ("tracking", "audit", "summary"):

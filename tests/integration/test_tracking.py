@@ -13,8 +13,10 @@ from tests.landing import run_all as run_pipeline, write
 
 pytestmark = pytest.mark.integration
 
-CONTENT = ("New in: www.shop.example.com/new, short link bit.ly/3xYz (not bit.ly/3XYZ, again: "
-           "https://shop.example.com/new/). Opt out: https://shop.example.com/unsubscribe?u=1")
+CONTENT = (
+    "New in: www.shop.example.com/new, short link bit.ly/3xYz (not bit.ly/3XYZ, again: "
+    "https://shop.example.com/new/). Opt out: https://shop.example.com/unsubscribe?u=1"
+)
 DELIVERY = f"""delivery_id,name,sender,content,provider,created_at,scheduled_at,is_proof
 T1,Tracked,+447700900100,"{CONTENT}",twilio,2026-05-04T08:00:00Z,,false
 """
@@ -59,17 +61,24 @@ def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
 def flags(dsn: str) -> dict[str, tuple[Any, ...]]:
     """Each click of CLICKS by name: (is_bot, bot_reason, url_position, clicker, provider_message_id)."""
     by_time = {f"2026-05-04 {at}+00": name for name, _, _, _, at, _, _ in CLICKS}
-    found = query(dsn, "SELECT clicked_at::text, is_bot, bot_reason, url_position, clicker, provider_message_id "
-                       "FROM sms_tracking.tracking_log")
+    found = query(
+        dsn,
+        "SELECT clicked_at::text, is_bot, bot_reason, url_position, clicker, provider_message_id "
+        "FROM sms_tracking.tracking_log",
+    )
     return {by_time[row[0]]: row[1:] for row in found}
 
 
 @pytest.fixture
 def landing(make_landing: Callable[..., Path]) -> Path:
-    return make_landing({
-        "deliveries/deliveries.csv": DELIVERY, "sends/sends.csv": SENDS, "clicks/clicks.csv": clicks_csv(CLICKS),
-        "reports/twilio_callbacks/c1.txt": CALLBACKS,
-    })
+    return make_landing(
+        {
+            "deliveries/deliveries.csv": DELIVERY,
+            "sends/sends.csv": SENDS,
+            "clicks/clicks.csv": clicks_csv(CLICKS),
+            "reports/twilio_callbacks/c1.txt": CALLBACKS,
+        }
+    )
 
 
 def test_tracked_urls_come_from_the_content_once_each_with_labels(dsn: str, landing: Path) -> None:
@@ -109,13 +118,14 @@ def test_clicks_join_their_message_and_url(dsn: str, landing: Path) -> None:
     assert found["b_fast"][2:] == (1, "b", "SMb")  # a trailing slash too
     assert found["optout"][2:] == (4, "b", "SMb")
     assert found["token_only"][2:] == (None, "token:tz", None)
-    assert query(dsn, "SELECT is_opt_out, label FROM sms_tracking.tracking_log WHERE recipient_id = 'b' "
-                      "AND method = 'GET' AND url LIKE '%unsubscribe%'") == [(True, "Opt out")]
+    assert query(
+        dsn,
+        "SELECT is_opt_out, label FROM sms_tracking.tracking_log WHERE recipient_id = 'b' "
+        "AND method = 'GET' AND url LIKE '%unsubscribe%'",
+    ) == [(True, "Opt out")]
 
 
-def test_bot_seconds_and_user_agents_are_configurable(
-    dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bot_seconds_and_user_agents_are_configurable(dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__BOT_CLICK_SECONDS", "0")
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__BOT_USER_AGENTS", "AcmeMailGuard, OtherScanner")
     run_all(dsn)
@@ -134,8 +144,14 @@ def test_late_receipt_retimes_the_clicks_of_its_message(dsn: str, landing: Path)
     found = flags(dsn)
     assert found["b_fast"][:2] == (True, "too_fast")  # now 28 minutes before b's delivery
     assert found["optout"][:2] == (False, None)
-    assert query(dsn, "SELECT message_at::text, seconds_after_message FROM sms_tracking.tracking_log "
-                      "WHERE recipient_id = 'b' AND url LIKE '%unsubscribe%'")[0][1] == 60
+    assert (
+        query(
+            dsn,
+            "SELECT message_at::text, seconds_after_message FROM sms_tracking.tracking_log "
+            "WHERE recipient_id = 'b' AND url LIKE '%unsubscribe%'",
+        )[0][1]
+        == 60
+    )
 
 
 def test_clicks_loaded_before_their_delivery_get_its_urls_when_it_arrives(dsn: str, landing: Path) -> None:

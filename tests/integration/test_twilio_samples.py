@@ -50,8 +50,10 @@ def landing(make_landing: Callable[..., Path]) -> Path:
     (root / "sends").mkdir()
     shutil.copy(SAMPLES / "twilio_api_examples" / "messages.jsonl", root / "reports" / "twilio_api" / "fixtures.jsonl")
     shutil.copy(SAMPLES / "airbyte_source_twilio" / "messages.jsonl", root / "reports" / "twilio_api" / "airbyte.jsonl")
-    shutil.copy(SAMPLES / "fivetran_twilio_seeds" / "twilio_message_data.csv",
-                root / "reports" / "twilio_fivetran" / "message.csv")
+    shutil.copy(
+        SAMPLES / "fivetran_twilio_seeds" / "twilio_message_data.csv",
+        root / "reports" / "twilio_fivetran" / "message.csv",
+    )
     lines = ["delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at,segments"]
     lines += [f"T1,r{i},+14155552345,twilio,{sid},{sent},1" for i, (sid, sent) in enumerate(sids())]
     (root / "sends" / "sends.csv").write_text("\n".join(lines) + "\n")
@@ -229,9 +231,18 @@ def expected_deliveries() -> dict[tuple[str | None, str], dict[str, Any]]:
         assert len(statuses) <= 1
         prices = {abs(Decimal(str(m["price"]))) for m in lines if m.get("price") not in (None, "")}
         assert len(prices) <= 1
-        kpis = found.setdefault((first.get("from"), submitted.date().isoformat()), {
-            "sent": 0, "delivered": 0, "failed": 0, "pending": 0, "cancelled": 0, "cost": None,
-            "first_submit_at": submitted})
+        kpis = found.setdefault(
+            (first.get("from"), submitted.date().isoformat()),
+            {
+                "sent": 0,
+                "delivered": 0,
+                "failed": 0,
+                "pending": 0,
+                "cancelled": 0,
+                "cost": None,
+                "first_submit_at": submitted,
+            },
+        )
         kpis["sent"] += 1
         kpis[statuses.pop() if statuses else "pending"] += 1
         if prices:
@@ -244,16 +255,19 @@ def test_the_providers_log_alone_gives_every_kpi(dsn: str, make_landing: Callabl
     from sms_tracking import quality
 
     root = make_landing(sources=LOG_SOURCES)
-    for sample, target in (("twilio_api_examples/messages.jsonl", "twilio_api/fixtures.jsonl"),
-                           ("airbyte_source_twilio/messages.jsonl", "twilio_api/airbyte.jsonl"),
-                           ("fivetran_twilio_seeds/twilio_message_data.csv", "twilio_fivetran/message.csv")):
+    for sample, target in (
+        ("twilio_api_examples/messages.jsonl", "twilio_api/fixtures.jsonl"),
+        ("airbyte_source_twilio/messages.jsonl", "twilio_api/airbyte.jsonl"),
+        ("fivetran_twilio_seeds/twilio_message_data.csv", "twilio_fivetran/message.csv"),
+    ):
         (root / "reports" / target).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(SAMPLES / sample, root / "reports" / target)
 
     for result in run_all(dsn, "log", ("campaign", "twilio_api", "twilio_fivetran")):
         # The derived send log is not counted as the object's rows: read = loaded + duplicate + rejected.
         assert result["rows_rejected"] == 0 and result["rows_read"] == (
-            result["rows_loaded"] + result["rows_duplicate"]), result
+            result["rows_loaded"] + result["rows_duplicate"]
+        ), result
     summary = quality.validate_run("log", dsn=dsn, docs=False)
     assert summary["failed_critical"] == [], summary
 
@@ -281,9 +295,14 @@ def test_the_providers_log_alone_gives_every_kpi(dsn: str, make_landing: Callabl
         assert created_at == first_submit
         assert excluded == 0 and to_deliver == population == sent
         got[(sender, created_at.astimezone(UTC).date().isoformat())] = {
-            "sent": sent, "delivered": delivered, "failed": failed, "pending": pending, "cancelled": cancelled,
+            "sent": sent,
+            "delivered": delivered,
+            "failed": failed,
+            "pending": pending,
+            "cancelled": cancelled,
             "cost": cost,
-            "first_submit_at": first_submit}
+            "first_submit_at": first_submit,
+        }
     assert got == expected
     assert sum(kpis["sent"] for kpis in expected.values()) == len(sample_messages()) == 21
     # Each message is its own recipient (the provider knows no profile): the population is what was sent.
@@ -291,9 +310,7 @@ def test_the_providers_log_alone_gives_every_kpi(dsn: str, make_landing: Callabl
     assert "message.recipient_sent_once" not in str(summary["failed_warning"])
 
 
-def test_the_providers_log_gives_the_same_tables_in_any_load_order(
-    dsn: str, make_landing: Callable[..., Path]
-) -> None:
+def test_the_providers_log_gives_the_same_tables_in_any_load_order(dsn: str, make_landing: Callable[..., Path]) -> None:
     """Each line of Twilio's fixtures in a file of its own (a message's lines: sent with a sender, then
     scheduled or canceled without one, earlier), loaded in both orders: the same deliveries, created at the
     same time, the same messages in them, the same KPIs."""
@@ -330,8 +347,10 @@ def test_the_providers_log_gives_the_same_tables_in_any_load_order(
 
 def test_a_configured_field_gives_one_delivery_per_value_and_day(dsn: str, make_landing: Callable[..., Path]) -> None:
     """send_log_field: messaging_service_sid groups Twilio's fixtures by Messaging Service, not by sender."""
-    root = make_landing(sources="sources:\n  - {name: twilio_api, provider: twilio, format: twilio_json,"
-                        " path: reports/twilio_api, send_log: true, send_log_field: messaging_service_sid}\n")
+    root = make_landing(
+        sources="sources:\n  - {name: twilio_api, provider: twilio, format: twilio_json,"
+        " path: reports/twilio_api, send_log: true, send_log_field: messaging_service_sid}\n"
+    )
     write(root, "reports/twilio_api/fixtures.jsonl", (SAMPLES / "twilio_api_examples" / "messages.jsonl").read_text())
     run_all(dsn, "field", ("twilio_api",))
 
@@ -348,8 +367,7 @@ def test_a_configured_field_gives_one_delivery_per_value_and_day(dsn: str, make_
         key = f"twilio_api:{first.get('messaging_service_sid') or ''}:{day}"
         expected[key] = expected.get(key, 0) + 1
     with psycopg.connect(dsn) as conn:
-        got = dict(conn.execute(
-            "SELECT delivery_id, count(*) FROM sms_tracking.message GROUP BY 1").fetchall())
+        got = dict(conn.execute("SELECT delivery_id, count(*) FROM sms_tracking.message GROUP BY 1").fetchall())
         senders = conn.execute("SELECT DISTINCT sender FROM sms_tracking.delivery").fetchall()
     assert got == expected and len(got) >= 2
     assert senders == [(None,)]

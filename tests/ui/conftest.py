@@ -64,8 +64,14 @@ D1,r4,t4,https://shop.example.com/s,2026-05-04T09:10:01Z,facebookexternalhit/1.1
 D1,r2,t2,https://shop.example.com/s,2026-05-04T09:30:00Z,Mozilla/5.0 (Android),HEAD
 X1,x1,tx,"https://evil.example/""><script>alert(6)</script>",2026-05-05T10:05:00Z,"{XSS.replace('"', '""')}",GET
 """
-OPTIONAL_TABLES = ("exclusion", "quarantine", "quarantine_history", "quarantine_event", "audit_event",
-                   "validation_result")
+OPTIONAL_TABLES = (
+    "exclusion",
+    "quarantine",
+    "quarantine_history",
+    "quarantine_event",
+    "audit_event",
+    "validation_result",
+)
 """Tables later migrations added; ``bare_dsn`` drops them to show the pages before those migrations."""
 BUILD_SUMMARIES = ("delivery_exclusion_summary", "delivery_failure_summary", "delivery_url_summary", "tracking_log")
 """The build's pre-aggregated tables (migration 0004), emptied in ``extras_template``: the pages then use
@@ -142,10 +148,17 @@ def load_landing(dsn: str, landing: Path) -> None:
 
 @pytest.fixture(scope="session")
 def ui_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_all(tmp_path_factory.mktemp("ui-landing"), {
-        "deliveries/deliveries.csv": DELIVERIES, "targets/targets.csv": TARGETS, "sends/sends.csv": SENDS,
-        "clicks/clicks.csv": CLICKS, "reports/smpp_main/r1.txt": SMPP, "reports/twilio_callbacks/c1.txt": TWILIO,
-    })
+    return write_all(
+        tmp_path_factory.mktemp("ui-landing"),
+        {
+            "deliveries/deliveries.csv": DELIVERIES,
+            "targets/targets.csv": TARGETS,
+            "sends/sends.csv": SENDS,
+            "clicks/clicks.csv": CLICKS,
+            "reports/smpp_main/r1.txt": SMPP,
+            "reports/twilio_callbacks/c1.txt": TWILIO,
+        },
+    )
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,13 @@ from tests.project import PROJECT
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
 PREFIX = "/sms-tracking"
-SAMPLES = {"delivery_id": "D1", "phone": "+33612345681", "provider": "smpp", "raw_status": "UNDELIV",
-           "error_code": "77"}
+SAMPLES = {
+    "delivery_id": "D1",
+    "phone": "+33612345681",
+    "provider": "smpp",
+    "raw_status": "UNDELIV",
+    "error_code": "77",
+}
 """Path values for the route sweep. Its two writes on +33612345681 succeed in either order: the API
 releases it (With errors or Allowlisted -> Valid), the form allowlists it (-> Allowlisted)."""
 NOT_FOUND_WITHOUT_FILES = {"/data-docs/{path:path}"}
@@ -33,8 +38,13 @@ def _clear_plugin_caches() -> None:
     from airflow import plugins_manager
     from airflow.api_fastapi.app import purge_cached_app
 
-    for name in ("_get_plugins", "_get_ui_plugins", "get_flask_plugins", "get_fastapi_plugins",
-                 "_get_extra_operators_links_plugins"):
+    for name in (
+        "_get_plugins",
+        "_get_ui_plugins",
+        "get_flask_plugins",
+        "get_fastapi_plugins",
+        "_get_extra_operators_links_plugins",
+    ):
         getattr(plugins_manager, name).cache_clear()
     purge_cached_app()
 
@@ -56,8 +66,9 @@ def airflow(airflow_db: Path, copy_of_extras: Any) -> Iterator[dict[str, Any]]:
         _clear_plugin_caches()
         app = create_app()
         manager = get_auth_manager()
-        tokens = {role: manager.generate_jwt(SimpleAuthManagerUser(username=role, role=role))
-                  for role in ("admin", "viewer")}
+        tokens = {
+            role: manager.generate_jwt(SimpleAuthManagerUser(username=role, role=role)) for role in ("admin", "viewer")
+        }
         # Every request carries the view's Origin, as the browser's would (writes must prove they are same-origin).
         yield {"client": TestClient(app, headers={"Origin": "http://testserver"}), "tokens": tokens, "dsn": dsn}
         _clear_plugin_caches()
@@ -98,7 +109,11 @@ def test_plugins_endpoint_lists_the_view(airflow: dict[str, Any]) -> None:
     (view,) = plugin["external_views"]
     assert ExternalViewResponse.model_validate(view)
     assert (view["href"], view["url_route"], view["destination"], view["category"]) == (
-        "sms-tracking/", "sms-tracking", "nav", "browse")
+        "sms-tracking/",
+        "sms-tracking",
+        "nav",
+        "browse",
+    )
     assert plugin["fastapi_apps"][0]["url_prefix"] == PREFIX
     errors = airflow["client"].get("/api/v2/plugins/importErrors", headers=auth(airflow["tokens"]["admin"]))
     assert errors.json()["total_entries"] == 0, errors.json()
@@ -173,13 +188,15 @@ def test_an_admin_release_is_recorded_under_their_name(airflow: dict[str, Any]) 
     import psycopg
 
     client, token = airflow["client"], airflow["tokens"]["admin"]
-    response = client.post(f"{PREFIX}/api/quarantine/+33612345679/release", headers=auth(token),
-                           json={"note": "checked with the carrier"})
+    response = client.post(
+        f"{PREFIX}/api/quarantine/+33612345679/release", headers=auth(token), json={"note": "checked with the carrier"}
+    )
     assert response.status_code == 200, response.text
     with psycopg.connect(airflow["dsn"]) as conn:
         last = conn.execute(
             "SELECT to_status, actor, reason FROM sms_tracking.quarantine_history "
-            "WHERE phone_e164 = '+33612345679' ORDER BY at DESC, id DESC LIMIT 1").fetchone()
+            "WHERE phone_e164 = '+33612345679' ORDER BY at DESC, id DESC LIMIT 1"
+        ).fetchone()
     assert last == ("Valid", "admin", "checked with the carrier")
 
 
@@ -199,9 +216,11 @@ def test_the_entry_file_imports_no_ui_code_and_touches_no_database() -> None:
 def test_only_the_entry_file_is_scanned_as_a_plugin() -> None:
     from airflow._shared.module_loading import find_path_from_directory
 
-    scanned = {Path(p).relative_to(PROJECT / "plugins").as_posix()
-               for p in find_path_from_directory(str(PROJECT / "plugins"), ".airflowignore", "glob")
-               if p.endswith(".py")}
+    scanned = {
+        Path(p).relative_to(PROJECT / "plugins").as_posix()
+        for p in find_path_from_directory(str(PROJECT / "plugins"), ".airflowignore", "glob")
+        if p.endswith(".py")
+    }
     assert scanned == {"sms_tracking/sms_tracking_plugin.py"}
 
 
@@ -223,17 +242,18 @@ def test_a_qualification_edit_creates_the_requalify_run_in_airflow(airflow: dict
     row = f"{PREFIX}/qualification/twilio/*/30005"
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(row, headers=admin).text)
     assert token
-    response = client.post(row, headers=admin, follow_redirects=False,
-                           data={**QUALIFY, "state": "ignore", "csrf_token": token[1]})
+    response = client.post(
+        row, headers=admin, follow_redirects=False, data={**QUALIFY, "state": "ignore", "csrf_token": token[1]}
+    )
     assert response.status_code == 303, response.text[:500]
     assert "started=qualification__" in response.headers["location"], response.headers["location"]
     with psycopg.connect(airflow["dsn"]) as conn:
-        (run_id,) = conn.execute("SELECT requalify_run_id FROM sms_tracking.qualification_change "
-                                 "WHERE error_code = '30005'").fetchone()  # type: ignore[misc]
+        (run_id,) = conn.execute(
+            "SELECT requalify_run_id FROM sms_tracking.qualification_change WHERE error_code = '30005'"
+        ).fetchone()  # type: ignore[misc]
     with create_session() as session:
         run = session.query(DagRun).filter_by(dag_id="sms_tracking_requalify", run_id=run_id).one()
         assert (run.state, run.triggering_user_name) == ("queued", "admin")
-        assert run.conf == {"provider": "twilio", "raw_status": None, "error_code": "30005",
-                            "apply_overrides": False}
+        assert run.conf == {"provider": "twilio", "raw_status": None, "error_code": "30005", "apply_overrides": False}
     page = client.get(f"{row}?started={run_id}", headers=admin).text
     assert 'data-run-state="queued"' in page and "in progress" in page

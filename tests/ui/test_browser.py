@@ -30,8 +30,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.integration]
 ARTIFACTS = PROJECT / "test-artifacts"
 DOCS_SCREENSHOT = PROJECT / "docs" / "img" / "dashboard.png"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 TABS = ("summary", "sms", "log", "exclusions", "tracking", "audit")
 SUMMARY_COLUMNS = ("sent", "delivered", "failed", "pending", "success", "hard", "soft", "ignored", "segments")
@@ -47,8 +52,10 @@ def chromium() -> str:
         subprocess.run(["bash", str(PROJECT / "scripts" / "ensure-chromium.sh")], check=False)
         found = shutil.which("chromium")
     if not found:
-        pytest.fail("Chromium is missing and scripts/ensure-chromium.sh could not install it: install Debian's "
-                    "'chromium' package or set SMS_TRACKING_CHROMIUM.")
+        pytest.fail(
+            "Chromium is missing and scripts/ensure-chromium.sh could not install it: install Debian's "
+            "'chromium' package or set SMS_TRACKING_CHROMIUM."
+        )
     return found
 
 
@@ -95,7 +102,10 @@ def api_server(airflow_db: Path, extras_dsn: str, tmp_path: Path) -> Iterator[st
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/api/v2/monitor/health", server, log)
@@ -250,8 +260,9 @@ QUALIFY_ROW = "qualification/smpp/UNDELIV/66"
 
 def kpis(frame: Any) -> dict[str, str]:
     tiles = frame.locator("[data-kpi]")
-    return {tiles.nth(i).get_attribute("data-kpi"): tiles.nth(i).get_attribute("data-value")
-            for i in range(tiles.count())}
+    return {
+        tiles.nth(i).get_attribute("data-kpi"): tiles.nth(i).get_attribute("data-value") for i in range(tiles.count())
+    }
 
 
 def serialise_requalify_dag() -> None:
@@ -306,8 +317,7 @@ def test_qualify_a_code_and_see_the_summary_change(api_server: str, extras_dsn: 
             expect(frame.locator("[data-testid='change'] [data-testid='run-state']")).to_have_text("queued")
 
             with psycopg.connect(extras_dsn) as conn:
-                (run_id,) = conn.execute(
-                    "SELECT requalify_run_id FROM sms_tracking.qualification_change").fetchone()  # type: ignore[misc]
+                (run_id,) = conn.execute("SELECT requalify_run_id FROM sms_tracking.qualification_change").fetchone()  # type: ignore[misc]
             with create_session() as session:
                 run = session.query(DagRun).filter_by(dag_id="sms_tracking_requalify", run_id=run_id).one()
                 assert (run.state, run.triggering_user_name) == ("queued", "admin")
@@ -315,7 +325,12 @@ def test_qualify_a_code_and_see_the_summary_change(api_server: str, extras_dsn: 
             env = {**os.environ, "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": extras_dsn}
             result = subprocess.run(
                 [sys.executable, "-m", "airflow", "dags", "test", "sms_tracking_requalify", "-c", json.dumps(conf)],
-                env=env, capture_output=True, text=True, check=False, timeout=300)
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=300,
+            )
             assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
 
             page.goto(f"{api_server}{APP}deliveries/X1")
@@ -351,15 +366,19 @@ def test_a_csv_export_holds_the_rows_of_its_page(api_server: str, extras_dsn: st
             frame = page.frame_locator("iframe")
             rows = frame.locator("table[data-testid='quarantine'] tbody tr")
             expect(rows.first).to_be_visible()
-            shown = [tuple(rows.nth(i).locator("td").nth(c).inner_text().strip() for c in (0, 1, 2, 4))
-                     for i in range(rows.count())]
+            shown = [
+                tuple(rows.nth(i).locator("td").nth(c).inner_text().strip() for c in (0, 1, 2, 4))
+                for i in range(rows.count())
+            ]
             with page.expect_download() as download:
                 frame.locator("[data-testid='export-csv']").click()
             saved = tmp_path / download.value.suggested_filename
             download.value.save_as(saved)
             with saved.open(encoding="utf-8", newline="") as handle:
-                exported = [(formula_free(r["phone"]), r["status"], r["error_count"], r["last_error_reason"] or "–")
-                            for r in csv.DictReader(handle)]
+                exported = [
+                    (formula_free(r["phone"]), r["status"], r["error_count"], r["last_error_reason"] or "–")
+                    for r in csv.DictReader(handle)
+                ]
             assert saved.name.endswith(".csv") and len(shown) == 3
             assert exported == shown
         finally:

@@ -35,9 +35,12 @@ def _rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     deliveries, summaries = [], []
     for i in range(DELIVERIES):
         delivery = {
-            "delivery_id": f"D{i:04d}", "name": rng.choice(NAMES), "sender": rng.choice((None, "SHOP", "INFO")),
+            "delivery_id": f"D{i:04d}",
+            "name": rng.choice(NAMES),
+            "sender": rng.choice((None, "SHOP", "INFO")),
             "provider": rng.choice(("smpp", "twilio", "sinch")),
-            "created_at": start + timedelta(hours=rng.randrange(40)), "is_proof": i % 17 == 0,
+            "created_at": start + timedelta(hours=rng.randrange(40)),
+            "is_proof": i % 17 == 0,
         }
         deliveries.append(delivery)
         kind = rng.random()
@@ -46,13 +49,35 @@ def _rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         sent, success = (0, 0) if kind < 0.2 else rng.choice(SENT_SUCCESS)
         pending = min(success, rng.choice((0, 0, 1)))
         cancelled = rng.choice((0, 0, 1)) if sent > success else 0
-        summaries.append({"delivery_id": delivery["delivery_id"], "is_proof": delivery["is_proof"], "sent": sent,
-                          "success": success, "pending": pending, "delivered": success - pending,
-                          "failed": sent - success - cancelled, "cancelled": cancelled,
-                          "processed": sent - cancelled, "to_deliver": sent + rng.choice((0, 0, 3))})
+        summaries.append(
+            {
+                "delivery_id": delivery["delivery_id"],
+                "is_proof": delivery["is_proof"],
+                "sent": sent,
+                "success": success,
+                "pending": pending,
+                "delivered": success - pending,
+                "failed": sent - success - cancelled,
+                "cancelled": cancelled,
+                "processed": sent - cancelled,
+                "to_deliver": sent + rng.choice((0, 0, 3)),
+            }
+        )
     for i in range(3):  # summaries of deliveries that do not exist: never listed
-        summaries.append({"delivery_id": f"GONE{i}", "is_proof": False, "sent": 1, "success": 1, "pending": 0,
-                          "delivered": 1, "failed": 0, "cancelled": 0, "processed": 1, "to_deliver": 1})
+        summaries.append(
+            {
+                "delivery_id": f"GONE{i}",
+                "is_proof": False,
+                "sent": 1,
+                "success": 1,
+                "pending": 0,
+                "delivered": 1,
+                "failed": 0,
+                "cancelled": 0,
+                "processed": 1,
+                "to_deliver": 1,
+            }
+        )
     return deliveries, summaries
 
 
@@ -110,18 +135,27 @@ def _listed() -> list[dict[str, Any]]:
     rows = []
     for d in deliveries:
         s = by_id.get(d["delivery_id"])
-        state = ("not_sent" if s is None or s["sent"] == 0 else "in_progress" if s["pending"] > 0 else "finished")
-        rows.append({**d, "sent": s["sent"] if s else 0, "success": s["success"] if s else 0,
-                     "failed": s["failed"] if s else 0, "success_rate": _rate(s), "state": state,
-                     **{k: s[k] if s else 0 for k in ("to_deliver", "processed")}})
+        state = "not_sent" if s is None or s["sent"] == 0 else "in_progress" if s["pending"] > 0 else "finished"
+        rows.append(
+            {
+                **d,
+                "sent": s["sent"] if s else 0,
+                "success": s["success"] if s else 0,
+                "failed": s["failed"] if s else 0,
+                "success_rate": _rate(s),
+                "state": state,
+                **{k: s[k] if s else 0 for k in ("to_deliver", "processed")},
+            }
+        )
     return rows
 
 
 def _ordered(rows: list[dict[str, Any]], sort: str, direction: str) -> list[str]:
     """The order of the list: the key in the direction, nulls last either way, then the id the same way."""
     key = (lambda r: r["name"].lower()) if sort == "name" else (lambda r: r[sort])
-    present = sorted((r for r in rows if key(r) is not None), key=lambda r: (key(r), r["delivery_id"]),
-                     reverse=direction == "desc")
+    present = sorted(
+        (r for r in rows if key(r) is not None), key=lambda r: (key(r), r["delivery_id"]), reverse=direction == "desc"
+    )
     absent = sorted((r for r in rows if key(r) is None), key=lambda r: r["delivery_id"], reverse=direction == "desc")
     return [r["delivery_id"] for r in present + absent]
 
@@ -134,25 +168,36 @@ def _page(client: Any, **params: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 @pytest.mark.parametrize("sort", list(DELIVERY_SORTS))
-def test_every_sorted_page_is_the_slice_of_the_full_order(sorted_dsn: str, client_for: Any,
-                                                          monkeypatch: pytest.MonkeyPatch, sort: str,
-                                                          direction: str) -> None:
+def test_every_sorted_page_is_the_slice_of_the_full_order(
+    sorted_dsn: str, client_for: Any, monkeypatch: pytest.MonkeyPatch, sort: str, direction: str
+) -> None:
     monkeypatch.setenv("SMS_TRACKING_DSN", sorted_dsn)
     client = client_for("viewer")
     expected = _ordered([r for r in _listed() if not r["is_proof"]], sort, direction)
-    for limit, offset in ((50, 0), (50, 50), (7, 100), (50, 180), (200, 0), (50, len(expected) - 10),
-                          (5, len(expected)), (1, len(expected) - 1)):
+    for limit, offset in (
+        (50, 0),
+        (50, 50),
+        (7, 100),
+        (50, 180),
+        (200, 0),
+        (50, len(expected) - 10),
+        (5, len(expected)),
+        (1, len(expected) - 1),
+    ):
         page = _page(client, sort=sort, dir=direction, limit=limit, offset=offset)
-        assert [d["delivery_id"] for d in page["items"]] == expected[offset:offset + limit], (limit, offset)
+        assert [d["delivery_id"] for d in page["items"]] == expected[offset : offset + limit], (limit, offset)
         assert page["total_entries"] == len(expected)
-    whole = _page(client, sort=sort, dir=direction, limit=200)["items"] + _page(
-        client, sort=sort, dir=direction, limit=200, offset=200)["items"]
+    whole = (
+        _page(client, sort=sort, dir=direction, limit=200)["items"]
+        + _page(client, sort=sort, dir=direction, limit=200, offset=200)["items"]
+    )
     assert [d["delivery_id"] for d in whole] == expected
 
 
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 def test_pages_sorted_by_success_rate_across_the_deliveries_without_a_rate(
-        sorted_dsn: str, client_for: Any, monkeypatch: pytest.MonkeyPatch, direction: str) -> None:
+    sorted_dsn: str, client_for: Any, monkeypatch: pytest.MonkeyPatch, direction: str
+) -> None:
     """Every page boundary around the last delivery with a rate: read from the rate's index while the
     page is full of rated deliveries, by the general query once it reaches the others."""
     monkeypatch.setenv("SMS_TRACKING_DSN", sorted_dsn)
@@ -162,28 +207,42 @@ def test_pages_sorted_by_success_rate_across_the_deliveries_without_a_rate(
     rated = sum(1 for r in rows if r["success_rate"] is not None)
     assert 0 < rated < len(expected)
     for limit in (1, 10, 50):
-        for offset in sorted({max(0, o) for o in (rated - limit - 1, rated - limit, rated - limit + 1, rated - 1,
-                                                  rated, rated + 1)}):
+        for offset in sorted(
+            {max(0, o) for o in (rated - limit - 1, rated - limit, rated - limit + 1, rated - 1, rated, rated + 1)}
+        ):
             page = _page(client, sort="success_rate", dir=direction, limit=limit, offset=offset)
-            assert [d["delivery_id"] for d in page["items"]] == expected[offset:offset + limit], (limit, offset)
+            assert [d["delivery_id"] for d in page["items"]] == expected[offset : offset + limit], (limit, offset)
     rates = {d["delivery_id"]: d["success_rate"] for d in _page(client, sort="success_rate", limit=200)["items"]}
-    assert rates == {r["delivery_id"]: float(r["success_rate"]) if r["success_rate"] is not None else None
-                     for r in rows if r["delivery_id"] in rates}
+    assert rates == {
+        r["delivery_id"]: float(r["success_rate"]) if r["success_rate"] is not None else None
+        for r in rows
+        if r["delivery_id"] in rates
+    }
 
 
 @pytest.mark.parametrize(
     "filters",
-    [{"proofs": "true"}, {"provider": "twilio"}, {"state": "finished"}, {"state": "not_sent"}, {"sender": "SHOP"},
-     {"q": "gamma"}, {"date_from": "2026-05-02"}, {"q": "D01"}],
+    [
+        {"proofs": "true"},
+        {"provider": "twilio"},
+        {"state": "finished"},
+        {"state": "not_sent"},
+        {"sender": "SHOP"},
+        {"q": "gamma"},
+        {"date_from": "2026-05-02"},
+        {"q": "D01"},
+    ],
 )
 @pytest.mark.parametrize("sort", ["success_rate", "name", "created_at", "sent"])
-def test_filtered_sorted_pages(sorted_dsn: str, client_for: Any, monkeypatch: pytest.MonkeyPatch,
-                               filters: dict[str, str], sort: str) -> None:
+def test_filtered_sorted_pages(
+    sorted_dsn: str, client_for: Any, monkeypatch: pytest.MonkeyPatch, filters: dict[str, str], sort: str
+) -> None:
     monkeypatch.setenv("SMS_TRACKING_DSN", sorted_dsn)
     client = client_for("viewer")
     q = filters.get("q", "").lower()
     rows = [
-        r for r in _listed()
+        r
+        for r in _listed()
         if (filters.get("proofs") or not r["is_proof"])
         and all(r[k] == filters[k] for k in ("provider", "state", "sender") if k in filters)
         and (not q or q in r["name"].lower() or q in r["delivery_id"].lower())
@@ -194,4 +253,4 @@ def test_filtered_sorted_pages(sorted_dsn: str, client_for: Any, monkeypatch: py
         expected = _ordered(rows, sort, direction)
         for limit, offset in ((10, 0), (10, 5), (200, 0), (3, max(0, len(expected) - 2))):
             page = _page(client, sort=sort, dir=direction, limit=limit, offset=offset, **filters)
-            assert [d["delivery_id"] for d in page["items"]] == expected[offset:offset + limit], (direction, offset)
+            assert [d["delivery_id"] for d in page["items"]] == expected[offset : offset + limit], (direction, offset)

@@ -48,12 +48,27 @@ API = [
     "/api/openapi.json",
 ]
 FILES = ["/static/css/sms-tracking.css", "/static/js/app.js", "/static/vendor/chart.js/chart.umd.min.js"]
-WRITES = ["/api/quarantine/+33612345679/release", "/api/quarantine/+33612345679/allowlist",
-          "/quarantine/+33612345679/release", "/quarantine/+33612345679/allowlist",
-          "/api/quarantine/bulk/release", "/quarantine/bulk/allowlist", "/qualification/smpp/UNDELIV/77"]
-X1_PAGES = ["/", "/deliveries/X1", "/deliveries/X1/sms", "/deliveries/X1/log", "/deliveries/X1/exclusions",
-            "/deliveries/X1/tracking", "/deliveries/X1/audit", "/qualification", "/quarantine",
-            "/quarantine/+15550199"]
+WRITES = [
+    "/api/quarantine/+33612345679/release",
+    "/api/quarantine/+33612345679/allowlist",
+    "/quarantine/+33612345679/release",
+    "/quarantine/+33612345679/allowlist",
+    "/api/quarantine/bulk/release",
+    "/quarantine/bulk/allowlist",
+    "/qualification/smpp/UNDELIV/77",
+]
+X1_PAGES = [
+    "/",
+    "/deliveries/X1",
+    "/deliveries/X1/sms",
+    "/deliveries/X1/log",
+    "/deliveries/X1/exclusions",
+    "/deliveries/X1/tracking",
+    "/deliveries/X1/audit",
+    "/qualification",
+    "/quarantine",
+    "/quarantine/+15550199",
+]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", re.IGNORECASE)
 URL_ATTR = re.compile(r"\b(?:href|src|action)=\"([^\"]*)\"")
 
@@ -119,9 +134,15 @@ def test_without_plugins_view_access_every_route_is_403(extras_ro: str, client_f
 
 def test_me_reports_permissions_per_role(extras_ro: str, client_for: Any) -> None:
     assert client_for("viewer").get("/api/me").json() == {
-        "username": "viewer-user", "can_manage": False, "phones_masked": True}
+        "username": "viewer-user",
+        "can_manage": False,
+        "phones_masked": True,
+    }
     assert client_for("user").get("/api/me").json() == {
-        "username": "user-user", "can_manage": True, "phones_masked": False}
+        "username": "user-user",
+        "can_manage": True,
+        "phones_masked": False,
+    }
 
 
 def test_these_lists_cover_every_route_of_the_app(plugin_app: Any) -> None:
@@ -201,8 +222,10 @@ def test_deliveries_list_kpis_come_from_the_summary(extras_ro: str, client_for: 
 def test_deliveries_list_to_deliver_is_the_population_minus_exclusions(extras_dsn: str, client_for: Any) -> None:
     """Adobe's @toDeliver, as the Summary tile (not @sent), and @processed = success + errors (issue 17 point 5)."""
     with psycopg.connect(extras_dsn) as conn:
-        conn.execute("UPDATE sms_tracking.delivery_summary SET initial_population = 9, excluded = 2, to_deliver = 7"
-                     " WHERE delivery_id = 'D1'")
+        conn.execute(
+            "UPDATE sms_tracking.delivery_summary SET initial_population = 9, excluded = 2, to_deliver = 7"
+            " WHERE delivery_id = 'D1'"
+        )
     items = client_for("viewer").get("/api/deliveries").json()["items"]
     d1 = next(d for d in items if d["delivery_id"] == "D1")
     html = client_for("viewer").get("/").text
@@ -213,8 +236,12 @@ def test_deliveries_list_to_deliver_is_the_population_minus_exclusions(extras_ds
 
 def test_delivery_log_gives_the_code_and_adobes_label(extras_ro: str, client_for: Any) -> None:
     items = client_for("viewer").get("/api/deliveries/D1/log").json()["items"]
-    labels = {"pending": "Sent", "delivered": "Received on mobile", "failed": "Failed",
-              "cancelled": "Delivery cancelled"}
+    labels = {
+        "pending": "Sent",
+        "delivered": "Received on mobile",
+        "failed": "Failed",
+        "cancelled": "Delivery cancelled",
+    }
     assert items and all(r["status_label"] == labels[r["status"]] for r in items)
     html = client_for("viewer").get("/deliveries/D1/log").text
     assert ">Received on mobile</span>" in html and '<option value="cancelled"' in html
@@ -236,8 +263,9 @@ def test_delivery_log_gives_the_code_and_adobes_label(extras_ro: str, client_for
         ({"sort": "created_at", "dir": "asc", "limit": "1", "offset": "1"}, ["D2"]),
     ],
 )
-def test_deliveries_filters_sort_and_pages(extras_ro: str, client_for: Any, params: dict[str, str],
-                                           expected: list[str]) -> None:
+def test_deliveries_filters_sort_and_pages(
+    extras_ro: str, client_for: Any, params: dict[str, str], expected: list[str]
+) -> None:
     response = client_for("viewer").get("/api/deliveries", params=params)
     assert response.status_code == 200, response.text
     assert ids(response) == expected
@@ -252,8 +280,16 @@ def test_pagination_reports_the_total(extras_ro: str, client_for: Any) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": "0"}, {"limit": "201"}, {"offset": "-1"}, {"sort": "nope"}, {"dir": "sideways"},
-     {"state": "done"}, {"date_from": "yesterday"}, {"q": "x" * 201}],
+    [
+        {"limit": "0"},
+        {"limit": "201"},
+        {"offset": "-1"},
+        {"sort": "nope"},
+        {"dir": "sideways"},
+        {"state": "done"},
+        {"date_from": "yesterday"},
+        {"q": "x" * 201},
+    ],
 )
 def test_invalid_parameters_are_422(extras_ro: str, client_for: Any, params: dict[str, str]) -> None:
     client = client_for("viewer")
@@ -283,7 +319,11 @@ def test_summary_charts_carry_the_breakdowns(extras_ro: str, client_for: Any) ->
     api = client_for("viewer").get("/api/deliveries/D1").json()
     # Adobe's delivery-log labels (decision 11): pending is Sent, delivered is Received on mobile.
     assert {p["label"]: p["count"] for p in api["status_breakdown"]} == {
-        "Received on mobile": 2, "Sent": 1, "Failed": 1, "Delivery cancelled": 0}
+        "Received on mobile": 2,
+        "Sent": 1,
+        "Failed": 1,
+        "Delivery cancelled": 0,
+    }
     assert api["failures"] == [{"failure_type": "Hard", "failure_reason": "User unknown", "count": 1}]
     assert {p["label"]: p["count"] for p in api["exclusions_by_cause"]} == {"Address empty": 1}
     assert sum(p["count"] for p in api["latency"]) == 2
@@ -309,12 +349,19 @@ def test_unknown_delivery_is_404(extras_ro: str, client_for: Any) -> None:
 def test_delivery_ids_with_slashes_reach_every_tab(extras_dsn: str, client_for: Any) -> None:
     with psycopg.connect(extras_dsn) as conn:
         for table in ("delivery", "delivery_summary"):
-            columns = [row[0] for row in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'sms_tracking' "
-                "AND table_name = %s ORDER BY ordinal_position", (table,)).fetchall()]
+            columns = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'sms_tracking' "
+                    "AND table_name = %s ORDER BY ordinal_position",
+                    (table,),
+                ).fetchall()
+            ]
             values = ", ".join("'2026/11/promo'" if c == "delivery_id" else c for c in columns)
-            conn.execute(f"INSERT INTO sms_tracking.{table} ({', '.join(columns)}) "
-                         f"SELECT {values} FROM sms_tracking.{table} WHERE delivery_id = 'D1'")
+            conn.execute(
+                f"INSERT INTO sms_tracking.{table} ({', '.join(columns)}) "
+                f"SELECT {values} FROM sms_tracking.{table} WHERE delivery_id = 'D1'"
+            )
     client = client_for("viewer")
     encoded = "2026%2F11%2Fpromo"
     assert client.get(f"/api/deliveries/{encoded}").json()["delivery"]["delivery_id"] == "2026/11/promo"
@@ -331,8 +378,10 @@ def test_sms_tab_shows_the_content_as_sent(extras_ro: str, client_for: Any) -> N
     assert (sms["encoding"], sms["units"], sms["segments"]) == ("GSM-7", 16, 1)
     d1 = client_for("viewer").get("/api/deliveries/D1/sms").json()
     assert [u["url"] for u in d1["urls"]] == ["https://shop.example.com/s", "https://shop.example.com/stop"]
-    assert 'readonly' in client_for("viewer").get("/deliveries/D1/sms").text or "read-only" in \
-        client_for("viewer").get("/deliveries/D1/sms").text
+    assert (
+        "readonly" in client_for("viewer").get("/deliveries/D1/sms").text
+        or "read-only" in client_for("viewer").get("/deliveries/D1/sms").text
+    )
 
 
 @pytest.mark.parametrize(
@@ -352,10 +401,16 @@ def test_delivery_log_filters(extras_ro: str, client_for: Any, params: dict[str,
 
 
 def test_delivery_log_shows_raw_status_next_to_the_qualification(extras_ro: str, client_for: Any) -> None:
-    (a2,) = [r for r in client_for("admin").get("/api/deliveries/D1/log").json()["items"]
-             if r["provider_message_id"] == "A2"]
+    (a2,) = [
+        r for r in client_for("admin").get("/api/deliveries/D1/log").json()["items"] if r["provider_message_id"] == "A2"
+    ]
     assert (a2["status"], a2["failure_type"], a2["failure_reason"], a2["raw_status"], a2["error_code"]) == (
-        "failed", "Hard", "User unknown", "UNDELIV", "5")
+        "failed",
+        "Hard",
+        "User unknown",
+        "UNDELIV",
+        "5",
+    )
 
 
 def test_delivery_log_count_is_capped(extras_ro: str, client_for: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -383,7 +438,12 @@ def test_tracking_tab_counts_total_unique_and_human_clicks(extras_ro: str, clien
     urls = {u["url"]: u for u in data["urls"]}
     s = urls["https://shop.example.com/s"]
     assert (s["total"], s["unique_recipients"], s["human_total"], s["human_unique"], s["in_content"]) == (
-        5, 3, 3, 2, True)
+        5,
+        3,
+        3,
+        2,
+        True,
+    )
     assert urls["https://shop.example.com/stop"]["total"] == 0
     assert sum(p["values"]["clicks"] for p in data["clicks_over_time"]) == 5
     assert data["log"]["total_entries"] == 5
@@ -394,8 +454,12 @@ def test_audit_tab_links_journal_and_pipeline_to_dag_runs(extras_ro: str, client
     data = client_for("admin").get("/api/deliveries/D1/audit").json()
     assert data["levels"] == {"info": 1, "warning": 1, "error": 1}
     assert {o["kind"] for o in data["pipeline"]} == {"deliveries", "targets", "sends", "clicks", "reports"}
-    assert client_for("admin").get("/api/deliveries/D1/audit", params={"level": "error"}).json()[
-        "journal"]["total_entries"] == 1
+    assert (
+        client_for("admin")
+        .get("/api/deliveries/D1/audit", params={"level": "error"})
+        .json()["journal"]["total_entries"]
+        == 1
+    )
     html = client_for("admin").get("/deliveries/D1/audit").text
     assert 'href="../../../dags/sms_tracking_build/runs/scheduled__2026-05-04T09%3A00%3A00%2B00%3A00"' in html
     assert client_for("admin").get("/api/deliveries/D1/audit", params={"level": "debug"}).status_code == 422
@@ -420,8 +484,12 @@ def test_number_history_shows_changes_and_messages(extras_ro: str, client_for: A
 
 
 def history(dsn: str, phone: str) -> list[tuple[Any, ...]]:
-    return rows(dsn, "SELECT from_status, to_status, cause_kind, actor, reason FROM sms_tracking.quarantine_history"
-                     " WHERE phone_e164 = %s ORDER BY at, id", phone)
+    return rows(
+        dsn,
+        "SELECT from_status, to_status, cause_kind, actor, reason FROM sms_tracking.quarantine_history"
+        " WHERE phone_e164 = %s ORDER BY at, id",
+        phone,
+    )
 
 
 def test_release_is_written_to_the_history_with_the_user(extras_dsn: str, client_for: Any) -> None:
@@ -430,7 +498,8 @@ def test_release_is_written_to_the_history_with_the_user(extras_dsn: str, client
     assert response.json()["to_status"] == "Valid"
     assert history(extras_dsn, "+33612345679")[-1] == ("Quarantine", "Valid", "user", "op-user", "provider outage")
     assert rows(extras_dsn, "SELECT status FROM sms_tracking.quarantine WHERE phone_e164 = '+33612345679'") == [
-        ("Valid",)]
+        ("Valid",)
+    ]
     again = client_for("op").post("/api/quarantine/+33612345679/release")
     assert again.status_code == 409
 
@@ -439,8 +508,9 @@ def test_allowlist_by_form_redirects_back_to_the_number(extras_dsn: str, client_
     client = client_for("admin")
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/quarantine/%2B15550199/allowlist").text)
     assert token
-    response = client.post("/quarantine/%2B15550199/allowlist", data={"note": "VIP", "csrf_token": token[1]},
-                           follow_redirects=False)
+    response = client.post(
+        "/quarantine/%2B15550199/allowlist", data={"note": "VIP", "csrf_token": token[1]}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "../%2B15550199?done=allowlist"
     assert history(extras_dsn, "+15550199")[-1] == ("Denylisted", "Allowlisted", "user", "admin-user", "VIP")
@@ -457,8 +527,9 @@ def test_quarantine_actions_need_the_manage_permission(extras_dsn: str, client_f
 
 
 def test_cross_site_form_posts_are_refused(extras_dsn: str, client_for: Any) -> None:
-    response = client_for("admin").post("/quarantine/%2B33612345679/release",
-                                        headers={"Origin": "https://evil.example"})
+    response = client_for("admin").post(
+        "/quarantine/%2B33612345679/release", headers={"Origin": "https://evil.example"}
+    )
     assert response.status_code == 403
     assert history(extras_dsn, "+33612345679")[-1][1] == "Quarantine"
 
@@ -474,15 +545,19 @@ def test_quarantine_counts_per_status_are_filters(extras_ro: str, client_for: An
     assert counts["Quarantine"] == "1" and counts["With errors"] == "0"
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"reason": "User unknown"}, ["+33612345679"]),
-    ({"reason": "Not defined"}, ["+33612345681"]),
-    ({"delivery": "D1"}, ["+33612345679"]),
-    ({"delivery": "D2"}, []),
-    ({"delivery": "D1", "status": "Denylisted"}, []),
-])
-def test_quarantine_filters_by_reason_and_causing_delivery(extras_ro: str, client_for: Any, params: dict[str, str],
-                                                          expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"reason": "User unknown"}, ["+33612345679"]),
+        ({"reason": "Not defined"}, ["+33612345681"]),
+        ({"delivery": "D1"}, ["+33612345679"]),
+        ({"delivery": "D2"}, []),
+        ({"delivery": "D1", "status": "Denylisted"}, []),
+    ],
+)
+def test_quarantine_filters_by_reason_and_causing_delivery(
+    extras_ro: str, client_for: Any, params: dict[str, str], expected: list[str]
+) -> None:
     items = client_for("admin").get("/api/quarantine", params=params).json()["items"]
     assert [q["phone"] for q in items] == expected
 
@@ -500,7 +575,7 @@ def test_single_release_is_confirmed_first(extras_dsn: str, client_for: Any) -> 
     assert 'href="./%2B33612345679/release"' in number_page and "<form" not in number_page.split("<main>")[1]
     confirm = client.get("/quarantine/%2B33612345679/release")
     assert confirm.status_code == 200
-    assert "this changes <strong data-count=\"1\">1 number</strong>" in confirm.text
+    assert 'this changes <strong data-count="1">1 number</strong>' in confirm.text
     assert history(extras_dsn, "+33612345679")[-1][1] == "Quarantine"  # nothing changed by looking
     assert client_for("viewer").get("/quarantine/%2B33612345679/release").status_code == 403
 
@@ -512,19 +587,24 @@ def test_bulk_release_states_how_many_and_acts_on_the_filtered_numbers(extras_ds
     confirm = client.get("/quarantine/bulk/release", params={"reason": "User unknown"})
     assert 'data-count="1">1 number</strong>' in confirm.text
     assert client.get("/api/quarantine/bulk/release", params={"reason": "User unknown"}).json() == {
-        "action": "release", "to_status": "Valid", "count": 1}
+        "action": "release",
+        "to_status": "Valid",
+        "count": 1,
+    }
     # A count that no longer matches what was confirmed changes nothing.
     token = re.search(r'name="csrf_token" value="([^"]+)"', confirm.text)[1]  # type: ignore[index]
     stale = client.post("/quarantine/bulk/release?reason=User+unknown", data={"expected": "2", "csrf_token": token})
     assert stale.status_code == 409 and history(extras_dsn, "+33612345679")[-1][1] == "Quarantine"
     form = {"expected": "1", "note": "outage", "csrf_token": token}
-    done = client.post("/quarantine/bulk/release?reason=User+unknown", data=form,
-                       follow_redirects=False)
+    done = client.post("/quarantine/bulk/release?reason=User+unknown", data=form, follow_redirects=False)
     assert done.status_code == 303
     assert done.headers["location"] == "../../quarantine?reason=User+unknown&done=release&changed=1"
     assert history(extras_dsn, "+33612345679")[-1] == ("Quarantine", "Valid", "user", "op-user", "outage")
     assert rows(extras_dsn, "SELECT phone_e164, status FROM sms_tracking.quarantine ORDER BY 1") == [
-        ("+15550199", "Denylisted"), ("+33612345679", "Valid"), ("+33612345681", "With errors")]
+        ("+15550199", "Denylisted"),
+        ("+33612345679", "Valid"),
+        ("+33612345681", "With errors"),
+    ]
 
 
 def test_bulk_allowlist_through_the_api(extras_dsn: str, client_for: Any) -> None:
@@ -566,31 +646,50 @@ def qualify(client: Any, path: str = ROW, **values: str) -> Any:
     """Post the row's edit form as the browser does: its token, then the chosen values."""
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
     assert token, "the page has no edit form"
-    form = {"state": "keep", "outcome": "failed", "failure_type": "Hard", "failure_reason": "User unknown",
-            "note": "checked with the SMSC", **values, "csrf_token": token[1]}
+    form = {
+        "state": "keep",
+        "outcome": "failed",
+        "failure_type": "Hard",
+        "failure_reason": "User unknown",
+        "note": "checked with the SMSC",
+        **values,
+        "csrf_token": token[1],
+    }
     return client.post(path, data=form, follow_redirects=False)
 
 
-def test_qualifying_a_row_keeps_its_history_and_starts_the_requalification(extras_dsn: str,
-                                                                           client_for: Any) -> None:
+def test_qualifying_a_row_keeps_its_history_and_starts_the_requalification(extras_dsn: str, client_for: Any) -> None:
     client = client_for("op")
-    assert rows(extras_dsn, "SELECT state, failure_type, failure_reason FROM sms_tracking.qualification "
-                "WHERE (provider, raw_status, error_code) = ('smpp', 'UNDELIV', '77')") == [
-        ("to_qualify", "Soft", "Not defined")]
+    assert rows(
+        extras_dsn,
+        "SELECT state, failure_type, failure_reason FROM sms_tracking.qualification "
+        "WHERE (provider, raw_status, error_code) = ('smpp', 'UNDELIV', '77')",
+    ) == [("to_qualify", "Soft", "Not defined")]
     response = qualify(client)
     assert response.status_code == 303, response.text[:500]
     # No Airflow metadata database here: the edit is kept and the page says the run could not be created.
     assert response.headers["location"].startswith("77?not_started=")
-    assert rows(extras_dsn, "SELECT state, origin, failure_type, failure_reason FROM sms_tracking.qualification "
-                "WHERE (provider, raw_status, error_code) = ('smpp', 'UNDELIV', '77')") == [
-        ("keep", "user", "Hard", "User unknown")]
+    assert rows(
+        extras_dsn,
+        "SELECT state, origin, failure_type, failure_reason FROM sms_tracking.qualification "
+        "WHERE (provider, raw_status, error_code) = ('smpp', 'UNDELIV', '77')",
+    ) == [("keep", "user", "Hard", "User unknown")]
     ((actor, before, after, note, run_id),) = rows(
-        extras_dsn, "SELECT actor, before, after, note, requalify_run_id FROM sms_tracking.qualification_change")
+        extras_dsn, "SELECT actor, before, after, note, requalify_run_id FROM sms_tracking.qualification_change"
+    )
     assert actor == "op-user" and note == "checked with the SMSC" and run_id.startswith("qualification__")
     assert (before["state"], before["failure_type"], before["failure_reason"], before["origin"]) == (
-        "to_qualify", "Soft", "Not defined", "auto")
+        "to_qualify",
+        "Soft",
+        "Not defined",
+        "auto",
+    )
     assert (after["state"], after["failure_type"], after["failure_reason"], after["origin"]) == (
-        "keep", "Hard", "User unknown", "user")
+        "keep",
+        "Hard",
+        "User unknown",
+        "user",
+    )
     page = client.get(ROW + "?" + response.headers["location"].split("?", 1)[1]).text
     assert "could not be started" in page and 'data-testid="change"' in page and "op-user" in page
     assert 'data-testid="changes"' in client.get("/qualification").text
@@ -598,21 +697,27 @@ def test_qualifying_a_row_keeps_its_history_and_starts_the_requalification(extra
     assert qualify(client).status_code == 409
     assert qualify(client, state="ignore").status_code == 303
     assert rows(extras_dsn, "SELECT after ->> 'state' FROM sms_tracking.qualification_change ORDER BY id") == [
-        ("keep",), ("ignore",)]
+        ("keep",),
+        ("ignore",),
+    ]
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
         rows(extras_dsn, "UPDATE sms_tracking.qualification_change SET actor = 'x'")
 
 
-@pytest.mark.parametrize(("values", "named"), [
-    ({"failure_reason": "Denylisted address"}, "'Not defined', 'User unknown'"),
-    ({"failure_type": "Soft"}, "allows the failure types 'Hard', not 'Soft'"),
-    ({"failure_type": "Fatal"}, "'Hard', 'Soft', 'Ignored'"),
-    ({"state": "to_qualify"}, "'keep', 'ignore'"),
-    ({"outcome": "lost"}, "'pending', 'delivered', 'failed'"),
-    ({"outcome": "delivered"}, "no failure type or reason"),
-])
-def test_invalid_edits_are_422_naming_the_allowed_values(extras_dsn: str, client_for: Any, values: dict[str, str],
-                                                         named: str) -> None:
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"failure_reason": "Denylisted address"}, "'Not defined', 'User unknown'"),
+        ({"failure_type": "Soft"}, "allows the failure types 'Hard', not 'Soft'"),
+        ({"failure_type": "Fatal"}, "'Hard', 'Soft', 'Ignored'"),
+        ({"state": "to_qualify"}, "'keep', 'ignore'"),
+        ({"outcome": "lost"}, "'pending', 'delivered', 'failed'"),
+        ({"outcome": "delivered"}, "no failure type or reason"),
+    ],
+)
+def test_invalid_edits_are_422_naming_the_allowed_values(
+    extras_dsn: str, client_for: Any, values: dict[str, str], named: str
+) -> None:
     response = qualify(client_for("admin"), **values)
     assert response.status_code == 422
     assert html.unescape(response.text).count(named), response.text[:800]
@@ -627,18 +732,29 @@ def test_viewers_see_the_row_read_only(extras_dsn: str, client_for: Any) -> None
     assert client_for("viewer").get("/qualification/smpp/NOPE/1").status_code == 404
 
 
-def test_a_row_set_by_the_overrides_file_is_edited_there(extras_dsn: str, client_for: Any, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_row_set_by_the_overrides_file_is_edited_there(
+    extras_dsn: str, client_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     overrides = tmp_path / "overrides.yaml"
-    overrides.write_text("overrides:\n  - {provider: smpp, raw_status: UNDELIV, error_code: '077', outcome: failed,"
-                         " failure_type: Soft, failure_reason: Unreachable}\n")
+    overrides.write_text(
+        "overrides:\n  - {provider: smpp, raw_status: UNDELIV, error_code: '077', outcome: failed,"
+        " failure_type: Soft, failure_reason: Unreachable}\n"
+    )
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALIFICATION_OVERRIDES", str(overrides))
     client = client_for("admin")
     assert "overrides.yaml sets this row" in client.get(ROW).text
     token = client.cookies.get("sms_tracking_csrf")  # the form token every page sets
     assert token
-    response = client.post(ROW, data={"state": "keep", "outcome": "failed", "failure_type": "Hard",
-                                      "failure_reason": "User unknown", "csrf_token": token})
+    response = client.post(
+        ROW,
+        data={
+            "state": "keep",
+            "outcome": "failed",
+            "failure_type": "Hard",
+            "failure_reason": "User unknown",
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 409 and "the file wins" in response.text
 
 
@@ -656,14 +772,18 @@ def test_quality_page_shows_the_latest_run_per_table(extras_ro: str, client_for:
     observed = {r["expectation"]: r["observed_value"] for t in tables.values() for r in t["results"]}
     assert observed["status_mix"] == "Quarantine: 1; With errors: 2" and observed["no_stuck"] == "1"
     page = client_for("viewer").get("/quality").text
-    assert page.index('data-testid="quality-totals"') < page.index('data-testid="quality-summary"') < page.index(
-        'id="table-delivery_log"')
+    assert (
+        page.index('data-testid="quality-totals"')
+        < page.index('data-testid="quality-summary"')
+        < page.index('id="table-delivery_log"')
+    )
     assert '<a href="#table-delivery_log">1</a>' in page and "had no new rows in scope" in page
     assert "&#34;" not in page.split('data-testid="quality-summary"')[1]  # no JSON quoting shown
 
 
-def test_data_docs_are_served_sandboxed(extras_ro: str, client_for: Any, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_data_docs_are_served_sandboxed(
+    extras_ro: str, client_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "index.html").write_text("<html><script>var docs = 1;</script>GX</html>")
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__DATA_DOCS", str(tmp_path))
     client = client_for("viewer")
@@ -675,8 +795,15 @@ def test_data_docs_are_served_sandboxed(extras_ro: str, client_for: Any, tmp_pat
     assert client_for(None).get("/data-docs/index.html").status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/static/..%2F..%2Fui%2Fapp.py", "/static/%2Fetc%2Fpasswd",
-                                  "/data-docs/..%2F..%2Fetc%2Fpasswd", "/static/missing.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/..%2F..%2Fui%2Fapp.py",
+        "/static/%2Fetc%2Fpasswd",
+        "/data-docs/..%2F..%2Fetc%2Fpasswd",
+        "/static/missing.js",
+    ],
+)
 def test_file_routes_stay_inside_their_folder(extras_ro: str, client_for: Any, path: str) -> None:
     assert client_for("viewer").get(path).status_code == 404
 
@@ -726,8 +853,11 @@ def test_untrusted_text_is_escaped(extras_ro: str, client_for: Any, path: str) -
     response = client_for("admin").get(path)
     assert response.status_code == 200
     html = response.text
-    assert "<script>alert" not in html and "<img src=x" not in html and "onerror=alert" not in html.replace(
-        "onerror=alert(1)&gt;", "")
+    assert (
+        "<script>alert" not in html
+        and "<img src=x" not in html
+        and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    )
     assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
 
 
@@ -746,8 +876,12 @@ def test_json_chart_data_cannot_close_its_script_block(extras_ro: str, client_fo
 
 @pytest.mark.parametrize(
     "params",
-    [{"q": "<script>alert(9)</script>"}, {"q": '"><svg onload=alert(9)>'}, {"provider": "<b>x</b>"},
-     {"sender": "'><script>alert(9)</script>"}],
+    [
+        {"q": "<script>alert(9)</script>"},
+        {"q": '"><svg onload=alert(9)>'},
+        {"provider": "<b>x</b>"},
+        {"sender": "'><script>alert(9)</script>"},
+    ],
 )
 def test_search_parameters_are_echoed_escaped(extras_ro: str, client_for: Any, params: dict[str, str]) -> None:
     html = client_for("viewer").get("/", params=params).text
@@ -775,8 +909,9 @@ def test_error_pages_escape_what_they_echo(extras_ro: str, client_for: Any) -> N
         ("/api/qualification", {"provider": "smpp' OR 'a'='a"}),
     ],
 )
-def test_sql_injection_in_filters_matches_nothing(extras_ro: str, client_for: Any, path: str,
-                                                   params: dict[str, str]) -> None:
+def test_sql_injection_in_filters_matches_nothing(
+    extras_ro: str, client_for: Any, path: str, params: dict[str, str]
+) -> None:
     response = client_for("admin").get(path, params=params)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -796,8 +931,9 @@ def test_sql_injection_in_filters_matches_nothing(extras_ro: str, client_for: An
         ("/api/deliveries/D1/log", {"phone": "+33' OR 1=1 --"}),
     ],
 )
-def test_sort_and_enumerated_filters_outside_the_allow_list_are_422(extras_ro: str, client_for: Any, path: str,
-                                                                   params: dict[str, str]) -> None:
+def test_sort_and_enumerated_filters_outside_the_allow_list_are_422(
+    extras_ro: str, client_for: Any, path: str, params: dict[str, str]
+) -> None:
     assert client_for("admin").get(path, params=params).status_code == 422
 
 
@@ -902,7 +1038,10 @@ def test_pages_prefer_the_builds_pre_aggregated_tables(extras_dsn: str, client_f
         assert f'data-kpi="{column}" data-value="{value}"' in html, column
     tracking = client.get("/api/deliveries/D1/tracking").json()
     assert next((u["url"], u["total"], u["human_unique"]) for u in tracking["urls"]) == (
-        "https://shop.example.com/s", 11, 5)
+        "https://shop.example.com/s",
+        11,
+        5,
+    )
     assert tracking["flagged_by_build"] is True
     assert [(c["human"], c["bot_reason"]) for c in tracking["log"]["items"]] == [(False, "too_fast")]
     # A delivery the build has not summarised into those tables yet keeps the computed figures.
@@ -924,18 +1063,23 @@ def test_list_and_summary_agree_on_success_rate_and_human_clicks(extras_ro: str,
         if kpis and kpis["indicators"].get("total_clicks") is not None:
             indicators = kpis["indicators"]
             assert (row["clicks"], row["human_clicks"]) == (
-                indicators["total_clicks"], indicators["total_clicks_human"]), delivery_id
+                indicators["total_clicks"],
+                indicators["total_clicks_human"],
+            ), delivery_id
     stored = dict(rows(extras_ro, "SELECT delivery_id, success_rate FROM sms_tracking.delivery_summary"))
     assert {k: v["success_rate"] for k, v in listed.items() if k in stored} == {
-        k: (float(v) if v is not None else None) for k, v in stored.items() if k in listed}
+        k: (float(v) if v is not None else None) for k, v in stored.items() if k in listed
+    }
 
 
 def test_list_human_clicks_follow_the_builds_bot_flag(extras_dsn: str, client_for: Any) -> None:
     """A click the build flags (e.g. too fast after the message, which the raw clicks cannot tell) is not
     human in the list either: the list reads the build's count, as the Summary tiles do."""
     with psycopg.connect(extras_dsn) as conn:
-        (human,) = conn.execute("UPDATE sms_tracking.delivery_summary SET total_clicks_human = total_clicks_human - 1"
-                                " WHERE delivery_id = 'D1' RETURNING total_clicks_human").fetchone()  # type: ignore[misc]
+        (human,) = conn.execute(
+            "UPDATE sms_tracking.delivery_summary SET total_clicks_human = total_clicks_human - 1"
+            " WHERE delivery_id = 'D1' RETURNING total_clicks_human"
+        ).fetchone()  # type: ignore[misc]
     d1 = next(d for d in client_for("admin").get("/api/deliveries").json()["items"] if d["delivery_id"] == "D1")
     summary = client_for("admin").get("/api/deliveries/D1").json()
     assert d1["human_clicks"] == summary["human_clicks"] == summary["kpis"]["indicators"]["total_clicks_human"] == human

@@ -53,9 +53,11 @@ def test_query_with_changes_only_what_it_is_told() -> None:
 
 def test_order_by_uses_only_allow_listed_sql() -> None:
     assert params.order_by(params.DELIVERY_SORTS, "success_rate", "desc", "delivery_id", nulls_last=True) == (
-        "success_rate DESC NULLS LAST, delivery_id DESC")
+        "success_rate DESC NULLS LAST, delivery_id DESC"
+    )
     assert params.order_by(params.LOG_SORTS, "done_at", "asc", "l.provider, l.provider_message_id") == (
-        "l.done_at ASC, l.provider ASC, l.provider_message_id ASC")
+        "l.done_at ASC, l.provider ASC, l.provider_message_id ASC"
+    )
     with pytest.raises(KeyError):
         params.order_by(params.DELIVERY_SORTS, "1; DROP TABLE x", "asc", "delivery_id")
 
@@ -68,8 +70,14 @@ def test_quarantine_statuses_match_the_state_machine() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "e164"),
-    [("+33 6 12 34 56 78", "+33612345678"), ("0033612345678", "+33612345678"), ("33612345678", "+33612345678"),
-     ("(+1) 555-0199", "+15550199"), ("", None), (None, None)],
+    [
+        ("+33 6 12 34 56 78", "+33612345678"),
+        ("0033612345678", "+33612345678"),
+        ("33612345678", "+33612345678"),
+        ("(+1) 555-0199", "+15550199"),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_searched_numbers_are_normalised(raw: str | None, e164: str | None) -> None:
     assert params.normalise_phone(raw) == e164

@@ -321,20 +321,29 @@ def test_send_log_is_off_by_default_and_on_for_the_message_log_formats(tmp_path:
     )
 
     assert [(s.name, s.send_log, s.send_log_field) for s in load_sources(sources)] == [
-        ("plain", False, None), ("fivetran", True, None), ("api", True, "messaging_service_sid")]
+        ("plain", False, None),
+        ("fivetran", True, None),
+        ("api", True, "messaging_service_sid"),
+    ]
 
 
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ("{name: cb, provider: twilio, format: twilio_callback, path: a, send_log: true}",
-         r"source #1 \(cb\): send_log needs a provider's message log .* 'twilio_callback' is not one; "
-         r"twilio_csv, twilio_json are"),
+        (
+            "{name: cb, provider: twilio, format: twilio_callback, path: a, send_log: true}",
+            r"source #1 \(cb\): send_log needs a provider's message log .* 'twilio_callback' is not one; "
+            r"twilio_csv, twilio_json are",
+        ),
         ("{name: smsc, provider: smpp, format: smpp, path: a, send_log: true}", "'smpp' is not one"),
-        ("{name: odd, provider: twilio, format: twilio_json, path: a, send_log: sometimes}",
-         r"source #1 \(odd\): send_log: "),
-        ("{name: half, provider: twilio, format: twilio_json, path: a, send_log_field: messaging_service_sid}",
-         r"source #1 \(half\): send_log_field names the deliveries of a send log: set send_log: true too"),
+        (
+            "{name: odd, provider: twilio, format: twilio_json, path: a, send_log: sometimes}",
+            r"source #1 \(odd\): send_log: ",
+        ),
+        (
+            "{name: half, provider: twilio, format: twilio_json, path: a, send_log_field: messaging_service_sid}",
+            r"source #1 \(half\): send_log_field names the deliveries of a send log: set send_log: true too",
+        ),
     ],
 )
 def test_send_log_is_refused_where_the_reports_are_no_message_log(tmp_path: Path, entry: str, message: str) -> None:

@@ -41,7 +41,10 @@ DECLARED = RetryPolicy.from_settings(Settings())
 
 def test_twilio_options_default_to_full_pages_and_a_day_of_look_back() -> None:
     assert pull_options("twilio", {"id_format": "ignored"}) == {
-        "page_size": 1000, "lookback": timedelta(days=1), "start": None, "account_sid": None,
+        "page_size": 1000,
+        "lookback": timedelta(days=1),
+        "start": None,
+        "account_sid": None,
     }
     options = pull_options("twilio", {"page_size": "50", "lookback": "2h", "start": "2026-05-01"})
     assert options["page_size"] == 50 and options["lookback"] == timedelta(hours=2)
@@ -52,15 +55,18 @@ def test_infobip_options_default_to_the_api_maximum() -> None:
     assert pull_options("infobip", {}) == {"limit": 1000, "max_pages": 100, "endpoint": "/sms/1/reports"}
 
 
-@pytest.mark.parametrize(("provider", "options", "message"), [
-    ("twilio", {"page_size": "1001"}, "option page_size '1001' must be a whole number from 1 to 1000"),
-    ("twilio", {"page_size": "ten"}, "option page_size 'ten'"),
-    ("twilio", {"lookback": "soon"}, "option lookback"),
-    ("twilio", {"start": "yesterday"}, "option start 'yesterday'"),
-    ("infobip", {"limit": "0"}, "option limit '0'"),
-    ("infobip", {"endpoint": "sms/1/reports"}, "must be a path starting with /"),
-    ("vonage", {}, "provider 'vonage' has no API pull"),
-])
+@pytest.mark.parametrize(
+    ("provider", "options", "message"),
+    [
+        ("twilio", {"page_size": "1001"}, "option page_size '1001' must be a whole number from 1 to 1000"),
+        ("twilio", {"page_size": "ten"}, "option page_size 'ten'"),
+        ("twilio", {"lookback": "soon"}, "option lookback"),
+        ("twilio", {"start": "yesterday"}, "option start 'yesterday'"),
+        ("infobip", {"limit": "0"}, "option limit '0'"),
+        ("infobip", {"endpoint": "sms/1/reports"}, "must be a path starting with /"),
+        ("vonage", {}, "provider 'vonage' has no API pull"),
+    ],
+)
 def test_a_wrong_option_names_the_option(provider: str, options: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         pull_options(provider, options)
@@ -109,20 +115,23 @@ def test_retry_after_in_seconds_or_as_an_http_date() -> None:
     assert parse_retry_after("soon") is None
 
 
-@pytest.mark.parametrize(("status", "body", "action"), [
-    (200, b'{"messages": []}', "ok"),
-    (200, b'{"messages": [{"sid": "SM1"', "retry"),
-    (200, b"[1, 2]", "retry"),
-    (200, b"", "retry"),
-    (401, b'{"code": 20003}', "credential"),
-    (403, b"{}", "credential"),
-    (429, b"{}", "retry"),
-    (408, b"", "retry"),
-    (500, b"oops", "retry"),
-    (503, b"", "retry"),
-    (400, b'{"code": 20001}', "reject"),
-    (404, b"", "reject"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "action"),
+    [
+        (200, b'{"messages": []}', "ok"),
+        (200, b'{"messages": [{"sid": "SM1"', "retry"),
+        (200, b"[1, 2]", "retry"),
+        (200, b"", "retry"),
+        (401, b'{"code": 20003}', "credential"),
+        (403, b"{}", "credential"),
+        (429, b"{}", "retry"),
+        (408, b"", "retry"),
+        (500, b"oops", "retry"),
+        (503, b"", "retry"),
+        (400, b'{"code": 20001}', "reject"),
+        (404, b"", "reject"),
+    ],
+)
 def test_verdict_on_each_kind_of_answer(status: int, body: bytes, action: str) -> None:
     assert judge(status, body).action == action
 
@@ -193,8 +202,9 @@ def test_rate_limit_waits_what_the_provider_asked() -> None:
 
 def test_server_errors_and_timeouts_back_off_exponentially() -> None:
     slept: list[float] = []
-    client = ScriptedClient([FakeResponse(502), requests.ReadTimeout("slow"), requests.ConnectionError("reset"),
-                             FakeResponse(200)])
+    client = ScriptedClient(
+        [FakeResponse(502), requests.ReadTimeout("slow"), requests.ConnectionError("reset"), FakeResponse(200)]
+    )
     fetch_page(client, "/x", None, FAST, sleep=slept.append)
     assert slept == [1, 2, 4]
 
@@ -275,10 +285,12 @@ TWILIO_OPTIONS = {"page_size": 2, "account_sid": None}
 
 
 def test_twilio_follows_next_page_uri_and_filters_by_the_first_day(store: PageStore) -> None:
-    client = ScriptedClient([
-        page([{"sid": "SM1"}, {"sid": "SM2"}], "/2010-04-01/Accounts/AC1/Messages.json?Page=1&PageToken=PASM2"),
-        page([{"sid": "SM3"}], None),
-    ])
+    client = ScriptedClient(
+        [
+            page([{"sid": "SM1"}, {"sid": "SM2"}], "/2010-04-01/Accounts/AC1/Messages.json?Page=1&PageToken=PASM2"),
+            page([{"sid": "SM3"}], None),
+        ]
+    )
     uris, messages = pull.pull_twilio(client, store, WINDOW, TWILIO_OPTIONS, FAST)
     assert messages == 3 and [u.rsplit("/", 1)[1] for u in uris] == ["page-00001.json", "page-00002.json"]
     assert client.calls == [
@@ -346,7 +358,9 @@ def sources_file(tmp_path: Path, entry: str) -> Path:
 
 
 def test_an_api_source_takes_its_format_from_the_provider(tmp_path: Path) -> None:
-    path = sources_file(tmp_path, """
+    path = sources_file(
+        tmp_path,
+        """
   - name: twilio_pull
     provider: twilio
     transport: api
@@ -357,22 +371,30 @@ def test_an_api_source_takes_its_format_from_the_provider(tmp_path: Path) -> Non
     provider: smpp
     format: smpp
     path: reports/smpp_main
-""")
+""",
+    )
     pulled, files = load_sources(path)
     assert (pulled.transport, pulled.conn_id, pulled.format) == ("api", "twilio_main", "twilio_json")
     assert (files.transport, files.conn_id) == ("files", None)
 
 
-@pytest.mark.parametrize(("entry", "message"), [
-    ("{name: a, provider: twilio, transport: api, path: p}", "missing conn_id"),
-    ("{name: a, provider: vonage, transport: api, conn_id: c, path: p}", "provider 'vonage' has no API pull"),
-    ("{name: a, provider: twilio, format: twilio_callback, transport: api, conn_id: c, path: p}",
-     "answers format 'twilio_json', not 'twilio_callback'"),
-    ("{name: a, provider: infobip, transport: api, conn_id: c, path: p, options: {limit: 5000}}",
-     r"\(a\): option limit '5000'"),
-    ("{name: a, provider: smpp, format: smpp, conn_id: c, path: p}", "conn_id is for transport api"),
-    ("{name: a, provider: twilio, transport: ftp, path: p}", "transport: Input should be 'files' or 'api'"),
-])
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{name: a, provider: twilio, transport: api, path: p}", "missing conn_id"),
+        ("{name: a, provider: vonage, transport: api, conn_id: c, path: p}", "provider 'vonage' has no API pull"),
+        (
+            "{name: a, provider: twilio, format: twilio_callback, transport: api, conn_id: c, path: p}",
+            "answers format 'twilio_json', not 'twilio_callback'",
+        ),
+        (
+            "{name: a, provider: infobip, transport: api, conn_id: c, path: p, options: {limit: 5000}}",
+            r"\(a\): option limit '5000'",
+        ),
+        ("{name: a, provider: smpp, format: smpp, conn_id: c, path: p}", "conn_id is for transport api"),
+        ("{name: a, provider: twilio, transport: ftp, path: p}", "transport: Input should be 'files' or 'api'"),
+    ],
+)
 def test_a_wrong_api_source_names_the_source_and_the_field(tmp_path: Path, entry: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         load_sources(sources_file(tmp_path, f"  - {entry}\n"))
@@ -400,8 +422,9 @@ def test_infobip_hook_sends_the_api_key_or_basic_auth(monkeypatch: pytest.Monkey
 
     host = "https://x.api.infobip.com"
     monkeypatch.setenv("AIRFLOW_CONN_IB_KEY", json.dumps({"conn_type": "http", "host": host, "password": "k3y-12345"}))
-    monkeypatch.setenv("AIRFLOW_CONN_IB_BASIC", json.dumps({"conn_type": "http", "host": host, "login": "u",
-                                                             "password": "p4ss-12345"}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IB_BASIC", json.dumps({"conn_type": "http", "host": host, "login": "u", "password": "p4ss-12345"})
+    )
     monkeypatch.setenv("AIRFLOW_CONN_IB_EMPTY", json.dumps({"conn_type": "http", "host": host}))
     keyed = InfobipHook("ib_key").get_conn()
     assert keyed.headers["Authorization"] == "App k3y-12345" and keyed.auth is None

@@ -78,11 +78,19 @@ def test_suites_name_the_rows_of_their_samples() -> None:
 def test_the_issue_checks_are_in_the_catalogue() -> None:
     ids = set(check_ids())
     assert {
-        "message.key_unique", "delivery_log.key_unique", "delivery_log.status_in_set",
-        "delivery_log.failure_type_in_set", "delivery_log.failure_reason_in_set", "delivery_log.phone_e164_format",
-        "delivery_log.done_after_submit", "report.event_at_not_in_future", "report.status_known",
-        "report.matched_to_sent_message", "stuck_messages.final_status_in_time",
-        "delivery_summary.agrees_with_delivery_log", "source_freshness.fresh",
+        "message.key_unique",
+        "delivery_log.key_unique",
+        "delivery_log.status_in_set",
+        "delivery_log.failure_type_in_set",
+        "delivery_log.failure_reason_in_set",
+        "delivery_log.phone_e164_format",
+        "delivery_log.done_after_submit",
+        "report.event_at_not_in_future",
+        "report.status_known",
+        "report.matched_to_sent_message",
+        "stuck_messages.final_status_in_time",
+        "delivery_summary.agrees_with_delivery_log",
+        "source_freshness.fresh",
     } <= ids
 
 
@@ -110,8 +118,9 @@ def test_check_names_its_gx_type_and_columns() -> None:
 def test_e164_pattern_accepts_e164_only() -> None:
     pattern = re.compile(quality.E164)
     assert all(pattern.match(n) for n in ("+33612345678", "+15550199", "+447700900000"))
-    assert not any(pattern.match(n) for n in ("0612345678", "+0612345678", "33612345678", "+3361234567890123",
-                                              "+33 6 12 34 56 78"))
+    assert not any(
+        pattern.match(n) for n in ("0612345678", "+0612345678", "33612345678", "+3361234567890123", "+33 6 12 34 56 78")
+    )
 
 
 # --- Configuration ----------------------------------------------------------------------------------------
@@ -132,8 +141,9 @@ def test_shipped_configuration_has_the_issue_defaults() -> None:
     assert "User unknown" in config.failure_reasons
 
 
-def test_configuration_file_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        document: dict[str, Any]) -> None:
+def test_configuration_file_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]
+) -> None:
     document["thresholds"]["stuck_after_hours"] = 24
     path = tmp_path / "quality.yaml"
     path.write_text(yaml.safe_dump(document))
@@ -167,10 +177,14 @@ def test_severity_globs_and_default(document: dict[str, Any]) -> None:
         (lambda d: d["thresholds"].pop("stuck_after_hours"), r"quality\.yaml: missing thresholds\.stuck_after_hours"),
         (lambda d: d["thresholds"].update(stuck_hours=1), r"unknown key thresholds\.stuck_hours"),
         (lambda d: d.update(severities={}), r"quality\.yaml: unknown key severities"),
-        (lambda d: d["severity"].update(warning=["delivery_log.done_after_submitt"]),
-         r"'delivery_log\.done_after_submitt' matches no check"),
-        (lambda d: d["severity"].update(critical=["stuck_messages.final_status_in_time"]),
-         r"stuck_messages\.final_status_in_time is listed under severity critical and warning"),
+        (
+            lambda d: d["severity"].update(warning=["delivery_log.done_after_submitt"]),
+            r"'delivery_log\.done_after_submitt' matches no check",
+        ),
+        (
+            lambda d: d["severity"].update(critical=["stuck_messages.final_status_in_time"]),
+            r"stuck_messages\.final_status_in_time is listed under severity critical and warning",
+        ),
         (
             lambda d: d["severity"].update(default="fatal"),
             r"severity\.default: .*'critical', 'warning' or 'disabled' \(found 'fatal'\)",
@@ -214,8 +228,11 @@ def test_runtime_params_turn_thresholds_into_expectation_arguments() -> None:
 
 def test_resolve_kwargs_fills_params_and_lists_tuples() -> None:
     kwargs = {"column": "status", "value_set": ("a", "b"), "mostly": Param("share")}
-    assert quality.resolve_kwargs(kwargs, {"share": 0.9}) == {"column": "status", "value_set": ["a", "b"],
-                                                              "mostly": 0.9}
+    assert quality.resolve_kwargs(kwargs, {"share": 0.9}) == {
+        "column": "status",
+        "value_set": ["a", "b"],
+        "mostly": 0.9,
+    }
     with pytest.raises(KeyError, match="share"):
         quality.resolve_kwargs(kwargs, {})
 
@@ -267,15 +284,20 @@ DONE_AFTER_SUBMIT = next(c for c in DELIVERY_LOG.checks if c.name == "done_after
 
 def test_a_failed_check_reads_as_table_check_and_sample_rows() -> None:
     gx_result = {
-        "element_count": 6, "unexpected_count": 1, "unexpected_percent": 16.7, "missing_count": 1,
+        "element_count": 6,
+        "unexpected_count": 1,
+        "unexpected_percent": 16.7,
+        "missing_count": 1,
         "partial_unexpected_list": [-600.0],
         "partial_unexpected_index_list": [
-            {"provider": "smpp", "provider_message_id": "A2", "submit_to_done_seconds": -600.0}],
+            {"provider": "smpp", "provider_message_id": "A2", "submit_to_done_seconds": -600.0}
+        ],
     }
     result = result_from_gx(DELIVERY_LOG, DONE_AFTER_SUBMIT, "critical", False, gx_result, None, sample_size=5)
     assert result.failed and result.critical
-    assert result.unexpected_sample == ({"provider": "smpp", "provider_message_id": "A2",
-                                         "submit_to_done_seconds": -600.0},)
+    assert result.unexpected_sample == (
+        {"provider": "smpp", "provider_message_id": "A2", "submit_to_done_seconds": -600.0},
+    )
     assert result.observed_value == {"unexpected_percent": 16.7, "missing_count": 1}
     assert result.message() == (
         "sms_tracking.delivery_log: delivery_log.done_after_submit failed — expected a message is done no "
@@ -287,22 +309,37 @@ def test_a_failed_check_reads_as_table_check_and_sample_rows() -> None:
 
 def test_samples_are_capped_and_kept_only_for_failures() -> None:
     rows = [{"provider": "smpp", "provider_message_id": f"A{i}"} for i in range(10)]
-    failed = result_from_gx(DELIVERY_LOG, DONE_AFTER_SUBMIT, "critical", False,
-                            {"partial_unexpected_list": rows, "unexpected_count": 10}, None, sample_size=3)
+    failed = result_from_gx(
+        DELIVERY_LOG,
+        DONE_AFTER_SUBMIT,
+        "critical",
+        False,
+        {"partial_unexpected_list": rows, "unexpected_count": 10},
+        None,
+        sample_size=3,
+    )
     assert len(failed.unexpected_sample) == 3
-    passed = result_from_gx(DELIVERY_LOG, DONE_AFTER_SUBMIT, "critical", True,
-                            {"partial_unexpected_list": rows, "unexpected_count": 0}, None, sample_size=3)
+    passed = result_from_gx(
+        DELIVERY_LOG,
+        DONE_AFTER_SUBMIT,
+        "critical",
+        True,
+        {"partial_unexpected_list": rows, "unexpected_count": 0},
+        None,
+        sample_size=3,
+    )
     assert passed.unexpected_sample == ()
 
 
 def test_pair_and_scalar_samples_become_rows() -> None:
-    pair = Check("p", "ExpectColumnPairValuesAToBeGreaterThanB", "d", {"column_A": "finished_at",
-                                                                        "column_B": "started_at"})
-    result = result_from_gx(DELIVERY_LOG, pair, "warning", False, {"partial_unexpected_list": [["t1", "t2"]]},
-                            None, 5)
+    pair = Check(
+        "p", "ExpectColumnPairValuesAToBeGreaterThanB", "d", {"column_A": "finished_at", "column_B": "started_at"}
+    )
+    result = result_from_gx(DELIVERY_LOG, pair, "warning", False, {"partial_unexpected_list": [["t1", "t2"]]}, None, 5)
     assert result.unexpected_sample == ({"finished_at": "t1", "started_at": "t2"},)
-    scalar = result_from_gx(DELIVERY_LOG, DONE_AFTER_SUBMIT, "warning", False,
-                            {"partial_unexpected_list": [-1.5]}, None, 5)
+    scalar = result_from_gx(
+        DELIVERY_LOG, DONE_AFTER_SUBMIT, "warning", False, {"partial_unexpected_list": [-1.5]}, None, 5
+    )
     assert scalar.unexpected_sample == ({"submit_to_done_seconds": -1.5},)
 
 
@@ -316,8 +353,9 @@ def test_gx_error_reads_both_shapes_of_exception_info() -> None:
     assert gx_error(None) is None
     assert gx_error({"raised_exception": False, "exception_message": None}) is None
     assert gx_error({"raised_exception": True, "exception_message": "boom\ntrace"}) == "boom"
-    per_metric = {"MetricConfigurationID(table.row_count)": {"raised_exception": True,
-                                                             "exception_message": "relation missing"}}
+    per_metric = {
+        "MetricConfigurationID(table.row_count)": {"raised_exception": True, "exception_message": "relation missing"}
+    }
     assert gx_error(per_metric) == "relation missing"
 
 
@@ -330,10 +368,22 @@ def test_skipped_suites_record_each_check_as_table_missing() -> None:
 
 
 def test_failure_message_lists_critical_failures_then_warnings() -> None:
-    check = Check("key_unique", "ExpectCompoundColumnsToBeUnique", "no two rows share a (provider, id)",
-                  {"column_list": ["provider", "provider_message_id"]})
-    failure = CheckResult("message", "message", check, "critical", False, element_count=7, unexpected_count=2,
-                          unexpected_sample=({"provider": "smpp", "provider_message_id": "A1"},))
+    check = Check(
+        "key_unique",
+        "ExpectCompoundColumnsToBeUnique",
+        "no two rows share a (provider, id)",
+        {"column_list": ["provider", "provider_message_id"]},
+    )
+    failure = CheckResult(
+        "message",
+        "message",
+        check,
+        "critical",
+        False,
+        element_count=7,
+        unexpected_count=2,
+        unexpected_sample=({"provider": "smpp", "provider_message_id": "A1"},),
+    )
     warning = CheckResult("stuck_messages", "delivery_log", check, "warning", False, observed_value={"x": 1})
     text = str(quality.ValidationFailed("run'1", [failure], [warning]))
     lines = text.splitlines()

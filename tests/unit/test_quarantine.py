@@ -180,8 +180,11 @@ def test_opt_out_of_a_quarantined_number_denylists_it() -> None:
 
 
 def test_allowlisted_number_is_never_quarantined() -> None:
-    state = run(Event("set", T0, key="u1", set_status=ALLOWLISTED), Event("hard", T0 + days(1), "User unknown", "m"),
-                *(soft(T0 + days(2 + i)) for i in range(6)))
+    state = run(
+        Event("set", T0, key="u1", set_status=ALLOWLISTED),
+        Event("hard", T0 + days(1), "User unknown", "m"),
+        *(soft(T0 + days(2 + i)) for i in range(6)),
+    )
     assert state == State(ALLOWLISTED)
 
 
@@ -193,7 +196,8 @@ def test_user_release_clears_the_counter_and_quarantine_keeps_it() -> None:
     quarantined = State(QUARANTINE, 5, T0, "Unreachable", T0)
     assert run(Event("set", T0 + days(1), key="u", set_status=VALID), start=quarantined) == CLEAN
     assert run(Event("set", T0, key="u", set_status=QUARANTINE), start=State(WITH_ERRORS, 2, T0, "x", T0)) == State(
-        QUARANTINE, 2, T0, "x", T0)
+        QUARANTINE, 2, T0, "x", T0
+    )
 
 
 def test_events_at_the_same_time_apply_in_kind_order() -> None:
@@ -203,16 +207,29 @@ def test_events_at_the_same_time_apply_in_kind_order() -> None:
 
 
 def test_history_has_one_line_per_status_or_counter_change() -> None:
-    _, history = replay([soft(T0), soft(T0 + timedelta(hours=1)), soft(T0 + days(1)),
-                         Event("success", T0 + days(2), key="ok")], CONFIG)
+    _, history = replay(
+        [soft(T0), soft(T0 + timedelta(hours=1)), soft(T0 + days(1)), Event("success", T0 + days(2), key="ok")], CONFIG
+    )
     assert [(t.from_status, t.to_status, t.error_count) for t in history] == [
-        (VALID, WITH_ERRORS, 1), (WITH_ERRORS, WITH_ERRORS, 2), (WITH_ERRORS, VALID, 0)]
+        (VALID, WITH_ERRORS, 1),
+        (WITH_ERRORS, WITH_ERRORS, 2),
+        (WITH_ERRORS, VALID, 0),
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "word"),
-    [("STOP", "STOP"), ("stop", "STOP"), (" Stop! ", "STOP"), ("STOP ", "STOP"), ("Arrêt", "ARRET"),
-     ("stop  all", "STOP ALL"), ("opt-out.", "OPT-OUT"), ("«STOP»", "STOP"), ("ok 👍", "OK")],
+    [
+        ("STOP", "STOP"),
+        ("stop", "STOP"),
+        (" Stop! ", "STOP"),
+        ("STOP ", "STOP"),
+        ("Arrêt", "ARRET"),
+        ("stop  all", "STOP ALL"),
+        ("opt-out.", "OPT-OUT"),
+        ("«STOP»", "STOP"),
+        ("ok 👍", "OK"),
+    ],
 )
 def test_keyword_folds_case_accents_spaces_and_punctuation(text: str, word: str) -> None:
     assert keyword(text) == word
@@ -220,9 +237,22 @@ def test_keyword_folds_case_accents_spaces_and_punctuation(text: str, word: str)
 
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [("stop", "stop"), ("STOPALL", "stop"), ("unsubscribe", "stop"), ("Cancel", "stop"), ("end", "stop"),
-     ("quit", "stop"), ("arret", "stop"), ("OPTOUT", "stop"), ("start", "start"), ("UNSTOP", "start"),
-     ("please stop texting me", None), ("End of the day works", None), ("Merci", None), ("", None)],
+    [
+        ("stop", "stop"),
+        ("STOPALL", "stop"),
+        ("unsubscribe", "stop"),
+        ("Cancel", "stop"),
+        ("end", "stop"),
+        ("quit", "stop"),
+        ("arret", "stop"),
+        ("OPTOUT", "stop"),
+        ("start", "start"),
+        ("UNSTOP", "start"),
+        ("please stop texting me", None),
+        ("End of the day works", None),
+        ("Merci", None),
+        ("", None),
+    ],
 )
 def test_whole_message_must_be_a_keyword(text: str, kind: str | None) -> None:
     assert inbound_event_kind(text, CONFIG) == kind
@@ -239,9 +269,14 @@ def test_config_defaults_are_adobes() -> None:
 
 
 def test_config_reads_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"QUARANTINE_ERROR_THRESHOLD": "3", "SIGNIFICANT_ERROR_PERIOD": "3600",
-                       "WITH_ERRORS_RELEASE_DAYS": "7", "MAILBOX_FULL_RELEASE_DAYS": "14",
-                       "STOP_KEYWORDS": "stop, Arrêt ,halt", "START_KEYWORDS": "go"}.items():
+    for key, value in {
+        "QUARANTINE_ERROR_THRESHOLD": "3",
+        "SIGNIFICANT_ERROR_PERIOD": "3600",
+        "WITH_ERRORS_RELEASE_DAYS": "7",
+        "MAILBOX_FULL_RELEASE_DAYS": "14",
+        "STOP_KEYWORDS": "stop, Arrêt ,halt",
+        "START_KEYWORDS": "go",
+    }.items():
         monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{key}", value)
     config = QuarantineConfig.from_settings()
     assert (config.error_threshold, config.significant_error_period) == (3, timedelta(hours=1))
@@ -251,11 +286,13 @@ def test_config_reads_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("key", "value", "message"),
-    [("quarantine_error_threshold", "0", "1 or more"),
-     ("significant_error_period", "a day", "not a duration"),
-     ("with_errors_release_days", "ten", "number of days"),
-     ("stop_keywords", " , ", "no keyword"),
-     ("stop_keywords", "!!, ?", "no keyword")],
+    [
+        ("quarantine_error_threshold", "0", "1 or more"),
+        ("significant_error_period", "a day", "not a duration"),
+        ("with_errors_release_days", "ten", "number of days"),
+        ("stop_keywords", " , ", "no keyword"),
+        ("stop_keywords", "!!, ?", "no keyword"),
+    ],
 )
 def test_a_bad_setting_names_its_key(monkeypatch: pytest.MonkeyPatch, key: str, value: str, message: str) -> None:
     monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{key.upper()}", value)

@@ -37,9 +37,7 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()
-    }
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -49,9 +47,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 
 def _read_csv(root: Path, kind: str) -> list[object]:
     ctx = ParseContext(source=kind, provider="")
-    return [
-        record for path in sorted((root / kind).glob("*.csv")) for record in PARSERS[kind](_lines(path), ctx)
-    ]
+    return [record for path in sorted((root / kind).glob("*.csv")) for record in PARSERS[kind](_lines(path), ctx)]
 
 
 def _rows(root: Path, kind: str, cls: type[T]) -> list[T]:
@@ -63,9 +59,7 @@ def _read_reports(root: Path) -> dict[str, list[Record]]:
     """Every report file of each source of sources.yaml, read by the adapter of the source's format."""
     records: dict[str, list[Record]] = {}
     for source in load_sources():
-        ctx = ParseContext(
-            source=source.name, provider=source.provider, tz=source.zone, options=source.options
-        )
+        ctx = ParseContext(source=source.name, provider=source.provider, tz=source.zone, options=source.options)
         adapter = FORMATS[source.format].adapter()
         for path in sorted((root / source.path).iterdir()):
             records[str(path.relative_to(root))] = list(adapter(_lines(path), ctx))
@@ -85,10 +79,7 @@ def test_other_seed_differs(tmp_path: Path) -> None:
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert first.keys() == second.keys()
     assert first["sends/sends.csv"] != second["sends/sends.csv"]
-    assert (
-        first["reports/smpp_main/receipts-part-0001.txt"]
-        != second["reports/smpp_main/receipts-part-0001.txt"]
-    )
+    assert first["reports/smpp_main/receipts-part-0001.txt"] != second["reports/smpp_main/receipts-part-0001.txt"]
 
 
 def test_layout_follows_the_contract(landing: Path) -> None:

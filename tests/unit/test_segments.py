@@ -80,7 +80,11 @@ def test_the_delivery_reader_records_the_content_profile() -> None:
     [record] = list(contract.PARSERS["deliveries"](lines, ParseContext(source="campaign", provider="*")))
     assert isinstance(record, contract.Delivery)
     assert (record.encoding, record.content_length, record.content_units, record.segments_per_message) == (
-        UCS2, 40, 41, 1)
+        UCS2,
+        40,
+        41,
+        1,
+    )
     assert (record.segments_if_gsm7, record.non_gsm7_characters) == (1, "📦")
     assert record.tracked_urls == (
         '[{"position": 1, "url": "https://shop.example.com/t", "label": "Votre colis", "is_opt_out": false}]'

@@ -24,7 +24,11 @@ def test_urls_with_a_scheme_are_found_without_trailing_punctuation() -> None:
 
 def test_short_links_and_urls_without_scheme_are_found() -> None:
     assert urls("Go bit.ly/3xYz! or t.co/Ab12, www.shop.fr and shop.example.com/p/4412?c=x") == [
-        "bit.ly/3xYz", "t.co/Ab12", "www.shop.fr", "shop.example.com/p/4412?c=x"]
+        "bit.ly/3xYz",
+        "t.co/Ab12",
+        "www.shop.fr",
+        "shop.example.com/p/4412?c=x",
+    ]
     assert urls("Visit SHOP.COM today") == ["SHOP.COM"]
 
 
@@ -46,7 +50,10 @@ def test_text_that_only_looks_like_a_domain_is_not_a_url(content: str) -> None:
 def test_every_occurrence_is_returned_in_order() -> None:
     # The build keeps the first of the spellings sms_tracking.url_key makes one (tests/integration).
     assert urls("https://a.com/x then a.com/x/ then http://www.a.com/x") == [
-        "https://a.com/x", "a.com/x/", "http://www.a.com/x"]
+        "https://a.com/x",
+        "a.com/x/",
+        "http://www.a.com/x",
+    ]
 
 
 def test_each_url_is_labelled_by_the_words_before_it() -> None:
@@ -55,7 +62,10 @@ def test_each_url_is_labelled_by_the_words_before_it() -> None:
         "Soldes -30% : https://s.example.com/s https://s.example.com/bare"
     )
     assert [(u.position, u.label) for u in found] == [
-        (1, "Track it here"), (2, "Soldes -30%"), (3, "s.example.com/bare")]
+        (1, "Track it here"),
+        (2, "Soldes -30%"),
+        (3, "s.example.com/bare"),
+    ]
 
 
 def test_a_label_keeps_at_most_six_words() -> None:
@@ -83,12 +93,23 @@ def test_a_url_is_an_opt_out_link_when_its_label_or_path_says_so(content: str, o
 
 def test_records_are_positioned_in_order_of_appearance() -> None:
     assert extract_urls("A https://x.com/1 B https://x.com/2") == [
-        TrackedUrl(1, "https://x.com/1", "A", False), TrackedUrl(2, "https://x.com/2", "B", False)]
+        TrackedUrl(1, "https://x.com/1", "A", False),
+        TrackedUrl(2, "https://x.com/2", "B", False),
+    ]
 
 
 def test_the_bot_list_names_the_documented_previews_and_no_generic_token() -> None:
-    named = {"facebookexternalhit", "Twitterbot", "Slackbot", "WhatsApp", "TelegramBot", "Applebot", "Googlebot",
-             "SkypeUriPreview", "Discordbot"}
+    named = {
+        "facebookexternalhit",
+        "Twitterbot",
+        "Slackbot",
+        "WhatsApp",
+        "TelegramBot",
+        "Applebot",
+        "Googlebot",
+        "SkypeUriPreview",
+        "Discordbot",
+    }
     assert named <= set(tracking.BOT_USER_AGENTS)
     lowered = [token.lower() for token in tracking.BOT_USER_AGENTS]
     assert len(lowered) == len(set(lowered))

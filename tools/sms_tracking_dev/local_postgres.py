@@ -102,8 +102,18 @@ class LocalPostgres:
             log.info("Creating Postgres cluster in %s with %s", self.data_dir, bin_dir)
             self._run(
                 user,
-                [str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                 "--no-sync", "-E", "UTF8", "--locale=C"],
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ],
             )
         self._bin_dir, self._user = bin_dir, user  # set first: a stop() during the start must still stop it
         self.stop_stale()
@@ -114,8 +124,19 @@ class LocalPostgres:
         )
         self._run(
             user,
-            [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.root / "server.log"),
-             "-o", options, "-w", "-t", "60", "start"],
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.root / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
         )
         log.info("Postgres started on 127.0.0.1:%s (%s)", self.port, self.data_dir)
         return self.dsn
@@ -123,8 +144,7 @@ class LocalPostgres:
     def stop(self) -> None:
         """Stop the server (fast mode); the data stays for the next start."""
         if self._bin_dir is not None and (self.data_dir / "postmaster.pid").exists():
-            self._run(self._user, [str(self._bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast",
-                                   "-w", "stop"])
+            self._run(self._user, [str(self._bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
 
     def stop_stale(self) -> None:
         """Stop the server a killed run left on this cluster, so this start does not fail with "another
@@ -170,8 +190,9 @@ class LocalPostgres:
     def _run(user: str | None, argv: list[str]) -> None:
         # A session of its own: the server pg_ctl starts must not get the terminal's Ctrl-C (its owner
         # stops it, after what uses it).
-        result = subprocess.run(argv, user=user, capture_output=True, text=True, check=False, cwd="/",
-                                start_new_session=True)
+        result = subprocess.run(
+            argv, user=user, capture_output=True, text=True, check=False, cwd="/", start_new_session=True
+        )
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(argv[:1])} failed ({result.returncode}): {result.stderr or result.stdout}")
 

@@ -151,9 +151,7 @@ _FREE_TEXTS = ("Thanks!", "Merci", "Who is this?", "ok 👍", "Wrong number", "C
 
 def _mix(value: int, seed: int, salt: int) -> int:
     """A stable 64-bit hash (splitmix64) of a recipient number: per-profile traits without storing them."""
-    z = (
-        value * 0x9E3779B97F4A7C15 + seed * 0xBF58476D1CE4E5B9 + salt * 0x94D049BB133111EB
-    ) & 0xFFFFFFFFFFFFFFFF
+    z = (value * 0x9E3779B97F4A7C15 + seed * 0xBF58476D1CE4E5B9 + salt * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     return z ^ (z >> 31)
@@ -204,9 +202,7 @@ class _Sink:
     pattern the output rolls over to a new file every :data:`CHUNK_LINES` lines.
     """
 
-    def __init__(
-        self, folder: Path, pattern: str, header: str | None = None, chunk_lines: int | None = None
-    ) -> None:
+    def __init__(self, folder: Path, pattern: str, header: str | None = None, chunk_lines: int | None = None) -> None:
         self._folder = folder
         self._pattern = pattern
         self._header = header
@@ -293,9 +289,7 @@ class _Generator:
         self.rng = Random(seed)
         self.n_deliveries = deliveries if deliveries is not None else max(3, round(messages / 200))
         if self.n_deliveries < 1 or self.n_deliveries > messages:
-            raise ValueError(
-                f"deliveries must be between 1 and messages ({messages}), got {self.n_deliveries}"
-            )
+            raise ValueError(f"deliveries must be between 1 and messages ({messages}), got {self.n_deliveries}")
         self.account_sid = "AC" + f"{self.rng.getrandbits(128):032x}"
         self.smpp_counter = 0
         self.orphan_counter = 0
@@ -304,8 +298,7 @@ class _Generator:
         self.sizes = self._sizes()
         self.pool = max(1000, messages // 2, int(max(self.sizes) * 1.3) + 100)
         self.reports = {
-            kind: _Sink(out / kind, pattern, chunk_lines=CHUNK_LINES)
-            for kind, pattern in _REPORT_FILES.items()
+            kind: _Sink(out / kind, pattern, chunk_lines=CHUNK_LINES) for kind, pattern in _REPORT_FILES.items()
         }
         self.clicks = _Sink(out, *_CSV_FILES["clicks"])
         self.inbound = _Sink(out, *_CSV_FILES["inbound"])
@@ -480,18 +473,14 @@ class _Generator:
         if count % MALFORMED_EVERY == MALFORMED_EVERY // 2:
             self.reports[kind].push(at, _malform(kind, line, count // MALFORMED_EVERY))
 
-    def _receipt(
-        self, d: _Delivery, pmid: str, submitted: int, done: int, stat: str, err: int, delivered: bool
-    ) -> str:
+    def _receipt(self, d: _Delivery, pmid: str, submitted: int, done: int, stat: str, err: int, delivered: bool) -> str:
         return (
             f"id:{pmid} sub:{d.segments:03d} dlvrd:{d.segments if delivered else 0:03d} "
             f"submit date:{_compact_paris(submitted)} done date:{_compact_paris(done)} "
             f"stat:{stat} err:{err:03d} text:{d.text20}"
         )
 
-    def _callback(
-        self, d: _Delivery, sid: str, phone: str, status: str, error: str | None, done: int | None
-    ) -> str:
+    def _callback(self, d: _Delivery, sid: str, phone: str, status: str, error: str | None, done: int | None) -> str:
         params = [
             ("MessageSid", sid),
             ("SmsSid", sid),
@@ -792,13 +781,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m sms_tracking_dev.sample_data", description="Write a deterministic sample landing folder."
     )
     parser.add_argument("out", type=Path, help="landing folder to write (created if needed)")
-    parser.add_argument(
-        "--messages", type=int, default=600, help="messages sent (rows of sends.csv); default 600"
-    )
+    parser.add_argument("--messages", type=int, default=600, help="messages sent (rows of sends.csv); default 600")
     parser.add_argument("--seed", type=int, default=7, help="random seed; default 7")
-    parser.add_argument(
-        "--deliveries", type=int, default=None, help="number of deliveries; default messages/200"
-    )
+    parser.add_argument("--deliveries", type=int, default=None, help="number of deliveries; default messages/200")
     args = parser.parse_args(argv)
     try:
         counts = generate(args.out, messages=args.messages, seed=args.seed, deliveries=args.deliveries)

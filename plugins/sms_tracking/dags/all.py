@@ -1,7 +1,7 @@
 """Every sms-tracking DAG, built on import: the one line a deployment's DAG file needs.
 
-    # Airflow DAGs of sms-tracking (Airflow only parses files that name both "airflow" and "dag")
-    from sms_tracking.dags.all import *  # noqa: F403
+# Airflow DAGs of sms-tracking (Airflow only parses files that name both "airflow" and "dag")
+from sms_tracking.dags.all import *  # noqa: F403
 """
 
 from __future__ import annotations

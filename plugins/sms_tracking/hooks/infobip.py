@@ -29,17 +29,13 @@ class InfobipHook(ReportApiHook):
         super().__init__(conn_id=infobip_conn_id, **kwargs)
         self.infobip_conn_id = infobip_conn_id
 
-    def get_conn(
-        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
-    ) -> Session:
+    def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None) -> Session:
         connection = self.get_connection(self.infobip_conn_id)
         if not connection.host:
             raise ValueError(f"connection {self.infobip_conn_id!r} has no host: put your Infobip base URL there")
         merged = {"Accept": "application/json", **(headers or {})}
         if not connection.login:
             if not connection.password:
-                raise ValueError(
-                    f"connection {self.infobip_conn_id!r} has no password: put the Infobip API key there"
-                )
+                raise ValueError(f"connection {self.infobip_conn_id!r} has no password: put the Infobip API key there")
             merged["Authorization"] = f"App {connection.password}"
         return super().get_conn(merged, extra_options)

@@ -124,5 +124,3 @@ def validate_run(
     if failures:
         raise ValidationFailed(run_id, failures, warnings)
     return summary
-
-

@@ -125,8 +125,7 @@ def parse_compact_date(value: str | None, tz: ZoneInfo) -> datetime | None:
         year += 1900 if year >= 69 else 2000  # strptime's %y rule (POSIX)
         pattern = "%y%m%d%H%M%S" if len(text) == 12 else "%y%m%d%H%M"
     try:
-        naive = datetime(year, int(rest[0:2]), int(rest[2:4]), int(rest[4:6]), int(rest[6:8]),
-                         int(rest[8:10] or 0))
+        naive = datetime(year, int(rest[0:2]), int(rest[2:4]), int(rest[4:6]), int(rest[6:8]), int(rest[8:10] or 0))
     except ValueError:
         raise ValueError(f"date {text!r} is not a valid calendar date and time ({pattern})") from None
     return naive.replace(tzinfo=tz).astimezone(UTC)
@@ -137,4 +136,3 @@ def as_utc(value: datetime, tz: ZoneInfo) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
-

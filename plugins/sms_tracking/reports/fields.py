@@ -85,9 +85,7 @@ def count_value(value: Any, name: str, limit: int | None = COUNT_LIMIT) -> int |
     return int(number)
 
 
-def iso_date(
-    fields: Mapping[str, Any], name: str, tz: ZoneInfo, expected: str = "an ISO-8601 date"
-) -> datetime | None:
+def iso_date(fields: Mapping[str, Any], name: str, tz: ZoneInfo, expected: str = "an ISO-8601 date") -> datetime | None:
     """An ISO-8601 date in UTC (a zone-less one read in ``tz``); None when absent.
 
     ``expected`` is how the reason describes the form the value should have had.

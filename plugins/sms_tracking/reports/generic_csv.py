@@ -143,9 +143,7 @@ def parse(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Recor
             for index, name in enumerate(names):
                 header.setdefault(name, index)
             absent = [
-                f"{column!r} (column.{target})"
-                for target, column in settings.columns.items()
-                if column not in header
+                f"{column!r} (column.{target})" for target, column in settings.columns.items() if column not in header
             ]
             if absent:
                 header_problem = f"header has no column {', '.join(absent)}"
@@ -159,9 +157,7 @@ def parse(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Recor
             yield _report(cells, settings, position, raw, ctx)
 
 
-def _report(
-    cells: Mapping[str, str], settings: CsvOptions, position: int, raw: str, ctx: ParseContext
-) -> Record:
+def _report(cells: Mapping[str, str], settings: CsvOptions, position: int, raw: str, ctx: ParseContext) -> Record:
     """Map one row's mapped cells (empty = absent) to a Report."""
     try:
         for name in REQUIRED:

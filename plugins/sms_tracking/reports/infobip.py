@@ -74,9 +74,7 @@ def _result(item: Any, position: int, raw: str, ctx: ParseContext) -> Record:
         message_id = optional_text(item, "messageId")
         if message_id is None:
             if any(key in item for key in _LOOKUP_KEYS):
-                raise FieldError(
-                    "missing messageId: a number-context (HLR) lookup result, not an SMS delivery report"
-                )
+                raise FieldError("missing messageId: a number-context (HLR) lookup result, not an SMS delivery report")
             raise FieldError("missing messageId")
         status = _name(item, "status")
         if status is None:

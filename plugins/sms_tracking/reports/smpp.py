@@ -147,8 +147,16 @@ def parse_receipt_text(text: str) -> ReceiptFields:
     canonical = _CANONICAL.fullmatch(text)
     if canonical is not None:
         id_, sub, dlvrd, submit_date, done_date, stat, err, rest = canonical.groups()
-        return ReceiptFields(id=id_ or None, sub=sub or None, dlvrd=dlvrd or None, submit_date=submit_date or None,
-                             done_date=done_date or None, stat=stat or None, err=err or None, text=rest)
+        return ReceiptFields(
+            id=id_ or None,
+            sub=sub or None,
+            dlvrd=dlvrd or None,
+            submit_date=submit_date or None,
+            done_date=done_date or None,
+            stat=stat or None,
+            err=err or None,
+            text=rest,
+        )
     marker = _TEXT_FIELD.search(text)
     head = text if marker is None else text[: marker.start()]
     values: dict[str, str | None] = {}
@@ -233,9 +241,7 @@ def parse_receipt_date(value: str | None, tz: ZoneInfo) -> datetime | None:
         try:
             naive = datetime.strptime(text, "%Y%m%d%H%M")
         except ValueError:
-            raise ValueError(
-                f"date {text!r} is neither a valid YYMMDDhhmmss nor a valid YYYYMMDDhhmm"
-            ) from None
+            raise ValueError(f"date {text!r} is neither a valid YYMMDDhhmmss nor a valid YYYYMMDDhhmm") from None
         return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
@@ -260,9 +266,7 @@ def parse(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[Recor
             yield Reject(position, raw, f"unexpected error reading the line: {type(exc).__name__}: {exc}")
 
 
-def _parse_line(
-    position: int, raw: str, text: str, content: str, ctx: ParseContext, id_format: str | None
-) -> Record:
+def _parse_line(position: int, raw: str, text: str, content: str, ctx: ParseContext, id_format: str | None) -> Record:
     """Dispatch on the shape of the line (JSON, hex dump, receipt text)."""
     if content.startswith("{"):
         return _parse_json(position, raw, content, ctx, id_format)
@@ -471,11 +475,20 @@ def _report(
     raw_error = fields.err or tlv_err or None
     warning = None
     if fields.unread:
-        missing = [name for name, value in (("sub", fields.sub), ("dlvrd", fields.dlvrd),
-                                            ("submit date", fields.submit_date), ("done date", fields.done_date),
-                                            ("err", raw_error)) if value is None]
-        warning = (f"could not read {', '.join(repr(token) for token in fields.unread)}"
-                   + (f"; missing {', '.join(missing)}" if missing else ""))
+        missing = [
+            name
+            for name, value in (
+                ("sub", fields.sub),
+                ("dlvrd", fields.dlvrd),
+                ("submit date", fields.submit_date),
+                ("done date", fields.done_date),
+                ("err", raw_error),
+            )
+            if value is None
+        ]
+        warning = f"could not read {', '.join(repr(token) for token in fields.unread)}" + (
+            f"; missing {', '.join(missing)}" if missing else ""
+        )
     return Report(
         provider=ctx.provider,
         provider_message_id=message_id,

@@ -223,9 +223,7 @@ class _Reader:
     def octets(self, count: int, name: str) -> bytes:
         left = len(self.data) - self.pos
         if count > left:
-            raise PduError(
-                f"{name} runs past the end of the PDU ({count} bytes at offset {self.pos}, {left} left)"
-            )
+            raise PduError(f"{name} runs past the end of the PDU ({count} bytes at offset {self.pos}, {left} left)")
         value = self.data[self.pos : self.pos + count]
         self.pos += count
         return value

@@ -138,7 +138,8 @@ async def _not_configured(request: Request, exc: Exception) -> Response:
 
     log.error("SMS Tracking UI: %s", exc)
     return _error(
-        request, 503,
+        request,
+        503,
         "The tracking database is not configured: set the Airflow connection named by [sms_tracking] conn_id "
         f"(default {declared_default('conn_id')}) for the API server.",
     )

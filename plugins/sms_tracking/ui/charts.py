@@ -50,14 +50,21 @@ def status_breakdown(summary: m.DeliverySummary) -> dict[str, Any]:
     return {
         "type": "doughnut",
         "labels": [p.label for p in points],
-        "series": [{"label": "Messages", "data": [p.count for p in points],
-                    "roles": [_LABEL_ROLES.get(p.label, "primary") for p in points]}],
+        "series": [
+            {
+                "label": "Messages",
+                "data": [p.count for p in points],
+                "roles": [_LABEL_ROLES.get(p.label, "primary") for p in points],
+            }
+        ],
     }
 
 
 def failures(summary: m.DeliverySummary) -> dict[str, Any]:
-    reasons = sorted({f.failure_reason for f in summary.failures},
-                     key=lambda r: -sum(f.count for f in summary.failures if f.failure_reason == r))
+    reasons = sorted(
+        {f.failure_reason for f in summary.failures},
+        key=lambda r: -sum(f.count for f in summary.failures if f.failure_reason == r),
+    )
     series = []
     for failure_type, role in TYPE_ROLES.items():
         counts = {f.failure_reason: f.count for f in summary.failures if f.failure_type == failure_type}

@@ -33,8 +33,18 @@ DELIVERY_SORTS: dict[str, str] = {
     "success_rate": "success_rate",
 }
 DeliverySort = Literal[
-    "created_at", "name", "delivery_id", "provider", "sender", "state", "to_deliver", "processed", "sent", "success",
-    "failed", "success_rate",
+    "created_at",
+    "name",
+    "delivery_id",
+    "provider",
+    "sender",
+    "state",
+    "to_deliver",
+    "processed",
+    "sent",
+    "success",
+    "failed",
+    "success_rate",
 ]
 DeliveryState = Literal["not_sent", "in_progress", "finished"]
 DELIVERY_STATES: dict[str, str] = {"not_sent": NOT_YET_SENT, "in_progress": "In progress", "finished": "Finished"}
@@ -254,8 +264,12 @@ def quarantine_filters(
     dir: Annotated[Direction, Query(description="Sort direction")] = "desc",
 ) -> QuarantineFilters:
     return QuarantineFilters(
-        status=status or None, phone=normalise_phone(phone), reason=_text(reason, "reason"),
-        delivery=_text(delivery, "delivery"), sort=sort, direction=dir,
+        status=status or None,
+        phone=normalise_phone(phone),
+        reason=_text(reason, "reason"),
+        delivery=_text(delivery, "delivery"),
+        sort=sort,
+        direction=dir,
     )
 
 

@@ -26,7 +26,7 @@ def inner_path(request: Request) -> str:
     path: str = request.scope.get("path", "/")
     root_path: str = request.scope.get("root_path", "")
     if root_path and path.startswith(root_path):
-        path = path[len(root_path):]
+        path = path[len(root_path) :]
     return path or "/"
 
 

@@ -47,26 +47,41 @@ def summary_tiles(summary: m.DeliverySummary) -> list[Tile]:
     tiles += [
         Tile("sent", "Sent" if adobe else "To deliver", row["sent"], "messages handed to the provider"),
         Tile("success", "Success", row["success"], f"{_pct(kpis.success_rate)} · delivered or pending", "good"),
-        Tile("delivered", status_label("delivered"), row["delivered"], f"{_pct(kpis.delivery_rate)} · delivery rate",
-             "good"),
+        Tile(
+            "delivered",
+            status_label("delivered"),
+            row["delivered"],
+            f"{_pct(kpis.delivery_rate)} · delivery rate",
+            "good",
+        ),
         Tile("failed", "Errors", row["failed"], f"status {status_label('failed')}", "bad"),
         Tile("pending", "No report yet", row["pending"], f"status {status_label('pending')}: taken into account"),
         Tile("cancelled", status_label("cancelled"), row.get("cancelled", 0), "never sent · not errors"),
         Tile("hard", "Hard errors", row["hard"]),
         Tile("soft", "Soft errors", row["soft"]),
         Tile("ignored", "Ignored errors", row["ignored"]),
-        Tile("segments", "Segments", row["segments"],
-             "" if row.get("cost") is None else f"cost {row['cost']} {row.get('cost_unit') or ''}".strip()),
+        Tile(
+            "segments",
+            "Segments",
+            row["segments"],
+            "" if row.get("cost") is None else f"cost {row['cost']} {row.get('cost_unit') or ''}".strip(),
+        ),
     ]
-    for key, label, sub in (("new_quarantines", "New quarantines", "numbers quarantined by it"),
-                            ("opt_outs", "Opt-outs", "STOP or opted out after it")):
+    for key, label, sub in (
+        ("new_quarantines", "New quarantines", "numbers quarantined by it"),
+        ("opt_outs", "Opt-outs", "STOP or opted out after it"),
+    ):
         if key in row:
             tiles.append(Tile(key, label, row[key], sub))
     if row.get("total_clicks") is not None:  # the build's counts: the deliveries list shows the same
         tiles += [
             Tile("total_clicks", "Clicks", row["total_clicks"], f"{row['total_clicks_human']:,} human"),
-            Tile("unique_clickers_human", "Unique human clickers", row["unique_clickers_human"],
-                 f"click-through {_pct(row.get('click_through_rate'))}"),
+            Tile(
+                "unique_clickers_human",
+                "Unique human clickers",
+                row["unique_clickers_human"],
+                f"click-through {_pct(row.get('click_through_rate'))}",
+            ),
         ]
     else:
         tiles.append(Tile("clicks", "Clicks", summary.clicks, f"{summary.human_clicks:,} human", computed=True))

@@ -31,9 +31,7 @@ def seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | N
     """
     with (seeds_dir() / "qualification.csv").open(encoding="utf-8", newline="") as handle:
         rows = {
-            (row["raw_status"], row["error_code"]): row
-            for row in csv.DictReader(handle)
-            if row["provider"] == provider
+            (row["raw_status"], row["error_code"]): row for row in csv.DictReader(handle) if row["provider"] == provider
         }
     exact = [(status, code)] if code else []
     outcome = next((rows[key] for key in [*exact, (status, "*"), ("*", "*")] if key in rows), None)

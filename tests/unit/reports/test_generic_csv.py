@@ -82,9 +82,7 @@ def test_sources_file_accepts_generic_csv_for_any_provider_and_the_new_formats(t
 
 def test_sources_file_refuses_a_provider_format_of_another_provider(tmp_path: Path) -> None:
     sources = tmp_path / "sources.yaml"
-    sources.write_text(
-        "sources:\n  - {name: wrong, provider: twilio, format: sinch_json, path: x}\n", encoding="utf-8"
-    )
+    sources.write_text("sources:\n  - {name: wrong, provider: twilio, format: sinch_json, path: x}\n", encoding="utf-8")
 
     with pytest.raises(ValueError, match="reads sinch reports"):
         load_sources(sources)
@@ -149,9 +147,7 @@ def test_status_translation_falls_back_to_ignoring_case_and_keeps_unknown_words(
 
 def test_date_format_option_reads_day_first_dates_in_the_source_zone() -> None:
     ctx = _ctx(column__event_at="Done", date_format="%d/%m/%Y %H:%M", delimiter=";")
-    ctx = ParseContext(
-        source=ctx.source, provider=ctx.provider, tz=ZoneInfo("America/New_York"), options=ctx.options
-    )
+    ctx = ParseContext(source=ctx.source, provider=ctx.provider, tz=ZoneInfo("America/New_York"), options=ctx.options)
     lines = numbered("ID;Status;Done", "1;delivered;04/05/2026 08:12")
 
     (report,) = only_reports(list(parse_csv(lines, ctx)))
@@ -227,9 +223,7 @@ def test_header_without_a_mapped_column_rejects_every_line() -> None:
     records = list(parse_csv(numbered("id,status,done", "1,delivered,", "2,failed,"), ctx))
 
     assert [type(r) for r in records] == [Reject] * 3
-    assert {r.reason for r in records if isinstance(r, Reject)} == {
-        "header has no column 'done_at' (column.event_at)"
-    }
+    assert {r.reason for r in records if isinstance(r, Reject)} == {"header has no column 'done_at' (column.event_at)"}
 
 
 def test_rows_with_unreadable_cells_are_rejected_naming_field_column_and_value() -> None:
@@ -270,10 +264,7 @@ def test_date_not_in_the_configured_format_is_rejected_with_the_format() -> None
     (reject,) = parse_csv(numbered("id,status,done", "1,delivered,2026-05-04 12:12"), ctx)
 
     assert isinstance(reject, Reject)
-    assert (
-        reject.reason
-        == "event_at (column 'done') '2026-05-04 12:12' is not a date in the format '%d/%m/%Y %H:%M'"
-    )
+    assert reject.reason == "event_at (column 'done') '2026-05-04 12:12' is not a date in the format '%d/%m/%Y %H:%M'"
 
 
 def test_quoted_field_spanning_lines_is_one_row_and_a_stray_quote_costs_one_line() -> None:

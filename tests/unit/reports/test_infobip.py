@@ -124,9 +124,7 @@ def test_sample_number_context_result_is_rejected_for_its_missing_message_id() -
     reject = list(parse_json(_sample_lines(), CTX))[2]
 
     assert isinstance(reject, Reject)
-    assert (
-        reject.reason == "missing messageId: a number-context (HLR) lookup result, not an SMS delivery report"
-    )
+    assert reject.reason == "missing messageId: a number-context (HLR) lookup result, not an SMS delivery report"
     assert json.loads(reject.raw_text)["mccMnc"] == "22801"
 
 
@@ -242,9 +240,7 @@ def test_error_without_a_name_falls_back_to_its_id() -> None:
 
 
 def test_unknown_error_name_falls_back_to_the_status_row() -> None:
-    line = json.dumps(
-        _result(status=_status("UNDELIVERABLE_NOT_SENT"), error=_error("EC_SOMETHING_NEW", 999, True))
-    )
+    line = json.dumps(_result(status=_status("UNDELIVERABLE_NOT_SENT"), error=_error("EC_SOMETHING_NEW", 999, True)))
 
     (report,) = only_reports(list(parse_json(numbered(line), CTX)))
 
@@ -259,9 +255,7 @@ def test_unknown_error_name_falls_back_to_the_status_row() -> None:
 
 def test_pending_and_rejected_statuses_have_seed_rows() -> None:
     names = ["PENDING_ENROUTE", "DELIVERED_TO_OPERATOR", "EXPIRED_EXPIRED", "REJECTED_NETWORK", "MISSING_TO"]
-    lines = numbered(
-        *(json.dumps(_result(messageId=f"M{i}", status=_status(name))) for i, name in enumerate(names))
-    )
+    lines = numbered(*(json.dumps(_result(messageId=f"M{i}", status=_status(name))) for i, name in enumerate(names)))
 
     for report in only_reports(list(parse_json(lines, CTX))):
         row = seed_row("infobip", report.raw_status, report.error_code)

@@ -103,9 +103,7 @@ def test_event_time_falls_back_to_at_without_operator_status_at() -> None:
 def test_zone_less_dates_are_read_in_the_source_zone() -> None:
     ctx = ParseContext(source="sinch_test", provider="sinch", tz=ZoneInfo("Europe/Stockholm"))
 
-    (report,) = only_reports(
-        list(parse_json(numbered(_callback(operator_status_at="2026-05-04T12:02:00")), ctx))
-    )
+    (report,) = only_reports(list(parse_json(numbered(_callback(operator_status_at="2026-05-04T12:02:00")), ctx)))
 
     assert report.event_at == datetime(2026, 5, 4, 10, 2, tzinfo=UTC)
 
@@ -199,10 +197,7 @@ def test_unreadable_callbacks_are_rejected_naming_field_and_value() -> None:
 
     assert [type(r) for r in records] == [Reject] * 11
     reasons = [r.reason for r in records if isinstance(r, Reject)]
-    assert (
-        reasons[0]
-        == "type 'delivery_report_sms' is a batch summary, not a per-recipient report (use per_recipient)"
-    )
+    assert reasons[0] == "type 'delivery_report_sms' is a batch summary, not a per-recipient report (use per_recipient)"
     assert reasons[1] == "type 'mt_text' is not a recipient delivery report"
     assert reasons[2] == "missing batch_id"
     assert reasons[3] == f"missing recipient (batch_id {BATCH!r})"

@@ -122,9 +122,7 @@ def _pdu(
     for tag, value in tlvs:
         body += tag.to_bytes(2, "big") + len(value).to_bytes(2, "big") + value
     body += trailer
-    header = (
-        (16 + len(body)).to_bytes(4, "big") + command_id.to_bytes(4, "big") + bytes(4) + bytes([0, 0, 0, 9])
-    )
+    header = (16 + len(body)).to_bytes(4, "big") + command_id.to_bytes(4, "big") + bytes(4) + bytes([0, 0, 0, 9])
     return (header + body).hex()
 
 
@@ -327,9 +325,7 @@ def test_message_state_tlv_maps_every_smpp34_state_to_its_stat_word(row: dict[st
 
 def test_unknown_message_state_falls_back_to_the_text_stat() -> None:
     assert _report(_json_line("id:1 stat:delivrd", {"message_state": 42})).raw_status == "DELIVRD"
-    assert (
-        _report(_pdu(short_message=b"id:1 stat:EXPIRED", tlvs=((0x0427, b"\x09"),))).raw_status == "EXPIRED"
-    )
+    assert _report(_pdu(short_message=b"id:1 stat:EXPIRED", tlvs=((0x0427, b"\x09"),))).raw_status == "EXPIRED"
 
 
 def test_name_and_number_disagreeing_take_the_number() -> None:
@@ -342,9 +338,7 @@ def test_name_and_number_disagreeing_take_the_number() -> None:
 
 
 def test_field_names_are_case_insensitive_and_status_is_upper_cased() -> None:
-    report = _report(
-        "ID:AbC-1 SUB:002 DLVRD:002 Submit Date:2605041210 DONE DATE:2605041212 Stat:delivrd Err:0"
-    )
+    report = _report("ID:AbC-1 SUB:002 DLVRD:002 Submit Date:2605041210 DONE DATE:2605041212 Stat:delivrd Err:0")
     assert (report.provider_message_id, report.raw_status, report.raw_error) == ("AbC-1", "DELIVRD", "0")
     assert report.segments == 2
 
@@ -356,13 +350,16 @@ def test_text_field_is_the_rest_of_the_line_and_is_not_searched_for_fields() -> 
     assert parse_receipt_text("id:1 stat:DELIVRD text:").text == ""
 
 
-@pytest.mark.parametrize("text", [
-    "id:11D1 sub:002 dlvrd:002 submit date:2605041000 done date:2605041000 stat:DELIVRD err:000 text:Soldes",
-    "ID:a SUB:001 DLVRD:000 SUBMIT DATE:2605041000 DONE DATE:2605041001 STAT:UNDELIV ERR:001",
-    "id:a sub: dlvrd:001 submit date: done date:2605041001 stat:EXPIRED err: text:",
-    "id:a sub:001 dlvrd:001 submit date:1 done date:2 stat:DELIVRD err:000 text:stat:UNDELIV id:2\r\n",
-    "id:a sub:001 dlvrd:001 submit date:1 done date:2 stat:DELIVRD err:000 text:line\nbreak\x00",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id:11D1 sub:002 dlvrd:002 submit date:2605041000 done date:2605041000 stat:DELIVRD err:000 text:Soldes",
+        "ID:a SUB:001 DLVRD:000 SUBMIT DATE:2605041000 DONE DATE:2605041001 STAT:UNDELIV ERR:001",
+        "id:a sub: dlvrd:001 submit date: done date:2605041001 stat:EXPIRED err: text:",
+        "id:a sub:001 dlvrd:001 submit date:1 done date:2 stat:DELIVRD err:000 text:stat:UNDELIV id:2\r\n",
+        "id:a sub:001 dlvrd:001 submit date:1 done date:2 stat:DELIVRD err:000 text:line\nbreak\x00",
+    ],
+)
 def test_the_canonical_layout_reads_as_the_general_field_loop_does(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Appendix B's own layout is read by one match; the general loop must read the same fields."""
     from sms_tracking.reports import smpp
@@ -378,19 +375,26 @@ def test_the_canonical_layout_reads_as_the_general_field_loop_does(text: str, mo
 CANONICAL_FIELDS = ("id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 stat:UNDELIV err:005", "Hi")
 
 
-@pytest.mark.parametrize("line", [
-    "stat:UNDELIV err:005 id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 text:Hi",
-    "done date:2605041001 err:005 submit date:2605041000 stat:UNDELIV dlvrd:001 sub:001 id:7 text:Hi",
-    "id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 text:Hi stat:UNDELIV err:005",
-    "text:Hi id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 stat:UNDELIV err:005",
-    "id:7 text:Hi sub:001 dlvrd:001 stat:UNDELIV submit date:2605041000 done date:2605041001 err:005",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "stat:UNDELIV err:005 id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 text:Hi",
+        "done date:2605041001 err:005 submit date:2605041000 stat:UNDELIV dlvrd:001 sub:001 id:7 text:Hi",
+        "id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 text:Hi stat:UNDELIV err:005",
+        "text:Hi id:7 sub:001 dlvrd:001 submit date:2605041000 done date:2605041001 stat:UNDELIV err:005",
+        "id:7 text:Hi sub:001 dlvrd:001 stat:UNDELIV submit date:2605041000 done date:2605041001 err:005",
+    ],
+)
 def test_fields_are_read_in_any_order_including_after_text(line: str) -> None:
     expected = parse_receipt_text(" ".join(CANONICAL_FIELDS[:1]) + " text:" + CANONICAL_FIELDS[1])
     assert parse_receipt_text(line) == expected
     report = _report(line)
     assert (report.provider_message_id, report.raw_status, report.error_code, report.parse_warning) == (
-        "7", "UNDELIV", "5", None)
+        "7",
+        "UNDELIV",
+        "5",
+        None,
+    )
     assert report.event_at == datetime(2026, 5, 4, 10, 1, tzinfo=UTC)
 
 
@@ -438,9 +442,7 @@ def test_plain_receipt_has_no_phone_or_sender() -> None:
 
 def test_dates_are_read_in_the_source_time_zone_and_stored_in_utc() -> None:
     paris = ParseContext(source="fr", provider="smpp", tz=ZoneInfo("Europe/Paris"))
-    line = (
-        "id:7F3A21 sub:001 dlvrd:000 submit date:2601151200 done date:2605041212 stat:UNDELIV err:005 Text:Hi"
-    )
+    line = "id:7F3A21 sub:001 dlvrd:000 submit date:2601151200 done date:2605041212 stat:UNDELIV err:005 Text:Hi"
     report = _report(line, paris)
     assert report.submitted_at == datetime(2026, 1, 15, 11, 0, tzinfo=UTC)  # CET, +01:00
     assert report.event_at == datetime(2026, 5, 4, 10, 12, tzinfo=UTC)  # CEST, +02:00
@@ -498,9 +500,7 @@ def test_json_received_at_is_the_event_time_when_the_receipt_has_no_done_date() 
         ("00000020000000050000000000000001", ["command_length 32 does not match the 16 bytes"]),
     ],
 )
-def test_unreadable_lines_are_rejected_with_a_reason_naming_field_and_value(
-    line: str, words: list[str]
-) -> None:
+def test_unreadable_lines_are_rejected_with_a_reason_naming_field_and_value(line: str, words: list[str]) -> None:
     reason = _reject(line).reason
     for word in words:
         assert word in reason, reason

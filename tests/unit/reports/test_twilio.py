@@ -555,11 +555,18 @@ def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:
     assert csv_positions == {position for position, text in csv_lines[1:] if text.strip()}
 
 
-@pytest.mark.parametrize("body", [
-    "MessageSid=SM1&MessageStatus=delivered&To=%2B33612345678&Body=Hello+world%21",
-    "A=1&A=2&B=&B=3&C&&D=%20%20&E=+x+&F%5Bk%5D=v&G=%E2%82%AC&H=%ZZ&I=a%2Bb&J==x&+K+=y",
-    "", "&", "=", "x=%", "Body=caf%C3%A9+%26+cr%C3%A8me&Body=second",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "MessageSid=SM1&MessageStatus=delivered&To=%2B33612345678&Body=Hello+world%21",
+        "A=1&A=2&B=&B=3&C&&D=%20%20&E=+x+&F%5Bk%5D=v&G=%E2%82%AC&H=%ZZ&I=a%2Bb&J==x&+K+=y",
+        "",
+        "&",
+        "=",
+        "x=%",
+        "Body=caf%C3%A9+%26+cr%C3%A8me&Body=second",
+    ],
+)
 def test_form_fields_read_what_parse_qsl_reads(body: str) -> None:
     """The fast reader of callback bodies keeps, for each name, the first non-blank value parse_qsl gives."""
     expected: dict[str, str] = {}
@@ -573,19 +580,31 @@ def test_a_message_log_line_gives_its_send_and_the_delivery_of_its_sender_and_da
     from sms_tracking import contract
 
     ctx = ParseContext(source="twilio_api", provider="twilio", options={"default_region": "US"})
-    line = json.dumps(_message(sid="SM9", to="(818) 200-8801", num_segments="2",
-                               date_sent="Thu, 30 Jul 2015 23:59:59 -0200"))
+    line = json.dumps(
+        _message(sid="SM9", to="(818) 200-8801", num_segments="2", date_sent="Thu, 30 Jul 2015 23:59:59 -0200")
+    )
     report = only_reports(list(parse_json(numbered(line), ctx)))[0]
 
     send = contract.logged_send(report, ctx)
 
     assert send == contract.Send(
-        provider="twilio", provider_message_id="SM9", delivery_id=f"twilio_api:{report.sender}:2015-07-31",
-        recipient_id="SM9", phone_raw="(818) 200-8801", phone_e164="+18182008801",
-        submitted_at=datetime(2015, 7, 31, 1, 59, 59, tzinfo=UTC), segments=2)
+        provider="twilio",
+        provider_message_id="SM9",
+        delivery_id=f"twilio_api:{report.sender}:2015-07-31",
+        recipient_id="SM9",
+        phone_raw="(818) 200-8801",
+        phone_e164="+18182008801",
+        submitted_at=datetime(2015, 7, 31, 1, 59, 59, tzinfo=UTC),
+        segments=2,
+    )
     delivery = contract.logged_delivery(send, report, ctx)
     assert (delivery.delivery_id, delivery.sender, delivery.provider, delivery.content, delivery.is_proof) == (
-        send.delivery_id, report.sender, "twilio", "", False)
+        send.delivery_id,
+        report.sender,
+        "twilio",
+        "",
+        False,
+    )
     # A callback carries no submit time: it cannot be a send-log row.
     callback = only_reports(list(parse_callback(numbered("MessageSid=SM9&MessageStatus=delivered"), ctx)))
     assert contract.logged_send(callback[0], ctx) is None

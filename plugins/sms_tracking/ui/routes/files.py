@@ -46,6 +46,7 @@ def data_docs(path: str) -> FileResponse:
     root = get_settings().data_docs_dir
     target = _inside(root, path or "index.html")
     return FileResponse(
-        target, media_type=_media_type(target),
+        target,
+        media_type=_media_type(target),
         headers={"Content-Security-Policy": DATA_DOCS_CSP, "Cache-Control": "private, no-cache"},
     )

@@ -35,18 +35,36 @@ def deliveries_page(
         page = queries.deliveries(reader, filters, paging)
         choices = queries.delivery_choices(reader)
     return render(
-        request, "deliveries.html", viewer, section="deliveries", page=page, choices=choices, filters=filters,
+        request,
+        "deliveries.html",
+        viewer,
+        section="deliveries",
+        page=page,
+        choices=choices,
+        filters=filters,
         states=params.DELIVERY_STATES,
     )
 
 
 def _tab(
-    request: Request, viewer: ViewerDep, reader: queries.Reader, delivery_id: str, tab: str, template: str,
+    request: Request,
+    viewer: ViewerDep,
+    reader: queries.Reader,
+    delivery_id: str,
+    tab: str,
+    template: str,
     **context: object,
 ) -> HTMLResponse:
     delivery, kpis = queries.delivery_header(reader, delivery_id)
     return render(
-        request, template, viewer, section="deliveries", tab=tab, tabs=TABS, delivery=delivery, kpis=kpis,
+        request,
+        template,
+        viewer,
+        section="deliveries",
+        tab=tab,
+        tabs=TABS,
+        delivery=delivery,
+        kpis=kpis,
         **context,
     )
 
@@ -60,14 +78,24 @@ def sms_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) -> HTM
 
 @router.get("/deliveries/{delivery_id:path}/log", response_class=HTMLResponse)
 def log_tab(
-    request: Request, viewer: ViewerDep, delivery_id: DeliveryId, filters: params.LogFiltersDep,
+    request: Request,
+    viewer: ViewerDep,
+    delivery_id: DeliveryId,
+    filters: params.LogFiltersDep,
     paging: params.PagingDep,
 ) -> HTMLResponse:
     with queries.open_reader() as reader:
         page = queries.delivery_log(reader, viewer, delivery_id, filters, paging)
         reasons = queries.failure_reasons(reader)
         return _tab(
-            request, viewer, reader, delivery_id, "log", "delivery_log.html", page=page, filters=filters,
+            request,
+            viewer,
+            reader,
+            delivery_id,
+            "log",
+            "delivery_log.html",
+            page=page,
+            filters=filters,
             reasons=reasons,
         )
 
@@ -83,8 +111,14 @@ def exclusions_tab(
     with queries.open_reader() as reader:
         exclusions = queries.exclusions(reader, viewer, delivery_id, reason, paging)
         return _tab(
-            request, viewer, reader, delivery_id, "exclusions", "delivery_exclusions.html",
-            exclusions=exclusions, reason=reason,
+            request,
+            viewer,
+            reader,
+            delivery_id,
+            "exclusions",
+            "delivery_exclusions.html",
+            exclusions=exclusions,
+            reason=reason,
         )
 
 
@@ -95,7 +129,13 @@ def tracking_tab(
     with queries.open_reader() as reader:
         tracking = queries.tracking(reader, delivery_id, paging)
         return _tab(
-            request, viewer, reader, delivery_id, "tracking", "delivery_tracking.html", tracking=tracking,
+            request,
+            viewer,
+            reader,
+            delivery_id,
+            "tracking",
+            "delivery_tracking.html",
+            tracking=tracking,
             charts=charts.tracking_charts(tracking),
         )
 
@@ -118,8 +158,15 @@ def summary_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) ->
     with queries.open_reader() as reader:
         summary = queries.delivery_summary(reader, delivery_id)
         return _tab(
-            request, viewer, reader, delivery_id, "summary", "delivery_summary.html", summary=summary,
-            charts=charts.summary_charts(summary), tiles=tiles.summary_tiles(summary),
+            request,
+            viewer,
+            reader,
+            delivery_id,
+            "summary",
+            "delivery_summary.html",
+            summary=summary,
+            charts=charts.summary_charts(summary),
+            tiles=tiles.summary_tiles(summary),
         )
 
 
@@ -140,8 +187,17 @@ def quarantine_page(
         counts = queries.status_counts(reader, viewer, filters)
         reasons = queries.failure_reasons(reader)
     return render(
-        request, "quarantine.html", viewer, section="quarantine", page=page, filters=filters,
-        statuses=params.QUARANTINE_STATUSES, counts=counts, reasons=reasons, done=done or None, changed=changed,
+        request,
+        "quarantine.html",
+        viewer,
+        section="quarantine",
+        page=page,
+        filters=filters,
+        statuses=params.QUARANTINE_STATUSES,
+        counts=counts,
+        reasons=reasons,
+        done=done or None,
+        changed=changed,
     )
 
 
@@ -153,8 +209,16 @@ def quarantine_bulk_confirm(
     with queries.open_reader() as reader:
         targets = queries.bulk_targets(reader, viewer, filters, action)
     return render(
-        request, "quarantine_confirm.html", viewer, section="quarantine", action=action, count=len(targets),
-        to_status=queries.QUARANTINE_ACTIONS[action], filters=filters, number=None, from_status=None,
+        request,
+        "quarantine_confirm.html",
+        viewer,
+        section="quarantine",
+        action=action,
+        count=len(targets),
+        to_status=queries.QUARANTINE_ACTIONS[action],
+        filters=filters,
+        number=None,
+        from_status=None,
     )
 
 
@@ -185,7 +249,12 @@ def number_page(
     with queries.open_reader() as reader:
         history = queries.number_history(reader, viewer, number)
     return render(
-        request, "quarantine_number.html", viewer, section="quarantine", number=number, history=history,
+        request,
+        "quarantine_number.html",
+        viewer,
+        section="quarantine",
+        number=number,
+        history=history,
         done=done or None,
     )
 
@@ -199,8 +268,15 @@ def quarantine_confirm(
     with queries.open_reader() as reader:
         history = queries.number_history(reader, viewer, number)
     return render(
-        request, "quarantine_confirm.html", viewer, section="quarantine", action=action, count=1,
-        to_status=queries.QUARANTINE_ACTIONS[action], filters=None, number=number,
+        request,
+        "quarantine_confirm.html",
+        viewer,
+        section="quarantine",
+        action=action,
+        count=1,
+        to_status=queries.QUARANTINE_ACTIONS[action],
+        filters=None,
+        number=number,
         from_status=history.quarantine.status if history.quarantine else "Valid",
     )
 
@@ -232,8 +308,15 @@ def qualification_page(
         providers = queries.qualification_providers(reader)
         changes = queries.changes(reader, limit=10)
     return render(
-        request, "qualification.html", viewer, section="qualification", page=page, provider=provider,
-        state=state or None, providers=providers, changes=changes,
+        request,
+        "qualification.html",
+        viewer,
+        section="qualification",
+        page=page,
+        provider=provider,
+        state=state or None,
+        providers=providers,
+        changes=changes,
     )
 
 
@@ -259,8 +342,16 @@ def qualification_row_page(
     with queries.open_reader() as reader:
         detail = queries.qualification_detail(reader, viewer, key)
     return render(
-        request, "qualification_row.html", viewer, section="qualification", detail=detail, q=detail.row,
-        started=started, not_started=not_started, states=queries.EDIT_STATES, outcomes=DELIVERY_STATUSES,
+        request,
+        "qualification_row.html",
+        viewer,
+        section="qualification",
+        detail=detail,
+        q=detail.row,
+        started=started,
+        not_started=not_started,
+        states=queries.EDIT_STATES,
+        outcomes=DELIVERY_STATUSES,
         types=FAILURE_TYPES,
     )
 
