@@ -138,7 +138,7 @@ def test_shipped_configuration_has_the_issue_defaults() -> None:
     assert config.severity("stuck_messages.final_status_in_time") == "warning"
     assert config.severity("source_freshness.fresh") == "warning"
     assert config.severity("message.recipient_sent_once") == "warning"
-    assert "User unknown" in config.failure_reasons
+    assert config.failure_reasons is None  # the reason table decides
 
 
 def test_configuration_file_comes_from_the_environment(
@@ -217,13 +217,21 @@ def test_a_suite_added_later_is_configured_like_the_others(document: dict[str, A
 
 
 def test_runtime_params_turn_thresholds_into_expectation_arguments() -> None:
-    params = runtime_params(load_config(), NOW, unknown_failure_reason="Unqualified")
+    vocabulary = ("Not defined", "User unknown")
+    params = runtime_params(load_config(), NOW, unknown_failure_reason="Unqualified", vocabulary=vocabulary)
     assert params["future_limit"] == NOW + timedelta(minutes=15)
     assert params["orphan_min_matched_share"] == pytest.approx(0.95)
     assert params["min_submit_to_done_seconds"] == -120
-    assert params["failure_reasons"][-1] == "Unqualified"
-    assert params["failure_reasons"].count("Not defined") == 1
-    assert runtime_params(load_config(), NOW, "Not defined")["failure_reasons"].count("Not defined") == 1
+    assert params["failure_reasons"] == ["Not defined", "User unknown", "Unqualified"]
+    assert runtime_params(load_config(), NOW, "Not defined", vocabulary)["failure_reasons"].count("Not defined") == 1
+
+
+def test_the_accepted_reasons_are_the_reason_tables_unless_the_quality_file_narrows_them(
+    document: dict[str, Any],
+) -> None:
+    narrowed = parse_config({**document, "failure_reasons": ["User unknown"]})
+    assert runtime_params(narrowed, NOW, None, ("Not defined", "User unknown"))["failure_reasons"] == ["User unknown"]
+    assert load_config().failure_reasons is None
 
 
 def test_resolve_kwargs_fills_params_and_lists_tuples() -> None:

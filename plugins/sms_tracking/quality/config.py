@@ -32,7 +32,8 @@ class QualityConfig:
     sample_size: int
     freshness_default_hours: float
     freshness_hours: Mapping[str, float]
-    failure_reasons: tuple[str, ...]
+    failure_reasons: tuple[str, ...] | None
+    """A narrower list than the reason table's (``sms_tracking.failure_reason``); None: the table's."""
     severity_default: Severity
     severity_rules: Mapping[Severity, tuple[str, ...]]
 
@@ -62,6 +63,8 @@ def _number(kind: type[int] | type[float], low: float, high: float | None = None
 
 
 def _reasons(value: Any) -> Any:
+    if value is None:
+        return value
     if not isinstance(value, list) or not value or not all(isinstance(r, str) and r.strip() for r in value):
         raise ValueError(f"expected a non-empty list of reasons, found {value!r}")
     return value
@@ -140,7 +143,7 @@ class QualityFile(_Part):
 
     thresholds: Thresholds
     freshness: Freshness
-    failure_reasons: Annotated[tuple[str, ...], BeforeValidator(_reasons)]
+    failure_reasons: Annotated[tuple[str, ...] | None, BeforeValidator(_reasons)] = None
     severity: Annotated[SeverityRules, _none_is({})] = Field(default_factory=SeverityRules.model_construct)
 
     def config(self) -> QualityConfig:
@@ -172,9 +175,15 @@ def parse_config(document: Any, where: str = "quality config", suites: Sequence[
     return validate(document, QualityFile, where, context={"check_ids": check_ids(suites)}).config()
 
 
-def runtime_params(config: QualityConfig, now: datetime, unknown_failure_reason: str | None = None) -> dict[str, Any]:
-    """The values :class:`Param` placeholders take in this run."""
-    reasons = list(config.failure_reasons)
+def runtime_params(
+    config: QualityConfig,
+    now: datetime,
+    unknown_failure_reason: str | None = None,
+    vocabulary: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The values :class:`Param` placeholders take in this run; the accepted failure reasons are the reason
+    table's (``vocabulary``), unless the quality file narrows them."""
+    reasons = list(config.failure_reasons or vocabulary)
     if unknown_failure_reason and unknown_failure_reason not in reasons:
         reasons.append(unknown_failure_reason)
     return {

@@ -48,7 +48,6 @@ def validate_run(
     config = config or load_config(suites=suites)
     now = datetime.now(UTC)
     severity_of = {check_id: config.severity(check_id) for check_id in check_ids(suites)}
-    params = runtime_params(config, now, get_settings().unknown_failure_reason)
     values = sql_values(config, (source.name for source in load_sources()))
 
     results: list[CheckResult] = []
@@ -59,6 +58,12 @@ def validate_run(
         try:
             with conn.transaction():
                 existing = existing_tables(conn, {t for suite in suites for t in (suite.table, *suite.requires)})
+                vocabulary = (
+                    [row[0] for row in conn.execute(f"SELECT reason FROM {SCHEMA}.failure_reason ORDER BY reason")]
+                    if "failure_reason" in existing_tables(conn, {"failure_reason"})
+                    else []
+                )
+                params = runtime_params(config, now, get_settings().unknown_failure_reason, vocabulary)
                 objects = claim_objects(conn, run_id)
                 deliveries = conn.execute(
                     f"SELECT count(*) FROM {SCHEMA}.delivery_summary WHERE refreshed_by_run = %s", (run_id,)
