@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from sms_tracking_dev import celery_services
 from sms_tracking_dev.demo import Processes, airflow_env, services_env, start_services
 
 AIRFLOW_STATES_DONE = ("success", "failed")
@@ -138,3 +139,8 @@ def airflow_services(
     finally:
         processes.stop_all()
         admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def start_worker(services: Services, name: str, folder: Path) -> None:
+    """A Celery worker of these services in a folder of its own (``sms_tracking_dev.celery_services``)."""
+    celery_services.start_worker(services.processes, services.env, name, folder, services.home / f"worker-{name}.log")

@@ -6,6 +6,10 @@ the incremental build moves the summary and the quarantine. What each state must
 files run in-process (``tests/landing.py``, what every other test trusts), in a database of its own. The
 ingest DAGs run every minute here (the sources file and ``[sms_tracking] campaign_schedule``), an API source
 pulls from the fake Twilio on 127.0.0.1, and the cleanup keeps its daily schedule.
+
+The same scenario runs with LocalExecutor and with CeleryExecutor (Debian's Redis, two workers in folders
+of their own, sharing only the landing location and the Data Docs: docker-compose.yaml's celery profile);
+both end with the in-process run's tables.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,9 +31,16 @@ from tests.fakes.harness import FAST_RETRIES, watermark
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, TwilioApi, generated_messages
 from tests.integration.test_same_input import dump
 from tests.landing import build_all, load_all
-from tests.services.harness import Services, admin, airflow_services, database
+from tests.services.harness import (
+    Services,
+    admin,
+    airflow_services,
+    database,
+    start_worker,
+)
 
 from sms_tracking_dev import sample_landing
+from sms_tracking_dev.celery_services import celery_settings, redis_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow, pytest.mark.services]
 
@@ -193,6 +205,10 @@ def expected(postgres_server: str, template_dsn: str, tmp_path_factory: pytest.T
         admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+LOCAL_TABLES: dict[str, dict[str, list[str]]] = {}
+"""The LocalExecutor test's tables, for the CeleryExecutor test of the same session."""
+
+
 @dataclass
 class Outcome:
     services: Services
@@ -303,5 +319,36 @@ def test_local_executor_runs_the_pipeline_on_schedule_and_asset_events(
         )
         assert not paused and next_run > datetime.now(UTC)
         services.assert_healthy()
-        assert tables(dsn, outcome.landing) == expected.tables
+        LOCAL_TABLES["tables"] = tables(dsn, outcome.landing)
+        assert LOCAL_TABLES["tables"] == expected.tables
         print(f"LocalExecutor: {outcome.seconds}")
+
+
+def test_celery_executor_spreads_the_loads_over_two_workers(
+    postgres_server: str, dsn: str, tmp_path: Path, expected: Expected
+) -> None:
+    workers = ("worker-a", "worker-b")
+
+    def start_workers(services: Services) -> None:
+        for name in workers:
+            start_worker(services, name, tmp_path / name)
+
+    # Redis runs as nobody: its folder must be reachable, the session's (not pytest's private tmp_path).
+    with (
+        redis_server(Path(tempfile.mkdtemp(prefix="redis-"))) as broker,
+        run_scenario(
+            postgres_server, dsn, tmp_path, expected, "CeleryExecutor", start_workers, celery_settings(broker)
+        ) as outcome,
+    ):
+        services = outcome.services
+        assert_scheduled_pipeline(outcome, expected)
+        # Every task ran on a worker, and the mapped loads on both.
+        hosts = services.query(
+            "SELECT task_id, hostname FROM task_instance WHERE state = 'success' AND operator <> 'EmptyOperator'"
+        )
+        assert {host for _, host in hosts} == set(workers)
+        assert {host for task, host in hosts if task == "load_object"} == set(workers)
+        celery_tables = tables(dsn, outcome.landing)
+        assert celery_tables == expected.tables
+        assert celery_tables == LOCAL_TABLES.get("tables", celery_tables)
+        print(f"CeleryExecutor: {outcome.seconds}")

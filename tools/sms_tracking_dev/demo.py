@@ -129,11 +129,14 @@ class Processes:
         self.record = record
         self.running: list[subprocess.Popen[bytes]] = []
 
-    def start(self, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    def start(
+        self, argv: list[str], env: dict[str, str], log: Path, cwd: Path | None = None
+    ) -> subprocess.Popen[bytes]:
         with log.open("a") as out:
             out.write(f"\n===== {' '.join(argv)}\n")
             out.flush()
-            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                    cwd=cwd)
         self.running.append(proc)
         with self.record.open("a") as record:
             record.write(f"{proc.pid}\n")
@@ -231,8 +234,8 @@ def start_services(processes: Processes, env: dict[str, str], port: int) -> None
     dag-processor and triggerer."""
     _step(processes, "Migrating Airflow's metadata database (Postgres)", [*AIRFLOW, "db", "migrate"], env)
     home = Path(env["AIRFLOW_HOME"])
-    print(f"==> Starting api-server, scheduler, dag-processor and triggerer (LocalExecutor; logs in {home})",
-          flush=True)
+    executor = env["AIRFLOW__CORE__EXECUTOR"]
+    print(f"==> Starting api-server, scheduler, dag-processor and triggerer ({executor}; logs in {home})", flush=True)
     server_log = home / "api-server.log"
     server = processes.start([*AIRFLOW, "api-server", "-H", "127.0.0.1", "-p", str(port)], env, server_log)
     _wait_healthy(f"http://127.0.0.1:{port}/api/v2/monitor/health", server, server_log)
