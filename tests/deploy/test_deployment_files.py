@@ -287,7 +287,7 @@ def test_dags_and_the_sample_data_are_mounted_and_the_package_is_not() -> None:
         assert not {"/opt/airflow/plugins", "/opt/airflow/include"} & set(mounts), name
         assert "plugins" not in service["environment"].get("PYTHONPATH", ""), name
         samples = [source for source in mounts.values() if source.startswith("./include/sample_data")]
-        assert samples, f"{name}: the sample data is not mounted"
+        assert samples or name == "airflow-worker", f"{name}: the sample data is not mounted"
         host_paths = [s for s in mounts.values() if s.startswith("./")]
         assert [p for p in host_paths if not (PROJECT / p).exists()] == [], name
 
@@ -326,6 +326,32 @@ def test_components_share_one_token_secret_and_find_the_execution_api() -> None:
     api_name, api = service_running("api-server")
     url = urlsplit(api["environment"]["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
     assert url.hostname == api_name and url.path.rstrip("/") == "/execution"
+
+
+def test_the_celery_profile_adds_redis_and_two_workers_sharing_only_landing_and_data_docs() -> None:
+    """What tests/services proves with CeleryExecutor: Redis as the broker, two workers, each sharing with
+    the scheduler only the DAG files, the landing location and the Data Docs (docs/scaling.md)."""
+    assert pinned_version("apache-airflow-providers-celery")
+    profiled = {name for name, s in services().items() if "celery" in s.get("profiles", [])}
+    assert profiled == {"redis", "airflow-worker"}
+    assert compose()["services"]["airflow-scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    celery = interpolate(compose_raw(), {**env_example(), "AIRFLOW_EXECUTOR": "CeleryExecutor"})["services"]
+    worker, scheduler, redis = celery["airflow-worker"], celery["airflow-scheduler"], celery["redis"]
+    assert command_of(worker).split()[:2] == ["celery", "worker"]
+    assert worker["deploy"]["replicas"] >= 2 and worker["healthcheck"]["test"]
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy" and redis["healthcheck"]["test"]
+    assert str(redis["image"]).startswith("redis:")
+    for service in (worker, scheduler):
+        env = service["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert urlsplit(env["AIRFLOW__CELERY__BROKER_URL"]).hostname == "redis"
+        assert urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"]).hostname == "redis"
+    shared = {"/opt/airflow/landing", "/opt/airflow/data_docs"}
+    assert set(volume_targets(worker)) == {"/opt/airflow/dags", *shared}
+    for target in shared:
+        assert volume_targets(worker)[target] == volume_targets(scheduler)[target]
+    assert worker["environment"]["AIRFLOW__SMS_TRACKING__LANDING"] == "/opt/airflow/landing"
+    assert worker["environment"]["AIRFLOW__SMS_TRACKING__DATA_DOCS"] == "/opt/airflow/data_docs"
 
 
 def test_env_example_gives_every_variable_the_compose_file_requires() -> None:
