@@ -50,25 +50,27 @@ def airflow_env(home: Path, dsn: str) -> dict[str, str]:
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({LOGIN[0]: LOGIN[1]}))
     env = dict(os.environ)
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(project_dir() / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(project_dir() / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOGIN[0]}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        # Random per run: a fixed secret in the code would sign tokens anyone can forge.
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-        "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
-        "SMS_TRACKING_DSN": dsn,
-        "AIRFLOW__SMS_TRACKING__LANDING": env.get("AIRFLOW__SMS_TRACKING__LANDING")
-        or env.get("SMS_TRACKING_LANDING")
-        or str(demo_landing()),
-        "GX_ANALYTICS_ENABLED": "false",
-        "PYTHONPATH": os.pathsep.join(p for p in (str(project_dir() / "plugins"), env.get("PYTHONPATH")) if p),
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(project_dir() / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(project_dir() / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOGIN[0]}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            # Random per run: a fixed secret in the code would sign tokens anyone can forge.
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": dsn,
+            "SMS_TRACKING_DSN": dsn,
+            "AIRFLOW__SMS_TRACKING__LANDING": env.get("AIRFLOW__SMS_TRACKING__LANDING")
+            or env.get("SMS_TRACKING_LANDING")
+            or str(demo_landing()),
+            "GX_ANALYTICS_ENABLED": "false",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(project_dir() / "plugins"), env.get("PYTHONPATH")) if p),
+        }
+    )
     return env
 
 
@@ -135,8 +137,9 @@ class Processes:
         with log.open("a") as out:
             out.write(f"\n===== {' '.join(argv)}\n")
             out.flush()
-            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                    cwd=cwd)
+            proc = subprocess.Popen(
+                argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd
+            )
         self.running.append(proc)
         with self.record.open("a") as record:
             record.write(f"{proc.pid}\n")
@@ -209,8 +212,10 @@ def metadata_dsn(dsn: str) -> str:
         conn.execute(f"DROP DATABASE IF EXISTS {METADATA_DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {METADATA_DB}")
     params = conninfo_to_dict(dsn)
-    return (f"postgresql+psycopg://{params.get('user', 'postgres')}:{params.get('password', '')}"
-            f"@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{METADATA_DB}")
+    return (
+        f"postgresql+psycopg://{params.get('user', 'postgres')}:{params.get('password', '')}"
+        f"@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{METADATA_DB}"
+    )
 
 
 def services_env(env: dict[str, str], metadata: str, port: int) -> dict[str, str]:
@@ -255,15 +260,20 @@ def wait_for_pipeline(processes: Processes, metadata: str, dag_ids: list[str], t
     while time.monotonic() < deadline:
         for proc in processes.running:
             if proc.poll() is not None:
-                raise SystemExit(f"{' '.join(str(a) for a in proc.args)} exited ({proc.returncode}); "
-                                 f"see the logs in {Path(str(proc.args[-1])).parent}")
+                raise SystemExit(
+                    f"{' '.join(str(a) for a in proc.args)} exited ({proc.returncode}); "
+                    f"see the logs in {Path(str(proc.args[-1])).parent}"
+                )
         try:
             with psycopg.connect(conninfo, connect_timeout=5) as conn:
                 runs = conn.execute(
                     "SELECT dag_id, run_id, run_type, state, extract(epoch FROM end_date - start_date) "
-                    "FROM dag_run WHERE dag_id = ANY(%s) ORDER BY start_date", (dag_ids,)).fetchall()
+                    "FROM dag_run WHERE dag_id = ANY(%s) ORDER BY start_date",
+                    (dag_ids,),
+                ).fetchall()
                 pending_builds = conn.execute(
-                    "SELECT count(*) FROM asset_dag_run_queue WHERE target_dag_id = %s", (BUILD_DAG,)).fetchone()
+                    "SELECT count(*) FROM asset_dag_run_queue WHERE target_dag_id = %s", (BUILD_DAG,)
+                ).fetchone()
         except psycopg.Error:
             runs, pending_builds = [], (1,)  # tables not there yet: the services are starting
         for dag_id, run_id, run_type, state, seconds in runs:
@@ -291,8 +301,7 @@ def _step(processes: Processes, title: str, argv: list[str], env: dict[str, str]
         processes.stop(proc)
     if returncode != 0:
         tail = log_file.read_text(errors="replace").splitlines()[-40:]
-        raise SystemExit(f"{' '.join(argv)} failed (exit {returncode}); last lines of {log_file}:\n"
-                         + "\n".join(tail))
+        raise SystemExit(f"{' '.join(argv)} failed (exit {returncode}); last lines of {log_file}:\n" + "\n".join(tail))
     print(f"    done in {time.monotonic() - started:.1f}s", flush=True)
 
 
@@ -314,8 +323,21 @@ def summary_table(dsn: str) -> str:
             """SELECT (SELECT count(*) FROM sms_tracking.report), (SELECT count(*) FROM sms_tracking.reject),
                       (SELECT count(*) FROM sms_tracking.qualification WHERE state = 'to_qualify')"""
         ).fetchone()
-    header = ("delivery", "name", "provider", "proof", "sent", "success", "delivered", "failed", "pending", "hard",
-              "soft", "ignored", "success %")
+    header = (
+        "delivery",
+        "name",
+        "provider",
+        "proof",
+        "sent",
+        "success",
+        "delivered",
+        "failed",
+        "pending",
+        "hard",
+        "soft",
+        "ignored",
+        "success %",
+    )
     table = [header, *[tuple("" if v is None else str(v) for v in row) for row in rows]]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in table]
@@ -359,8 +381,12 @@ def _free_port() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev demo", description=__doc__)
-    parser.add_argument("--no-ui", action="store_true", default=os.environ.get("SMS_TRACKING_DEMO_NO_UI") == "1",
-                        help="run the pipeline, print the summary and exit (also SMS_TRACKING_DEMO_NO_UI=1)")
+    parser.add_argument(
+        "--no-ui",
+        action="store_true",
+        default=os.environ.get("SMS_TRACKING_DEMO_NO_UI") == "1",
+        help="run the pipeline, print the summary and exit (also SMS_TRACKING_DEMO_NO_UI=1)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="    %(message)s")
     started = time.monotonic()
@@ -386,8 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                 metadata = metadata_dsn(dsn)
                 env = services_env(airflow_env(demo_dir() / "airflow", dsn), metadata, port)
                 start_services(processes, env, port)
-                print("==> Waiting for the scheduled ingest runs and the build their Asset events trigger",
-                      flush=True)
+                print("==> Waiting for the scheduled ingest runs and the build their Asset events trigger", flush=True)
                 wait_for_pipeline(processes, metadata, pipeline_dag_ids())
                 print("\nPer-delivery summary (sms_tracking.delivery_summary):\n")
                 print(summary_table(dsn))
