@@ -544,14 +544,16 @@ def test_the_same_run_rerun_and_the_same_file_under_two_names_store_no_report_tw
     for table, rows in reference["tables"].items():
         assert tables[table] == rows, f"{table} differs from the undisturbed run"
     figures = report_figures(dsn)
+    # The copy that arrived under the later name (the smaller uri wins between equal arrivals) holds no
+    # report. Its bad line is rejected once overall: by whichever name was loaded first, a duplicate of that
+    # reject in the other (include/sql/load/reject.sql). So the totals do not depend on the order.
     assert figures == {
         "in": REPORTS_IN + read,
         "stored": REPORTS_STORED,
-        "merged": REPORTS_MERGED + merged,
-        "rejected": REPORTS_REJECTED + rejected,
+        "merged": REPORTS_MERGED + read,
+        "rejected": REPORTS_REJECTED,
     }
-    # Its bad line was rejected from the first name already: a duplicate too (include/sql/load/reject.sql).
-    assert (read, merged, rejected) == (513, 513, 0)
+    assert read == 513 and merged + rejected == read and rejected in (0, 1)
     assert figures["in"] == figures["stored"] + figures["merged"] + figures["rejected"]
     with psycopg.connect(dsn) as conn:
         assert conn.execute(

@@ -56,6 +56,25 @@ UPDATE sms_tracking.qualification q
   FROM (SELECT provider, qualification_status, qualification_code, count(*) AS n FROM replaced GROUP BY 1, 2, 3) c
  WHERE (q.provider, q.raw_status, q.error_code) = (c.provider, c.qualification_status, c.qualification_code);
 
+-- The stored copy a replacement displaces becomes its object's duplicate: each object still reads
+-- loaded + duplicate + rejected, and the report table holds as many rows as the objects loaded.
+WITH displaced AS (
+    SELECT r.object_id, count(*) AS n
+      FROM load_report_earliest s
+      JOIN sms_tracking.report r
+        ON (r.provider, r.provider_message_id, r.raw_status, coalesce(r.error_code, ''),
+            coalesce(r.event_at, '-infinity'))
+           = (s.provider, s.provider_message_id, s.raw_status, coalesce(s.error_code, ''),
+              coalesce(s.event_at, '-infinity'))
+      JOIN sms_tracking.source_object o ON o.object_id = r.object_id
+     WHERE (s.received_at, %(uri)s::text, s.position) < (r.received_at, o.uri, r.position)
+     GROUP BY r.object_id
+)
+UPDATE sms_tracking.source_object o
+   SET rows_loaded = o.rows_loaded - d.n, rows_duplicate = o.rows_duplicate + d.n
+  FROM displaced d
+ WHERE o.object_id = d.object_id;
+
 INSERT INTO sms_tracking.report AS r (
     provider, provider_message_id, raw_status, raw_error, error_code, event_at, received_at, submitted_at,
     phone_raw, sender, segments, price, price_unit, raw_text, object_id, position, parse_warning)
