@@ -317,7 +317,10 @@ def test_qualify_a_code_and_see_the_summary_change(api_server: str, extras_dsn: 
             expect(frame.locator("[data-testid='change'] [data-testid='run-state']")).to_have_text("queued")
 
             with psycopg.connect(extras_dsn) as conn:
-                (run_id,) = conn.execute("SELECT requalify_run_id FROM sms_tracking.qualification_change").fetchone()  # type: ignore[misc]
+                (run_id,) = conn.execute(  # type: ignore[misc]
+                    "SELECT requalify_run_id FROM sms_tracking.qualification_change WHERE note = %s",
+                    ("unknown subscriber on our SMSC",),
+                ).fetchone()
             with create_session() as session:
                 run = session.query(DagRun).filter_by(dag_id="sms_tracking_requalify", run_id=run_id).one()
                 assert (run.state, run.triggering_user_name) == ("queued", "admin")
