@@ -394,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     from sms_tracking_dev.local_postgres import LocalPostgres, wait_until_ready
 
     demo_dir().mkdir(parents=True, exist_ok=True)
+    # This process reads Airflow's configuration too (the [sms_tracking] settings): from the demo's home,
+    # never by creating ~/airflow/airflow.cfg.
+    os.environ["AIRFLOW_HOME"] = str(demo_dir() / "airflow")
     processes = Processes(demo_dir() / "processes")
     cluster = None
     try:
