@@ -16,7 +16,12 @@ CREATE TABLE sms_tracking.qualification_change (
 CREATE INDEX qualification_change_row ON sms_tracking.qualification_change (provider, raw_status, error_code, at DESC);
 CREATE INDEX qualification_change_at ON sms_tracking.qualification_change (at DESC);
 
--- Append-only: the trigger is in include/sql/functions/qualification_change_append_only.sql.
+CREATE OR REPLACE FUNCTION sms_tracking.qualification_change_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'sms_tracking.qualification_change is append-only: a change is corrected by a new change';
+END $$;
+CREATE TRIGGER qualification_change_append_only BEFORE UPDATE OR DELETE ON sms_tracking.qualification_change
+    FOR EACH ROW EXECUTE FUNCTION sms_tracking.qualification_change_append_only();
 
 -- The view shows each edit's result: the requalify run's journal line.
 CREATE INDEX audit_event_requalified ON sms_tracking.audit_event (run_id) WHERE event = 'requalified';
