@@ -8,7 +8,8 @@ import sys
 import pytest
 from tests.project import PROJECT
 
-FOLDERS = ("plugins", "tools", "dags", "tests", "bench")
+FOLDERS = (".",)
+"""The whole checkout (scripts and the Python examples in docs included), less pyproject's exclusions."""
 
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
