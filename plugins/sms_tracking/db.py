@@ -26,6 +26,8 @@ MIGRATIONS_DIR = SQL_DIR / "migrations"
 FUNCTIONS_DIR = SQL_DIR / "functions"
 """Stored functions, one current definition each (``CREATE OR REPLACE``), re-applied by every :func:`migrate`;
 the build's advisory lock key is one of them (``sms_tracking.build_lock()``)."""
+REWRITTEN_FILE = "rewritten.toml"
+"""In the migrations folder: the migrations rewritten after they were applied, with their earlier checksums."""
 _MIGRATION_LOCK = 0x5D5_0001
 
 
@@ -168,12 +170,14 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
     transaction; idempotent. Returns the migrations applied.
 
     An advisory lock serialises concurrent callers; a changed, already-applied file is an error
-    (migrations are append-only). Functions are not: each has its one current definition in the functions
-    folder, which replaces whatever the migrations created, so a rule changes in one place. They come after
-    the migrations, since tables and views are what they read; so a migration sees the functions as the
-    previous migrate left them (on a fresh database: as earlier migrations created them, or not at all),
-    and one that needs a function at migrate time creates it itself. A signature change needs a migration
-    that drops the old signature, or both would stay.
+    (migrations are append-only), unless ``migrations/rewritten.toml`` records the checksum it was applied
+    with (:func:`rewritten_migrations`), which is then replaced by the file's. Functions are not: each has its
+    one current definition in the functions folder, which replaces whatever the migrations created, so a rule
+    changes in one place. They come after the migrations, since tables and views are what they read; so a
+    migration sees the functions as the previous migrate left them (on a fresh database: as earlier
+    migrations created them, or not at all), and only one that needs a function at migrate time (in a view,
+    an index, a trigger) creates it itself. A signature change needs a migration that drops the old
+    signature, or both would stay.
     """
     applied: list[str] = []
     conn.commit()
@@ -186,14 +190,21 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
         done = dict(conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration").fetchall())
+        rewritten = rewritten_migrations()
         for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
             checksum = hashlib.sha256(path.read_bytes()).hexdigest()
             if path.stem in done:
                 if done[path.stem] != checksum:
-                    raise RuntimeError(
-                        f"migration {path.name} was changed after it was applied "
-                        f"(applied {done[path.stem][:12]}, file {checksum[:12]}): add a new migration instead"
+                    if done[path.stem] not in rewritten.get(path.stem, ()):
+                        raise RuntimeError(
+                            f"migration {path.name} was changed after it was applied "
+                            f"(applied {done[path.stem][:12]}, file {checksum[:12]}): add a new migration instead"
+                        )
+                    conn.execute(
+                        "UPDATE sms_tracking.schema_migration SET checksum = %s WHERE version = %s",
+                        (checksum, path.stem),
                     )
+                    log.info("Migration %s was rewritten since it was applied (%s)", path.name, REWRITTEN_FILE)
                 continue
             _execute_file(conn, path)
             conn.execute(
@@ -205,6 +216,18 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
         for path in sorted(FUNCTIONS_DIR.glob("*.sql")):
             _execute_file(conn, path)
     return applied
+
+
+def rewritten_migrations() -> dict[str, set[str]]:
+    """Per migration, the checksums it was applied with before a rewrite that cannot change what a database
+    ends with (the file explains which rewrites qualify); read at each migrate."""
+    import tomllib
+
+    allowed: dict[str, set[str]] = {}
+    path = MIGRATIONS_DIR / REWRITTEN_FILE
+    for entry in tomllib.loads(path.read_text(encoding="utf-8")).get("rewrite", []):
+        allowed.setdefault(entry["migration"], set()).add(entry["previous"])
+    return allowed
 
 
 def _execute_file(conn: psycopg.Connection[Any], path: Path) -> None:

@@ -3,17 +3,26 @@ and migrations with the stored functions re-applied by every migrate."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 import re
 import shutil
+import subprocess
+import tarfile
 import threading
 import time
+import tomllib
 from collections import Counter
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from tests.project import PROJECT
 
 from sms_tracking import db
+from sms_tracking_dev.local_postgres import find_bin_dir
 
 pytestmark = pytest.mark.integration
 
@@ -233,3 +242,93 @@ def test_two_migrates_at_once_on_a_fresh_database_serialise(dsn: str) -> None:
         assert [name for name, _ in stored_functions(gate)] == sorted(
             name for _, name, _ in definitions(db.FUNCTIONS_DIR)
         )
+
+
+def test_a_changed_migration_is_refused_unless_rewritten_toml_records_the_checksum_it_was_applied_with(
+    dsn: str,
+) -> None:
+    migration, previous = next((name, sums.pop()) for name, sums in db.rewritten_migrations().items())
+    current = hashlib.sha256((db.MIGRATIONS_DIR / f"{migration}.sql").read_bytes()).hexdigest()
+    with db.connect(dsn) as conn:
+        conn.execute("UPDATE sms_tracking.schema_migration SET checksum = 'edited' WHERE version = %s", (migration,))
+        conn.commit()
+        with pytest.raises(RuntimeError, match=f"migration {migration}.sql was changed after it was applied"):
+            db.migrate(conn)
+        conn.execute("UPDATE sms_tracking.schema_migration SET checksum = %s WHERE version = %s", (previous, migration))
+        conn.commit()
+        assert db.migrate(conn) == []
+        recorded = conn.execute("SELECT checksum FROM sms_tracking.schema_migration WHERE version = %s", (migration,))
+        assert recorded.fetchone() == (current,)
+
+
+def rewrites() -> list[dict[str, str]]:
+    return tomllib.loads((db.MIGRATIONS_DIR / db.REWRITTEN_FILE).read_text(encoding="utf-8"))["rewrite"]
+
+
+def sql_tree_at(commit: str, into: Path) -> Path:
+    """include/sql as the commit holds it (the checkout's own history: a fresh clone has it)."""
+    archive = subprocess.run(
+        ["git", "-C", str(PROJECT), "archive", commit, "include/sql"], capture_output=True, check=False
+    )
+    if archive.returncode:
+        pytest.skip(f"the checkout's history lacks {commit}: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "include" / "sql"
+
+
+def test_each_rewritten_migration_had_the_recorded_checksum_at_the_recorded_commit(tmp_path: Path) -> None:
+    for entry in rewrites():
+        old = sql_tree_at(entry["commit"], tmp_path / entry["commit"]) / "migrations" / f"{entry['migration']}.sql"
+        assert hashlib.sha256(old.read_bytes()).hexdigest() == entry["previous"], entry
+        assert (db.MIGRATIONS_DIR / old.name).read_bytes() != old.read_bytes()
+        assert entry["reason"].strip()
+
+
+def schema_dump(dsn: str) -> list[str]:
+    """pg_dump's schema of the database (pg_dump reads the catalog whole: tables, views, functions, triggers,
+    comments, grants)."""
+    params = conninfo_to_dict(dsn)
+    env = {**os.environ, "PGPASSWORD": str(params.pop("password", "") or "")}
+    out = subprocess.run(
+        [str(find_bin_dir() / "pg_dump"), "--schema-only", "--schema=sms_tracking*", make_conninfo(**params)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    noise = ("-- Dumped", "\\restrict", "\\unrestrict")  # versions, and a key pg_dump draws each time
+    return [line for line in out.splitlines() if not line.startswith(noise)]
+
+
+def test_a_database_migrated_before_the_rewrites_upgrades_to_the_schema_of_a_fresh_one(
+    postgres_server: str, template_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    current = (db.MIGRATIONS_DIR, db.FUNCTIONS_DIR)
+    for commit in sorted({entry["commit"] for entry in rewrites()}):
+        old = sql_tree_at(commit, tmp_path / commit)
+        (old / "migrations" / db.REWRITTEN_FILE).touch()  # older trees may not have one
+        name = f"sms_old_{os.getpid()}_{commit[:8]}"
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {name}")
+        old_dsn = make_conninfo(**{**conninfo_to_dict(postgres_server), "dbname": name})
+        try:
+            monkeypatch.setattr(db, "MIGRATIONS_DIR", old / "migrations")
+            monkeypatch.setattr(db, "FUNCTIONS_DIR", old / "functions")
+            with db.connect(old_dsn) as conn:
+                migrated_then = db.migrate(conn)
+            monkeypatch.setattr(db, "MIGRATIONS_DIR", current[0])
+            monkeypatch.setattr(db, "FUNCTIONS_DIR", current[1])
+            with db.connect(old_dsn) as conn:
+                added_since = db.migrate(conn)
+                checksums = conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration ORDER BY 1")
+                upgraded = checksums.fetchall()
+            with psycopg.connect(template_dsn) as conn:
+                fresh = conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration ORDER BY 1")
+                assert upgraded == fresh.fetchall()
+            assert sorted(migrated_then + added_since) == [path.stem for path in sorted(current[0].glob("*.sql"))]
+            assert schema_dump(old_dsn) == schema_dump(template_dsn)
+        finally:
+            with psycopg.connect(postgres_server, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
