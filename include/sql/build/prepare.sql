@@ -39,7 +39,8 @@ SELECT u.*,
             WHEN u.rank > 1 OR u.seen_before THEN 'Duplicate'
             WHEN u.quarantine_status = 'Denylisted' THEN 'Denylisted'
             WHEN u.quarantine_status = 'Quarantine' AND NOT u.is_proof THEN 'Quarantined'
-            WHEN NOT u.is_proof
+            -- No draw (an md5 per target) when the control group is off, as it is by default.
+            WHEN NOT u.is_proof AND %(control_group_basis_points)s > 0
                  AND sms_tracking.control_group_draw(u.delivery_id, u.recipient_id)
                      < %(control_group_basis_points)s THEN 'Control group'
        END AS reason
