@@ -26,6 +26,12 @@ MIGRATIONS_DIR = SQL_DIR / "migrations"
 FUNCTIONS_DIR = SQL_DIR / "functions"
 """Stored functions, one current definition each (``CREATE OR REPLACE``), re-applied by every :func:`migrate`;
 the build's advisory lock key is one of them (``sms_tracking.build_lock()``)."""
+VIEWS_DIR = SQL_DIR / "views"
+"""Views, one file each named after its view (``CREATE OR REPLACE VIEW``), and their comments
+(``dictionary.yaml``), applied in name order after the functions by :func:`migrate` when any changed, a view is
+missing, or a migration ran."""
+VIEW_DICTIONARY = "dictionary.yaml"
+"""In the views folder: the comments of the views and their columns (:func:`_comment_views`)."""
 REWRITTEN_FILE = "rewritten.toml"
 """In the migrations folder: the migrations rewritten after they were applied, with their earlier checksums."""
 _MIGRATION_LOCK = 0x5D5_0001
@@ -166,18 +172,19 @@ def _has_code(statement: str) -> bool:
 
 
 def migrate(conn: psycopg.Connection[Any]) -> list[str]:
-    """Apply the migrations not applied yet, in order, then every file of ``include/sql/functions``, in one
-    transaction; idempotent. Returns the migrations applied.
+    """Apply the migrations not applied yet, in order, then every file of ``include/sql/functions``, then the
+    views of ``include/sql/views`` (:func:`_apply_views`), in one transaction; idempotent. Returns the
+    migrations applied.
 
     An advisory lock serialises concurrent callers; a changed, already-applied file is an error
     (migrations are append-only), unless ``migrations/rewritten.toml`` records the checksum it was applied
     with (:func:`rewritten_migrations`), which is then replaced by the file's. Functions are not: each has its
     one current definition in the functions folder, which replaces whatever the migrations created, so a rule
-    changes in one place. They come after the migrations, since tables and views are what they read; so a
-    migration sees the functions as the previous migrate left them (on a fresh database: as earlier
-    migrations created them, or not at all), and only one that needs a function at migrate time (in a view,
-    an index, a trigger) creates it itself. A signature change needs a migration that drops the old
-    signature, or both would stay.
+    changes in one place. They come after the migrations, since tables are what they read; so a migration
+    sees the folders' functions and views as the previous migrate left them (on a fresh database: none), and
+    only one that needs a function at migrate time (in an index, a trigger) creates it itself. A function's
+    signature change, or a view's that ``CREATE OR REPLACE VIEW`` refuses (a column removed, renamed or
+    retyped), needs a migration that drops the old one.
     """
     applied: list[str] = []
     conn.commit()
@@ -215,7 +222,70 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
             log.info("Applied migration %s", path.name)
         for path in sorted(FUNCTIONS_DIR.glob("*.sql")):
             _execute_file(conn, path)
+        _apply_views(conn, after_migrations=bool(applied))
     return applied
+
+
+def _apply_views(conn: psycopg.Connection[Any], after_migrations: bool) -> None:
+    """Create or replace every view of the views folder when a file changed since the last time (its checksum
+    is a row ``views/<file>`` of schema_migration), a view is missing, or migrations just ran (one may have
+    dropped or changed what a view reads). Not on every migrate: replacing a view waits for the BI queries
+    reading it and makes the next ones wait, and migrate runs at the start of every ingest run."""
+    files = sorted(VIEWS_DIR.glob("*.sql"))
+    dictionary = VIEWS_DIR / VIEW_DICTIONARY
+    wanted = {
+        f"views/{path.stem}": hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in [*files, dictionary]
+        if path.exists()
+    }
+    recorded = dict(
+        conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration WHERE version LIKE 'views/%'")
+    )
+    missing = conn.execute(
+        "SELECT count(*) FROM unnest(%s::text[]) AS v WHERE to_regclass(v) IS NULL", ([path.stem for path in files],)
+    ).fetchone()
+    if not after_migrations and recorded == wanted and missing == (0,):
+        return
+    for path in files:
+        _execute_file(conn, path)
+    if dictionary.exists():
+        _comment_views(conn, dictionary)
+    conn.execute("DELETE FROM sms_tracking.schema_migration WHERE version LIKE 'views/%'")
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO sms_tracking.schema_migration (version, checksum) VALUES (%s, %s)", list(wanted.items())
+        )
+    log.info("Applied the %d view files of include/sql/views", len(files))
+
+
+def _comment_views(conn: psycopg.Connection[Any], dictionary: Path) -> None:
+    """Comment the views and their columns as the dictionary says: first the comments of the same-named
+    columns of each ``copy`` relation (a later one wins), then the view's own ``columns``."""
+    import yaml
+    from psycopg import sql
+
+    for view, entry in yaml.safe_load(dictionary.read_text(encoding="utf-8")).items():
+        target = sql.Identifier(*view.split("."))
+        if "comment" in entry:
+            conn.execute(sql.SQL("COMMENT ON VIEW {} IS {}").format(target, sql.Literal(entry["comment"])))
+        comments: dict[str, str] = {}
+        for source in entry.get("copy", []):
+            comments.update(
+                conn.execute(
+                    """SELECT t.attname, col_description(s.attrelid, s.attnum)
+                         FROM pg_attribute t
+                         JOIN pg_attribute s ON s.attrelid = %s::regclass AND s.attname = t.attname
+                        WHERE t.attrelid = %s::regclass AND t.attnum > 0 AND NOT t.attisdropped
+                          AND s.attnum > 0 AND NOT s.attisdropped
+                          AND col_description(s.attrelid, s.attnum) IS NOT NULL""",
+                    (source, view),
+                ).fetchall()
+            )
+        comments.update(entry.get("columns", {}))
+        for column, text in comments.items():
+            conn.execute(
+                sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(target, sql.Identifier(column), sql.Literal(text))
+            )
 
 
 def rewritten_migrations() -> dict[str, set[str]]:
@@ -225,6 +295,8 @@ def rewritten_migrations() -> dict[str, set[str]]:
 
     allowed: dict[str, set[str]] = {}
     path = MIGRATIONS_DIR / REWRITTEN_FILE
+    if not path.exists():  # a folder of migrations none of which was rewritten
+        return allowed
     for entry in tomllib.loads(path.read_text(encoding="utf-8")).get("rewrite", []):
         allowed.setdefault(entry["migration"], set()).add(entry["previous"])
     return allowed

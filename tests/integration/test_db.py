@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from tests.project import PROJECT
 
@@ -301,34 +302,109 @@ def schema_dump(dsn: str) -> list[str]:
     return [line for line in out.splitlines() if not line.startswith(noise)]
 
 
+def migrated_with(old: Path, level: int, into: Path) -> Path:
+    """The commit's first ``level`` migrations, with no functions or views folder: a database migrated that
+    far, by whichever code of its time, held the functions and views those migrations created (the later
+    folders only ever replace them)."""
+    (into / "migrations").mkdir(parents=True)
+    for path in sorted((old / "migrations").glob("*.sql"))[:level]:
+        shutil.copy(path, into / "migrations")
+    return into
+
+
 def test_a_database_migrated_before_the_rewrites_upgrades_to_the_schema_of_a_fresh_one(
     postgres_server: str, template_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    current = (db.MIGRATIONS_DIR, db.FUNCTIONS_DIR)
-    for commit in sorted({entry["commit"] for entry in rewrites()}):
+    """From each commit a rewrite names: a database migrated by it, and for the oldest, one that stopped just
+    before each rewritten migration, upgraded now, has a fresh database's schema and checksums."""
+    folders = {"MIGRATIONS_DIR": db.MIGRATIONS_DIR, "FUNCTIONS_DIR": db.FUNCTIONS_DIR, "VIEWS_DIR": db.VIEWS_DIR}
+    names = [path.stem for path in sorted(db.MIGRATIONS_DIR.glob("*.sql"))]
+    with psycopg.connect(template_dsn) as conn:
+        fresh = conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration ORDER BY 1").fetchall()
+    fresh_schema = schema_dump(template_dsn)
+    commits = sorted({entry["commit"] for entry in rewrites()}, key=lambda c: rewrites()[0]["commit"] != c)
+    cases = []
+    for number, commit in enumerate(commits):
         old = sql_tree_at(commit, tmp_path / commit)
-        (old / "migrations" / db.REWRITTEN_FILE).touch()  # older trees may not have one
-        name = f"sms_old_{os.getpid()}_{commit[:8]}"
+        cases.append(old)
+        if number == 0:
+            then = [path.stem for path in sorted((old / "migrations").glob("*.sql"))]
+            levels = sorted({then.index(entry["migration"]) for entry in rewrites() if entry["migration"] in then})
+            cases += [migrated_with(old, level, tmp_path / f"level{level}") for level in levels]
+    name = f"sms_old_{os.getpid()}"
+    old_dsn = make_conninfo(**{**conninfo_to_dict(postgres_server), "dbname": name})
+    for case in cases:
         with psycopg.connect(postgres_server, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             admin.execute(f"CREATE DATABASE {name}")
-        old_dsn = make_conninfo(**{**conninfo_to_dict(postgres_server), "dbname": name})
-        try:
-            monkeypatch.setattr(db, "MIGRATIONS_DIR", old / "migrations")
-            monkeypatch.setattr(db, "FUNCTIONS_DIR", old / "functions")
-            with db.connect(old_dsn) as conn:
-                migrated_then = db.migrate(conn)
-            monkeypatch.setattr(db, "MIGRATIONS_DIR", current[0])
-            monkeypatch.setattr(db, "FUNCTIONS_DIR", current[1])
-            with db.connect(old_dsn) as conn:
-                added_since = db.migrate(conn)
-                checksums = conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration ORDER BY 1")
-                upgraded = checksums.fetchall()
-            with psycopg.connect(template_dsn) as conn:
-                fresh = conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration ORDER BY 1")
-                assert upgraded == fresh.fetchall()
-            assert sorted(migrated_then + added_since) == [path.stem for path in sorted(current[0].glob("*.sql"))]
-            assert schema_dump(old_dsn) == schema_dump(template_dsn)
-        finally:
-            with psycopg.connect(postgres_server, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        for folder, now in folders.items():
+            monkeypatch.setattr(db, folder, case / now.name)  # a folder the case lacks holds nothing
+        with db.connect(old_dsn) as conn:
+            migrated_then = db.migrate(conn)
+        for folder, now in folders.items():
+            monkeypatch.setattr(db, folder, now)
+        with db.connect(old_dsn) as conn:
+            added_since = db.migrate(conn)
+            upgraded = conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration ORDER BY 1")
+            assert upgraded.fetchall() == fresh, case
+        assert migrated_then + added_since == names, case
+        assert schema_dump(old_dsn) == fresh_schema, case
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+VIEW_DEFINITION = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+([\w.]+)", re.IGNORECASE)
+
+
+def test_each_view_has_one_definition_in_the_views_folder_and_the_database_holds_exactly_those(dsn: str) -> None:
+    files = sorted(db.VIEWS_DIR.glob("*.sql"))
+    assert [VIEW_DEFINITION.findall(path.read_text(encoding="utf-8")) for path in files] == [
+        [path.stem] for path in files
+    ]
+    elsewhere = {
+        (path.parent.name, name)
+        for path in db.SQL_DIR.rglob("*.sql")
+        if path.parent != db.VIEWS_DIR
+        for name in VIEW_DEFINITION.findall(path.read_text(encoding="utf-8"))
+    }
+    commented = yaml.safe_load((db.VIEWS_DIR / db.VIEW_DICTIONARY).read_text(encoding="utf-8"))
+    assert set(commented) <= {path.stem for path in files}
+    assert {path.stem for path in files if path.stem.startswith("sms_tracking_bi.")} <= set(commented)
+    # The one view migrations still define: 0019 and 0022 read it while migrating, as it was then.
+    assert elsewhere == {("migrations", "sms_tracking.report_qualified")}
+    with psycopg.connect(dsn) as conn:
+        views = conn.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.views "
+            "WHERE table_schema LIKE 'sms_tracking%' ORDER BY 1"
+        ).fetchall()
+    assert [view for (view,) in views] == sorted([path.stem for path in files] + ["sms_tracking.report_qualified"])
+
+
+def view_comment(conn: psycopg.Connection) -> str:
+    return conn.execute("SELECT obj_description('sms_tracking_bi.delivery_status'::regclass)").fetchone()[0]
+
+
+def test_views_are_replaced_when_a_file_changed_or_a_view_is_missing_and_not_on_every_migrate(
+    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with db.connect(dsn) as conn:
+        conn.execute("COMMENT ON VIEW sms_tracking_bi.delivery_status IS 'by hand'")
+        conn.commit()
+        assert db.migrate(conn) == []
+        assert view_comment(conn) == "by hand"  # untouched: a migrate with nothing new takes no view lock
+        conn.execute("DROP VIEW sms_tracking_bi.delivery_status")
+        conn.commit()
+        assert db.migrate(conn) == []
+        assert view_comment(conn).startswith("The delivery-log status codes")
+    changed = tmp_path / "views"
+    shutil.copytree(db.VIEWS_DIR, changed)
+    path = changed / db.VIEW_DICTIONARY
+    path.write_text(path.read_text(encoding="utf-8").replace("codes are stable", "codes stay"), encoding="utf-8")
+    monkeypatch.setattr(db, "VIEWS_DIR", changed)
+    with db.connect(dsn) as conn:
+        assert db.migrate(conn) == []
+        assert "codes stay" in view_comment(conn)
+        recorded = conn.execute(
+            "SELECT checksum FROM sms_tracking.schema_migration WHERE version = 'views/dictionary'"
+        ).fetchone()
+        assert recorded == (hashlib.sha256(path.read_bytes()).hexdigest(),)

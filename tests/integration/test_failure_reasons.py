@@ -200,6 +200,7 @@ def test_the_migration_gives_existing_rows_the_tables_names(
     with monkeypatch.context() as patched, db.connect(dsn) as conn:
         patched.setattr(db, "MIGRATIONS_DIR", migrations)
         patched.setattr(db, "FUNCTIONS_DIR", tmp_path / "functions")
+        patched.setattr(db, "VIEWS_DIR", tmp_path / "functions")
         db.migrate(conn)
         conn.execute("""INSERT INTO sms_tracking.qualification
                             (provider, raw_status, error_code, outcome, is_final, failure_type, failure_reason, origin)

@@ -141,6 +141,7 @@ def test_the_migration_makes_existing_cancellations_delivery_cancelled(
         conn.execute("DROP SCHEMA sms_tracking, sms_tracking_bi, sms_tracking_work CASCADE")
     with monkeypatch.context() as patched, db.connect(dsn) as conn:
         patched.setattr(db, "MIGRATIONS_DIR", migrations)
+        patched.setattr(db, "VIEWS_DIR", tmp_path / "views")  # today's views read 0025's columns
         db.migrate(conn)
         conn.execute(
             """INSERT INTO sms_tracking.qualification

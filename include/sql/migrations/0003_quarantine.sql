@@ -112,11 +112,7 @@ CREATE TABLE sms_tracking.send_list (
     UNIQUE (delivery_id, phone_e164)
 );
 
--- Adobe's "Exclusion causes": recipients excluded per delivery and reason.
-CREATE VIEW sms_tracking.exclusion_cause AS
-SELECT delivery_id, reason, count(*) AS recipients
-  FROM sms_tracking.exclusion
- GROUP BY delivery_id, reason;
+-- Adobe's "Exclusion causes", the view sms_tracking.exclusion_cause, is defined in include/sql/views.
 
 -- The delivery journal (Adobe's Audit tab) and the pipeline's own journal (delivery_id null).
 CREATE TABLE sms_tracking.audit_event (
