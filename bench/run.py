@@ -1179,6 +1179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ui", action="store_true", help="then time the UI's JSON endpoints on the loaded database")
     parser.add_argument("--ui-requests", type=int, default=100, help="requests per endpoint (default 100)")
     parser.add_argument("--json", help="write every figure to this file")
+    parser.add_argument(
+        "--dump", help="at the end, write the canonical dump of the pipeline database here (bench/dump.py)"
+    )
     parser.add_argument("--show", help="print the table of an earlier run's JSON file and exit")
     parser.add_argument("--task", help=argparse.SUPPRESS)
     parser.add_argument("--task-args", help=argparse.SUPPRESS)
@@ -1307,6 +1310,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "ui", {"dsn": dsn, "requests": args.ui_requests}, child_env(dsn, landing, work), work
                 ).result
             results["machine"]["loadavg_end"] = os.getloadavg()
+            if args.dump and pipeline_variant is not None:
+                from dump import dump  # bench/dump.py, beside this file
+
+                print(f"==> Dump of the pipeline database into {args.dump}", flush=True)
+                results["dump"] = {
+                    "file": args.dump,
+                    "data_sha256": dump(pipeline_variant.detail["dsn"], Path(args.dump), str(landing)),
+                }
         print()
         print(report(results))
         if args.json:

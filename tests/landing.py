@@ -6,7 +6,9 @@ each source's pending objects loaded one by one, then every build step under one
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,25 @@ def write_all(root: Path, files: Mapping[str, str]) -> Path:
     for relative, text in files.items():
         write(root, relative, text)
     return root
+
+
+def write_twilio_landing(
+    root: Path, phones: Mapping[str, str], callbacks: Mapping[str, tuple[datetime, list[str]]]
+) -> None:
+    """Delivery D1 (Twilio), its send log (a message per (message id, phone), sent at 08:00) and Twilio callback
+    files (name -> (arrival, lines)), each file's time set to its arrival."""
+    write_all(
+        root,
+        {
+            "deliveries/d.csv": "delivery_id,name,content,provider,created_at\n"
+            "D1,Promo,Hi,twilio,2026-05-04T07:00:00Z\n",
+            "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
+            + "".join(f"D1,r{sid},{phone},twilio,{sid},2026-05-04T08:00:00Z\n" for sid, phone in phones.items()),
+        },
+    )
+    for name, (arrival, lines) in callbacks.items():
+        path = write(root, f"reports/twilio_callbacks/{name}", "\n".join(lines) + "\n")
+        os.utime(path, (arrival.timestamp(), arrival.timestamp()))
 
 
 def prepare(

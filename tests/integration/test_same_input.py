@@ -7,7 +7,6 @@ copy is timed by its file's arrival, and the earliest arrival is the one kept (i
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from tests.landing import build_all, load_all, write, write_all
+from tests.landing import build_all, load_all, write_twilio_landing
 
 from sms_tracking import pipeline
 
@@ -75,18 +74,7 @@ RUN_COLUMNS = {"refreshed_at", "refreshed_by_run", "updated_at", "qualified_at",
 
 def landing(root: Path) -> None:
     """The landing folder: the campaign and the three callback files, each with its own arrival time."""
-    write_all(
-        root,
-        {
-            "deliveries/d.csv": "delivery_id,name,content,provider,created_at\n"
-            "D1,Promo,Hi,twilio,2026-05-04T07:00:00Z\n",
-            "sends/s.csv": "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at\n"
-            + "".join(f"D1,r{sid},{phone},twilio,{sid},2026-05-04T08:00:00Z\n" for sid, phone in PHONES.items()),
-        },
-    )
-    for name, (arrival, lines) in CALLBACKS.items():
-        path = write(root, f"reports/twilio_callbacks/{name}", "\n".join(lines) + "\n")
-        os.utime(path, (arrival.timestamp(), arrival.timestamp()))
+    write_twilio_landing(root, PHONES, CALLBACKS)
 
 
 def load_and_build(dsn: str, root: Path, batches: list[list[str]]) -> None:
