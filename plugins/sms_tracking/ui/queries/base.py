@@ -120,16 +120,26 @@ class Reader:
         return {r["name"] for r in self.rows("tables_present", {"names": list(tables)})}
 
 
+READ_AHEAD_PAGES = 64
+"""``effective_io_concurrency`` of a request's session: a bitmap heap scan asks the kernel for this many of
+its next pages at once instead of waiting for each. A delivery's rows lie on one page each (its messages,
+log rows and reports arrived among every other delivery's), so a tab read cold waited for 150-450 reads in
+a row (0.34 ms each on the bench machine, 0.03 ms each when asked for ahead). A higher server setting is kept."""
+
+
 @contextmanager
 def open_reader(write: bool = False) -> Iterator[Reader]:
     """A connection per request (``sms_tracking.db.connect``, so the pipeline's session settings): read-only
-    unless asked, with a statement timeout."""
+    unless asked, with a statement timeout and :data:`READ_AHEAD_PAGES`."""
     timeout = get_settings().ui_statement_timeout_ms
     with closing(db.connect()) as conn:
         conn.read_only = not write
         conn.execute(
-            "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false)",
-            (str(timeout),),
+            "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false), "
+            # 0 is the only value a server without posix_fadvise accepts, or the administrator's choice: kept.
+            "set_config('effective_io_concurrency', CASE current_setting('effective_io_concurrency') WHEN '0' "
+            "THEN '0' ELSE greatest(current_setting('effective_io_concurrency')::int, %s)::text END, false)",
+            (str(timeout), READ_AHEAD_PAGES),
         )
         yield Reader(conn)
         conn.commit()
