@@ -200,31 +200,5 @@ CREATE TABLE sms_tracking.delivery_summary (
     refreshed_by_run text
 );
 
--- Each report with its qualification, in two steps (docs/qualification.md):
--- 1. the outcome comes from the status: the exact (status, code) row, else (status, *), else (*, *);
--- 2. a failure's type and reason come from the most specific row: (status, code) > (*, code) > (status, *) > (*, *).
--- Rows in state 'ignore' are skipped.
-CREATE VIEW sms_tracking.report_qualified AS
-SELECT r.*,
-       coalesce(o.outcome, 'failed')    AS outcome,
-       coalesce(o.is_final, true)       AS is_final,
-       CASE WHEN coalesce(o.outcome, 'failed') = 'failed' THEN f.failure_type END   AS failure_type,
-       CASE WHEN coalesce(o.outcome, 'failed') = 'failed' THEN f.failure_reason END AS failure_reason,
-       f.raw_status                     AS qualification_status,
-       f.error_code                     AS qualification_code
-  FROM sms_tracking.report r
-  LEFT JOIN LATERAL (
-        SELECT q.outcome, q.is_final
-          FROM sms_tracking.qualification q
-         WHERE q.provider = r.provider AND q.state <> 'ignore'
-           AND ((q.raw_status = r.raw_status AND q.error_code IN (coalesce(r.error_code, '*'), '*'))
-                OR (q.raw_status = '*' AND q.error_code = '*'))
-         ORDER BY q.raw_status = '*', q.error_code = '*'
-         LIMIT 1) o ON true
-  LEFT JOIN LATERAL (
-        SELECT q.failure_type, q.failure_reason, q.raw_status, q.error_code
-          FROM sms_tracking.qualification q
-         WHERE q.provider = r.provider AND q.state <> 'ignore' AND q.outcome = 'failed'
-           AND q.raw_status IN (r.raw_status, '*') AND q.error_code IN (coalesce(r.error_code, '*'), '*')
-         ORDER BY q.error_code = '*', q.raw_status = '*'
-         LIMIT 1) f ON true;
+-- Each report with its qualification: the view sms_tracking.report_qualified, defined in migration 0019
+-- (rewritten.toml says why it left).

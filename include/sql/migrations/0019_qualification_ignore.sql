@@ -11,7 +11,9 @@ COMMENT ON COLUMN sms_tracking.delivery_log.quarantine_ignored IS
 -- 1. the outcome comes from the status: the exact (status, code) row, else (status, *), else (*, *);
 -- 2. a failure's type and reason come from the most specific row: (status, code) > (*, code) > (status, *) > (*, *).
 -- Rows in every state take part; quarantine_ignored says the failure's row is in state 'ignore'.
-DROP VIEW sms_tracking.report_qualified;
+-- A database migrated before this migration holds 0001's first version (0001 no longer creates it, see
+-- rewritten.toml); a fresh database has none yet.
+DROP VIEW IF EXISTS sms_tracking.report_qualified;
 CREATE VIEW sms_tracking.report_qualified AS
 SELECT r.*,
        coalesce(o.outcome, 'failed')    AS outcome,
