@@ -17,5 +17,6 @@ WITH page AS MATERIALIZED (
      ORDER BY {order_by}
      LIMIT %(limit)s OFFSET %(offset)s)
 SELECT d.*
-  FROM page JOIN sms_tracking.delivery_list d USING (delivery_id)
+  FROM sms_tracking.delivery_list d
+ WHERE d.delivery_id = ANY (ARRAY(SELECT delivery_id FROM page))  -- one bitmap scan, its pages read ahead
  ORDER BY {order_by};
