@@ -122,6 +122,15 @@ def in_set(column: str, values: Sequence[str] | Param) -> Check:
     )
 
 
+def qualified(status: str) -> tuple[Check, ...]:
+    """What a qualification gives a message: its status (in ``status``), failure type and failure reason."""
+    return (
+        in_set(status, DELIVERY_STATUSES),
+        in_set("failure_type", FAILURE_TYPES),
+        in_set("failure_reason", Param("failure_reasons")),
+    )
+
+
 def e164(column: str) -> Check:
     return Check(
         f"{column}_format",
@@ -205,9 +214,7 @@ SUITES: tuple[Suite, ...] = (
     )),
     Suite("qualification", "qualification", ("provider", "raw_status", "error_code"), checks=(
         *key("provider", "raw_status", "error_code"),
-        in_set("outcome", DELIVERY_STATUSES),
-        in_set("failure_type", FAILURE_TYPES),
-        in_set("failure_reason", Param("failure_reasons")),
+        *qualified("outcome"),
         in_set("state", ("to_qualify", "keep", "ignore")),
         Check("all_qualified", "ExpectColumnValuesToBeInSet",
               "no (status, code) is waiting to be qualified (state 'to_qualify')",
@@ -216,9 +223,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("delivery_log", "delivery_log", ("provider", "provider_message_id"), query="delivery_log.sql",
           requires=("delivery_summary",), checks=(
         *key("provider", "provider_message_id"),
-        in_set("status", DELIVERY_STATUSES),
-        in_set("failure_type", FAILURE_TYPES),
-        in_set("failure_reason", Param("failure_reasons")),
+        *qualified("status"),
         e164("phone_e164"),
         Check("done_after_submit", "ExpectColumnValuesToBeBetween",
               "a message is done no earlier than it was submitted (within done_before_submit_tolerance_seconds)",
