@@ -12,20 +12,17 @@ LANGUAGE plpgsql AS $$
 DECLARE
     ev        record;
     phone     text;
-    st_status text;
-    st_count  integer;
-    st_last   timestamptz;
-    st_reason text;
-    st_first  timestamptz;
-    nx_status text;
-    nx_count  integer;
-    nx_last   timestamptz;
-    nx_reason text;
-    nx_first  timestamptz;
+    -- A number's state (status, error_count and the last_error_at, last_error_reason, first_error_at of
+    -- the count) before the event, after it, and the Valid state a release, success or START returns to.
+    st        sms_tracking.quarantine%ROWTYPE;
+    nx        sms_tracking.quarantine%ROWTYPE;
+    valid     sms_tracking.quarantine%ROWTYPE;
     due       timestamptz;
     due_rule  text;
     seq       integer := 0;
 BEGIN
+    valid.status := 'Valid';
+    valid.error_count := 0;
     CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_phone (
         phone_e164 text PRIMARY KEY, full_replay boolean NOT NULL) ON COMMIT DROP;
     CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_transition (
@@ -46,9 +43,7 @@ BEGIN
     ANALYZE quarantine_apply_phone;
 
     FOR ev IN
-        SELECT e.event_key, e.phone_e164, e.at, e.kind, e.reason, e.set_status, e.cause_kind,
-               q.status AS q_status, q.error_count AS q_count, q.last_error_at AS q_last,
-               q.last_error_reason AS q_reason, q.first_error_at AS q_first
+        SELECT e.event_key, e.phone_e164, e.at, e.kind, e.reason, e.set_status, e.cause_kind, q AS stored
           FROM (SELECT e.*, p.full_replay
                   FROM sms_tracking.pending_quarantine_event n
                   JOIN sms_tracking.quarantine_event e USING (event_key)
@@ -65,81 +60,63 @@ BEGIN
     LOOP
         IF phone IS DISTINCT FROM ev.phone_e164 THEN
             phone := ev.phone_e164;
-            st_status := coalesce(ev.q_status, 'Valid');
-            st_count := coalesce(ev.q_count, 0);
-            st_last := ev.q_last;
-            st_reason := ev.q_reason;
-            st_first := ev.q_first;
+            st := coalesce(ev.stored, valid);  -- a full replay, or a number never stored, starts Valid
         END IF;
 
         -- The cleanup's release rule, applied here too so that the result does not depend on when the
         -- cleanup ran: a release event releases at its own time, any other event at the due time.
-        IF st_status = 'With errors' THEN
+        IF st.status = 'With errors' THEN
             -- The period is the rule of the reason of the last counted error (sms_tracking.failure_reason).
             SELECT coalesce(max(r.release_rule) FILTER (WHERE r.release_rule = 'mailbox_full_release'),
                             'with_errors_release')
-              INTO due_rule FROM sms_tracking.failure_reason r WHERE r.reason = st_reason;
-            due := st_last + CASE due_rule WHEN 'mailbox_full_release' THEN mailbox_full_release
+              INTO due_rule FROM sms_tracking.failure_reason r WHERE r.reason = st.last_error_reason;
+            due := st.last_error_at + CASE due_rule WHEN 'mailbox_full_release' THEN mailbox_full_release
                                            ELSE with_errors_release END;
             IF due <= ev.at THEN
                 seq := seq + 1;
                 INSERT INTO quarantine_apply_transition VALUES (
-                    seq, phone, CASE WHEN ev.kind = 'release' THEN ev.at ELSE due END, st_status, 'Valid', 0,
-                    NULL, NULL, NULL, 'release', st_reason, 'rule', due_rule,
+                    seq, phone, CASE WHEN ev.kind = 'release' THEN ev.at ELSE due END, st.status, 'Valid', 0,
+                    NULL, NULL, NULL, 'release', st.last_error_reason, 'rule', due_rule,
                     CASE WHEN ev.kind = 'release' THEN ev.event_key END);
-                st_status := 'Valid';
-                st_count := 0;
-                st_last := NULL;
-                st_reason := NULL;
-                st_first := NULL;
+                st := valid;
             END IF;
         END IF;
 
-        nx_status := st_status;
-        nx_count := st_count;
-        nx_last := st_last;
-        nx_reason := st_reason;
-        nx_first := st_first;
+        nx := st;
         IF ev.kind = 'set' THEN
-            nx_status := ev.set_status;
             IF ev.set_status IN ('Valid', 'Allowlisted') THEN
-                nx_count := 0; nx_last := NULL; nx_reason := NULL; nx_first := NULL;
+                nx := valid;
             END IF;
+            nx.status := ev.set_status;
         ELSIF ev.kind IN ('optout', 'stop') THEN
-            nx_status := 'Denylisted';
+            nx.status := 'Denylisted';
         ELSIF ev.kind = 'start' THEN
-            IF st_status = 'Denylisted' THEN
-                nx_status := 'Valid'; nx_count := 0; nx_last := NULL; nx_reason := NULL; nx_first := NULL;
+            IF st.status = 'Denylisted' THEN
+                nx := valid;
             END IF;
-        ELSIF st_status IN ('Valid', 'With errors') THEN
+        ELSIF st.status IN ('Valid', 'With errors') THEN
             IF ev.kind = 'success' THEN
-                nx_status := 'Valid'; nx_count := 0; nx_last := NULL; nx_reason := NULL; nx_first := NULL;
-            ELSIF ev.kind = 'hard' THEN
-                nx_status := 'Quarantine';
-                nx_count := st_count + 1;
-                nx_last := ev.at;
-                nx_reason := ev.reason;
-                nx_first := coalesce(st_first, ev.at);
-            ELSIF ev.kind = 'soft' AND (st_last IS NULL OR ev.at - st_last >= significant_error_period) THEN
-                nx_count := st_count + 1;
-                nx_status := CASE WHEN nx_count >= error_threshold THEN 'Quarantine' ELSE 'With errors' END;
-                nx_last := ev.at;
-                nx_reason := ev.reason;
-                nx_first := coalesce(st_first, ev.at);
+                nx := valid;
+            ELSIF ev.kind = 'hard'
+               OR (ev.kind = 'soft'
+                   AND (st.last_error_at IS NULL OR ev.at - st.last_error_at >= significant_error_period)) THEN
+                -- A counted error: a hard one quarantines at once, soft ones at the threshold.
+                nx.error_count := st.error_count + 1;
+                nx.status := CASE WHEN ev.kind = 'hard' OR nx.error_count >= error_threshold
+                                  THEN 'Quarantine' ELSE 'With errors' END;
+                nx.last_error_at := ev.at;
+                nx.last_error_reason := ev.reason;
+                nx.first_error_at := coalesce(st.first_error_at, ev.at);
             END IF;
         END IF;
 
-        IF nx_status <> st_status OR nx_count <> st_count THEN
+        IF nx.status <> st.status OR nx.error_count <> st.error_count THEN
             seq := seq + 1;
             INSERT INTO quarantine_apply_transition VALUES (
-                seq, phone, ev.at, st_status, nx_status, nx_count, nx_last, nx_reason, nx_first, ev.kind,
-                ev.reason, ev.cause_kind, NULL, ev.event_key);
+                seq, phone, ev.at, st.status, nx.status, nx.error_count, nx.last_error_at, nx.last_error_reason,
+                nx.first_error_at, ev.kind, ev.reason, ev.cause_kind, NULL, ev.event_key);
         END IF;
-        st_status := nx_status;
-        st_count := nx_count;
-        st_last := nx_last;
-        st_reason := nx_reason;
-        st_first := nx_first;
+        st := nx;
     END LOOP;
 
     -- The transitions as history rows, numbered per number in order.
