@@ -31,7 +31,8 @@ VIEWS_DIR = SQL_DIR / "views"
 (``dictionary.yaml``), applied in name order after the functions by :func:`migrate` when any changed, a view is
 missing, or a migration ran."""
 VIEW_DICTIONARY = "dictionary.yaml"
-"""In the views folder: the comments of the views and their columns (:func:`_comment_views`)."""
+"""In the views folder: the comments of the views and their columns, and of table columns that restate
+another's (:func:`_comment_views`)."""
 REWRITTEN_FILE = "rewritten.toml"
 """In the migrations folder: the migrations rewritten after they were applied, with their earlier checksums."""
 _MIGRATION_LOCK = 0x5D5_0001
@@ -259,8 +260,8 @@ def _apply_views(conn: psycopg.Connection[Any], after_migrations: bool) -> None:
 
 
 def _comment_views(conn: psycopg.Connection[Any], dictionary: Path) -> None:
-    """Comment the views and their columns as the dictionary says: first the comments of the same-named
-    columns of each ``copy`` relation (a later one wins), then the view's own ``columns``."""
+    """Comment the views, their columns and the table columns the dictionary names: first the comments of the
+    same-named columns of each ``copy`` relation (a later one wins), then the relation's own ``columns``."""
     import yaml
     from psycopg import sql
 

@@ -296,28 +296,8 @@ COMMENT ON COLUMN sms_tracking.daily_failure_reason.failed IS 'failed messages';
 COMMENT ON COLUMN sms_tracking.daily_failure_reason.segments IS 'their SMS parts';
 COMMENT ON COLUMN sms_tracking.daily_failure_reason.cost IS 'what the providers charged for them';
 
--- The daily tables share the message counts' meaning with the summary: same comments.
-DO $$
-DECLARE
-    target text;
-    col    text;
-BEGIN
-    FOREACH target IN ARRAY ARRAY['daily_provider', 'daily_country'] LOOP
-        FOREACH col IN ARRAY ARRAY['sent', 'delivered', 'failed', 'pending', 'success', 'hard', 'soft', 'ignored', 'segments', 'cost'] LOOP
-            EXECUTE format('COMMENT ON COLUMN sms_tracking.%I.%I IS %L', target, col,
-                           col_description('sms_tracking.delivery_summary'::regclass,
-                                           (SELECT attnum FROM pg_attribute
-                                             WHERE attrelid = 'sms_tracking.delivery_summary'::regclass AND attname = col)));
-        END LOOP;
-    END LOOP;
-    FOREACH col IN ARRAY ARRAY['latency_p50_s', 'latency_p95_s', 'latency_max_s'] LOOP
-        EXECUTE format('COMMENT ON COLUMN sms_tracking.daily_provider.%I IS %L', col,
-                       col_description('sms_tracking.delivery_summary'::regclass,
-                                       (SELECT attnum FROM pg_attribute
-                                         WHERE attrelid = 'sms_tracking.delivery_summary'::regclass AND attname = col)));
-    END LOOP;
-END;
-$$;
+-- The daily tables share the message counts' meaning with the summary, and its comments: include/sql/views/
+-- dictionary.yaml copies them (rewritten.toml says why the copy left).
 
 COMMENT ON COLUMN sms_tracking.delivery.encoding IS 'GSM-7, or UCS-2 when a character of the content is outside the GSM 03.38 alphabet';
 COMMENT ON COLUMN sms_tracking.delivery.content_length IS 'characters of the content, as a person counts them';

@@ -29,10 +29,6 @@ ALTER TABLE sms_tracking.daily_provider ADD COLUMN cancelled integer NOT NULL DE
 ALTER TABLE sms_tracking.daily_country ADD COLUMN cancelled integer NOT NULL DEFAULT 0;
 COMMENT ON COLUMN sms_tracking.delivery_summary.cancelled IS
     'Delivery cancelled: messages cancelled before the provider sent them (Twilio canceled, Sinch Aborted/Cancelled); not errors';
-COMMENT ON COLUMN sms_tracking.daily_provider.cancelled IS
-    'Delivery cancelled: messages cancelled before the provider sent them; not errors';
-COMMENT ON COLUMN sms_tracking.daily_country.cancelled IS
-    'Delivery cancelled: messages cancelled before the provider sent them; not errors';
 COMMENT ON COLUMN sms_tracking.delivery_summary.sent IS
     'Adobe @sent: messages of the send log (handed to the provider) = delivered + failed + pending + cancelled';
 COMMENT ON COLUMN sms_tracking.delivery_summary.processed IS
@@ -57,22 +53,5 @@ ON CONFLICT DO NOTHING;
 -- The deliveries list (Processed, To deliver) and the BI views (the new counts, status_label, delivery_status) are
 -- defined in include/sql/views (created after the migrations; rewritten.toml says why they left).
 
--- sent, pending and processed now mention cancellations: the tables that copied their comments from
--- delivery_summary (0004) copy them again.
-DO $$
-DECLARE
-    target text;
-    col    text;
-BEGIN
-    FOREACH target IN ARRAY ARRAY['sms_tracking.daily_provider', 'sms_tracking.daily_country'] LOOP
-        FOREACH col IN ARRAY ARRAY['sent', 'pending', 'processed'] LOOP
-            CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_attribute
-                                       WHERE attrelid = target::regclass AND attname = col AND NOT attisdropped);
-            EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', target, col,
-                           col_description('sms_tracking.delivery_summary'::regclass,
-                                           (SELECT attnum FROM pg_attribute
-                                             WHERE attrelid = 'sms_tracking.delivery_summary'::regclass AND attname = col)));
-        END LOOP;
-    END LOOP;
-END;
-$$;
+-- sent, pending and processed now mention cancellations; the daily tables, which share the summary's
+-- comments, take them from include/sql/views/dictionary.yaml (rewritten.toml says why the copy left).
