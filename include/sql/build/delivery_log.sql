@@ -27,20 +27,23 @@ ON CONFLICT DO NOTHING;
 -- happened. There a report without a date of its own takes the object's own time, and one dated before
 -- its message's submission the submission time (neither earlier than the submission), so old data keeps
 -- its own times instead of latencies as long as the backfill is late.
+-- One row per report of the batch's messages, with its message's columns, and one row of nulls for a message
+-- without a report yet (the log's row of a pending message): the log is then written from this table alone.
 -- Reports of a message not in the send log yet (an orphan) are left out: the log has no row for them.
--- Only the columns the log reads: the two sorts below then sort rows of about a third of the width (a
--- report's raw text is most of its size).
+-- Only the columns the log reads: the sort below then sorts rows of about a third of the width (a report's
+-- raw text is most of its size).
 CREATE TEMP TABLE build_reports ON COMMIT DROP AS
-SELECT rq.provider, rq.provider_message_id, rq.report_id, rq.raw_status, rq.raw_error, rq.error_code, rq.event_at,
+SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone_e164, m.submitted_at, m.segments,
+       rq.report_id, rq.raw_status, rq.raw_error, rq.error_code, rq.event_at,
        rq.price, rq.price_unit, rq.outcome, rq.is_final, rq.failure_type, rq.failure_reason, rq.quarantine_ignored,
        CASE WHEN rq.event_at > rq.received_at + make_interval(secs => %(clock_skew_seconds)s) THEN rq.received_at
             WHEN rq.event_at >= m.submitted_at - make_interval(secs => %(clock_skew_seconds)s) THEN rq.event_at
             WHEN o.reported_until < rq.received_at - interval '7 days'
             THEN greatest(coalesce(rq.event_at, o.reported_until), m.submitted_at)
             ELSE rq.received_at END AS reported_at
-  FROM sms_tracking.report_qualified rq
-  LEFT JOIN sms_tracking.source_object o ON o.object_id = rq.object_id
-  JOIN build_messages m USING (provider, provider_message_id);
+  FROM build_messages m
+  LEFT JOIN (sms_tracking.report_qualified rq LEFT JOIN sms_tracking.source_object o ON o.object_id = rq.object_id)
+         ON rq.provider = m.provider AND rq.provider_message_id = m.provider_message_id;
 
 -- A first load or a backfill: the log's secondary indexes are built once after its rows are in
 -- (sms_tracking.defer_indexes, include/sql/functions).
@@ -51,7 +54,7 @@ SELECT sms_tracking.defer_indexes('sms_tracking.delivery_log', (SELECT count(*) 
 -- message's key, so the whole-message count and latest time share that sort); the price, on a few reports
 -- only, is the latest report's that has one.
 WITH ranked AS (
-    SELECT *, count(*) OVER message AS report_count, max(reported_at) OVER message AS last_report_at,
+    SELECT *, count(report_id) OVER message AS report_count, max(reported_at) OVER message AS last_report_at,
            row_number() OVER (message ORDER BY is_final DESC, reported_at DESC, outcome = 'delivered' DESC, report_id)
                AS rank
       FROM build_reports
@@ -68,22 +71,21 @@ INSERT INTO sms_tracking.delivery_log AS d (
     provider, provider_message_id, delivery_id, recipient_id, phone_e164, status, is_final, failure_type,
     failure_reason, raw_status, raw_error, error_code, submitted_at, done_at, last_report_at, report_count,
     segments, price, price_unit, report_id, reported_done_at, quarantine_ignored)
-SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone_e164,
+SELECT w.provider, w.provider_message_id, w.delivery_id, w.recipient_id, w.phone_e164,
        coalesce(w.outcome, 'pending'), coalesce(w.is_final, false),
        CASE WHEN a.error_ignored THEN 'Ignored' ELSE w.failure_type END,
        CASE WHEN a.error_ignored THEN 'Error ignored' ELSE w.failure_reason END,
-       w.raw_status, w.raw_error, w.error_code, m.submitted_at,
+       w.raw_status, w.raw_error, w.error_code, w.submitted_at,
        CASE WHEN w.is_final THEN w.reported_at END,
-       w.last_report_at, coalesce(w.report_count, 0), m.segments, s.price, s.price_unit, w.report_id,
+       w.last_report_at, w.report_count, w.segments, s.price, s.price_unit, w.report_id,
        CASE WHEN w.is_final AND w.event_at IS DISTINCT FROM w.reported_at THEN w.event_at END,
        coalesce(w.quarantine_ignored, false)
-  FROM build_messages m
-  LEFT JOIN winner w USING (provider, provider_message_id)
+  FROM winner w
   LEFT JOIN stats s USING (provider, provider_message_id)
  -- The failure of a number Allowlisted when it failed: Ignored / Error ignored (include/sql/functions). Asked of
  -- failures only: a call costs about 10 us, which 90 % of a first load's messages need not pay.
  CROSS JOIN LATERAL (SELECT CASE WHEN w.outcome = 'failed'
-                                 THEN sms_tracking.error_ignored(w.outcome, w.failure_reason, m.phone_e164, w.reported_at)
+                                 THEN sms_tracking.error_ignored(w.outcome, w.failure_reason, w.phone_e164, w.reported_at)
                             END AS error_ignored) a
 ON CONFLICT (provider, provider_message_id) DO UPDATE
    SET delivery_id = excluded.delivery_id, recipient_id = excluded.recipient_id,
