@@ -115,12 +115,13 @@ def read_schema(conn: object) -> dict[str, Table]:
         table.columns.append(column)
         if serial:
             table.serial.add(column)
-    # Unique indexes, no partial ones; an expression index's columns are those its expressions read (pg_depend).
+    # Unique indexes, no partial ones; an expression index's columns are those its expressions read (pg_depend);
+    # an INCLUDE column is carried, not part of the key (report's primary key includes object_id since 0027).
     for name, columns in conn.execute(  # type: ignore[attr-defined]
         """SELECT t.relname, array_agg(DISTINCT a.attname ORDER BY a.attname)
              FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
              JOIN pg_attribute a ON a.attrelid = t.oid AND (
-                  a.attnum = ANY(i.indkey)
+                  a.attnum = ANY((i.indkey::int2[])[0:i.indnkeyatts - 1])
                   OR a.attnum IN (SELECT d.refobjsubid FROM pg_depend d
                                    WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
                                      AND d.refclassid = 'pg_class'::regclass AND d.refobjid = t.oid))
