@@ -36,7 +36,14 @@ from decimal import Decimal
 from typing import Any
 
 from sms_tracking.reports.base import ParseContext, Record, Reject, Report
-from sms_tracking.reports.fields import PRICE_LIMIT, FieldError, count_value, decimal_value, optional_text
+from sms_tracking.reports.fields import (
+    PRICE_LIMIT,
+    FieldError,
+    count_value,
+    decimal_value,
+    nested_object,
+    optional_text,
+)
 
 PRICE_UNIT = "USD"
 """AWS prices SMS events in US dollars."""
@@ -135,11 +142,11 @@ def _legacy_event(event: Mapping[str, Any], position: int, raw: str, ctx: ParseC
         raise FieldError(f"event_type {event_type!r} is not an SMS event ({LEGACY_EVENT_PREFIX}*)")
     if event_type == LEGACY_OPT_OUT:
         raise FieldError(f"event_type {LEGACY_OPT_OUT}: an opt-out notification, not a delivery report")
-    attributes = _object(event, "attributes")
+    attributes = nested_object(event, "attributes")
     message_id = optional_text(attributes, "message_id", "attributes.")
     if message_id is None:
         raise FieldError(f"missing attributes.message_id ({event_type})")
-    metrics = _object(event, "metrics")
+    metrics = nested_object(event, "metrics")
     millicents = decimal_value(metrics.get("price_in_millicents_usd"), "metrics.price_in_millicents_usd")
     price = _sum(None if millicents is None else millicents / _MILLICENTS_PER_USD)
     return Report(
@@ -156,16 +163,6 @@ def _legacy_event(event: Mapping[str, Any], position: int, raw: str, ctx: ParseC
         price=price,
         price_unit=None if price is None else PRICE_UNIT,
     )
-
-
-def _object(event: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    """A nested object; absent or null is empty."""
-    value = event.get(name)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise FieldError(f"{name} {value!r} is not an object")
-    return value
 
 
 def _sum(*amounts: Decimal | None) -> Decimal | None:

@@ -34,7 +34,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sms_tracking.reports.base import ParseContext, Record, Reject, Report, as_utc
-from sms_tracking.reports.fields import FieldError, count_value, decimal_value, optional_text, price_value
+from sms_tracking.reports.fields import (
+    FieldError,
+    count_value,
+    decimal_value,
+    json_value,
+    nested_object,
+    optional_text,
+    price_value,
+)
 
 PRICE_UNIT = "USD"
 STATUSES = ("SUCCESS", "FAILURE")
@@ -53,12 +61,10 @@ def parse_logs(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[
             continue
         if not text.startswith("{"):
             text = _exported(text)
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            yield Reject(position, line, f"invalid JSON: {exc}")
-            continue
-        if isinstance(value, dict) and "logEvents" in value:
+        value = json_value(text, position, line)
+        if isinstance(value, Reject):
+            yield value
+        elif isinstance(value, dict) and "logEvents" in value:
             yield from _envelope(value, position, line, ctx)
         else:
             yield _record(value, position, text, ctx)
@@ -85,12 +91,8 @@ def _envelope(value: Mapping[str, Any], position: int, line: str, ctx: ParseCont
         if not isinstance(message, str):
             yield Reject(position, json.dumps(event, ensure_ascii=False), "a log event without a message")
             continue
-        try:
-            record = json.loads(message)
-        except (ValueError, RecursionError) as exc:
-            yield Reject(position, message, f"invalid JSON in the log event's message: {exc}")
-            continue
-        yield _record(record, position, message, ctx)
+        record = json_value(message, position, message, "invalid JSON in the log event's message")
+        yield record if isinstance(record, Reject) else _record(record, position, message, ctx)
 
 
 def _record(value: Any, position: int, raw: str, ctx: ParseContext) -> Record:
@@ -98,8 +100,8 @@ def _record(value: Any, position: int, raw: str, ctx: ParseContext) -> Record:
     if not isinstance(value, dict):
         return Reject(position, raw, f"expected a JSON object, got {type(value).__name__}")
     try:
-        notification = _object(value, "notification")
-        delivery = _object(value, "delivery")
+        notification = nested_object(value, "notification")
+        delivery = nested_object(value, "delivery")
         message_id = optional_text(notification, "messageId", "notification.")
         if message_id is None:
             raise FieldError("missing notification.messageId")
@@ -128,16 +130,6 @@ def _record(value: Any, position: int, raw: str, ctx: ParseContext) -> Record:
         )
     except FieldError as exc:
         return Reject(position, raw, str(exc))
-
-
-def _object(value: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    """A nested object; absent or null is empty."""
-    item = value.get(name)
-    if item is None:
-        return {}
-    if not isinstance(item, dict):
-        raise FieldError(f"{name} {item!r} is not an object")
-    return item
 
 
 def _timestamp(notification: Mapping[str, Any], ctx: ParseContext) -> datetime | None:

@@ -99,6 +99,24 @@ def iso_date(fields: Mapping[str, Any], name: str, tz: ZoneInfo, expected: str =
         raise FieldError(f"{name} {value!r} is not {expected}") from None
 
 
+def nested_object(fields: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A nested object; absent or null is empty."""
+    value = fields.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FieldError(f"{name} {value!r} is not an object")
+    return value
+
+
+def json_value(text: str, position: int, raw: str, problem: str = "invalid JSON") -> Any:
+    """The JSON value of ``text``, or the :class:`Reject` of ``raw`` that says why it is not JSON."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return Reject(position, raw, f"{problem}: {exc}")
+
+
 def json_objects(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, dict[str, Any]] | Reject]:
     """The JSON object of each non-blank line as ``(position, line, object)``.
 
@@ -108,10 +126,9 @@ def json_objects(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, d
         text = line.strip()
         if not text:
             continue
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            yield Reject(position, line, f"invalid JSON: {exc}")
+        value = json_value(text, position, line)
+        if isinstance(value, Reject):
+            yield value
             continue
         if not isinstance(value, dict):
             yield Reject(position, line, f"expected a JSON object, got {type(value).__name__}")

@@ -1,14 +1,16 @@
 """Helpers shared by the report adapter tests (plain functions, imported by each test module).
 
 They were repeated in every adapter's test module: numbering constructed lines, keeping only the
-reports of a parse, and finding the qualification seed row that would qualify a report.
+reports or only the rejects' reasons of a parse, and finding the qualification seed row that would
+qualify a report.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 
-from sms_tracking.reports.base import Record, Report
+from sms_tracking.reports.base import Record, Reject, Report
 from sms_tracking.resources import seeds_dir
 
 
@@ -21,6 +23,24 @@ def only_reports(records: list[Record]) -> list[Report]:
     """Only the reports, asserting nothing else came out."""
     assert all(isinstance(record, Report) for record in records), records
     return [record for record in records if isinstance(record, Report)]
+
+
+def reject_reasons(records: Iterable[Record]) -> list[str]:
+    """The reason of each record, asserting every one is a reject (a bad line must not pass as a report)."""
+    records = list(records)
+    assert all(isinstance(record, Reject) for record in records), records
+    return [record.reason for record in records if isinstance(record, Reject)]
+
+
+class Prefix(str):
+    """Equal to any text that starts with it: a reason that ends with a library's own message."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.startswith(self)
+
+    __hash__ = str.__hash__
 
 
 def seed_row(provider: str, status: str, code: str | None) -> dict[str, str] | None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.unit.reports.helpers import numbered, only_reports, seed_row
+from tests.unit.reports.helpers import numbered, only_reports, reject_reasons, seed_row
 
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.aws import parse_json
@@ -267,16 +267,14 @@ def test_legacy_opt_out_notification_and_non_sms_events_are_rejected() -> None:
         json.dumps({**LEGACY_SUCCESS, "attributes": ["x"]}),
     )
 
-    records = list(parse_json(lines, CTX))
-
-    assert [type(r) for r in records] == [Reject] * 6
-    reasons = [r.reason for r in records if isinstance(r, Reject)]
-    assert reasons[0] == "event_type _SMS.OPTOUT: an opt-out notification, not a delivery report"
-    assert reasons[1] == "event_type '_email.send' is not an SMS event (_SMS.*)"
-    assert reasons[2] == "eventType 'VOICE_COMPLETED' is not an SMS event (TEXT_*)"
-    assert reasons[3] == "eventType 'MMS_DELIVERED' is not an SMS event (TEXT_*)"
-    assert reasons[4] == "missing attributes.message_id (_SMS.SUCCESS)"
-    assert reasons[5] == "attributes ['x'] is not an object"
+    assert reject_reasons(parse_json(lines, CTX)) == [
+        "event_type _SMS.OPTOUT: an opt-out notification, not a delivery report",
+        "event_type '_email.send' is not an SMS event (_SMS.*)",
+        "eventType 'VOICE_COMPLETED' is not an SMS event (TEXT_*)",
+        "eventType 'MMS_DELIVERED' is not an SMS event (TEXT_*)",
+        "missing attributes.message_id (_SMS.SUCCESS)",
+        "attributes ['x'] is not an object",
+    ]
 
 
 # --- rejects and robustness -----------------------------------------------------------------------
@@ -297,21 +295,19 @@ def test_unreadable_events_are_rejected_naming_field_and_value() -> None:
         "[]",
     )
 
-    records = list(parse_json(lines, CTX))
-
-    assert [type(r) for r in records] == [Reject] * 11
-    reasons = [r.reason for r in records if isinstance(r, Reject)]
-    assert reasons[0] == "missing eventType"
-    assert reasons[1] == "missing messageId (TEXT_DELIVERED)"
-    assert reasons[2] == "eventTimestamp '2026-05-04T12:12:00Z' is not a number"
-    assert reasons[3] == "eventTimestamp -5 is not epoch milliseconds"
-    assert reasons[4] == f"eventTimestamp {10**20} is out of range for epoch milliseconds"
-    assert reasons[5] == "totalMessagePrice 'n/a' is not a number"
-    assert reasons[6] == "totalMessageParts 1.5 is not a whole number"
-    assert reasons[7] == "eventType '7' is not an SMS event (TEXT_*)"
-    assert reasons[8] == "destinationPhoneNumber ['+1'] is not a string"
-    assert reasons[9] == "missing eventType"
-    assert reasons[10] == "expected a JSON object, got list"
+    assert reject_reasons(parse_json(lines, CTX)) == [
+        "missing eventType",
+        "missing messageId (TEXT_DELIVERED)",
+        "eventTimestamp '2026-05-04T12:12:00Z' is not a number",
+        "eventTimestamp -5 is not epoch milliseconds",
+        f"eventTimestamp {10**20} is out of range for epoch milliseconds",
+        "totalMessagePrice 'n/a' is not a number",
+        "totalMessageParts 1.5 is not a whole number",
+        "eventType '7' is not an SMS event (TEXT_*)",
+        "destinationPhoneNumber ['+1'] is not a string",
+        "missing eventType",
+        "expected a JSON object, got list",
+    ]
 
 
 def test_deeply_nested_json_is_rejected_not_raised() -> None:

@@ -15,11 +15,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.unit.reports.helpers import numbered, only_reports, seed_row
+from tests.unit.reports.helpers import Prefix, numbered, only_reports, reject_reasons, seed_row
 
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.aws_sns import parse_logs
-from sms_tracking.reports.base import ParseContext, Reject
+from sms_tracking.reports.base import ParseContext
 
 CTX = ParseContext(source="sns_test", provider="aws")
 
@@ -177,21 +177,19 @@ def test_unreadable_records_are_rejected_naming_field_and_value() -> None:
         "{",
     )
 
-    records = list(parse_logs(lines, CTX))
-
-    assert [type(r) for r in records] == [Reject] * 11
-    reasons = [r.reason for r in records if isinstance(r, Reject)]
-    assert reasons[0] == "missing notification.messageId"
-    assert reasons[1] == "status 'PENDING' is not SUCCESS or FAILURE"
-    assert reasons[2] == "missing status (messageId '34d9b400-c6dd-5444-820d-fbeb0f1f54cf')"
-    assert reasons[3] == "notification.timestamp 'yesterday' is not a date and time"
-    assert reasons[4] == "delivery.priceInUSD 'n/a' is not a number"
-    assert reasons[5] == "delivery.dwellTimeMsUntilDeviceAck -1 is out of range"
-    assert reasons[6] == "delivery.destination ['+1'] is not a string"
-    assert reasons[7] == "a CloudWatch Logs CONTROL_MESSAGE, not a delivery-status log"
-    assert reasons[8].startswith("invalid JSON in the log event's message")
-    assert reasons[9] == "expected a JSON object, got list"
-    assert reasons[10].startswith("invalid JSON")
+    assert reject_reasons(parse_logs(lines, CTX)) == [
+        "missing notification.messageId",
+        "status 'PENDING' is not SUCCESS or FAILURE",
+        "missing status (messageId '34d9b400-c6dd-5444-820d-fbeb0f1f54cf')",
+        "notification.timestamp 'yesterday' is not a date and time",
+        "delivery.priceInUSD 'n/a' is not a number",
+        "delivery.dwellTimeMsUntilDeviceAck -1 is out of range",
+        "delivery.destination ['+1'] is not a string",
+        "a CloudWatch Logs CONTROL_MESSAGE, not a delivery-status log",
+        Prefix("invalid JSON in the log event's message"),
+        "expected a JSON object, got list",
+        Prefix("invalid JSON"),
+    ]
 
 
 def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests import project
-from tests.unit.reports.helpers import numbered, only_reports, seed_row
+from tests.unit.reports.helpers import Prefix, numbered, only_reports, reject_reasons, seed_row
 
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
@@ -324,22 +324,20 @@ def test_unreadable_results_are_rejected_naming_field_and_value() -> None:
         "{",
     )
 
-    records = list(parse_json(lines, CTX))
-
-    assert [type(r) for r in records] == [Reject] * 12
-    reasons = [r.reason for r in records if isinstance(r, Reject)]
-    assert reasons[0] == "missing status.name (messageId 'MESSAGE-ID-123-xyz')"
-    assert reasons[1] == "missing status.name (messageId 'MESSAGE-ID-123-xyz')"
-    assert reasons[2] == "status ['DELIVERED'] is not an object"
-    assert reasons[3] == "status.name 5 is not a string"
-    assert reasons[4] == "doneAt '01/08/2023 16:10' is not an ISO-8601 date"
-    assert reasons[5] == "price.pricePerMessage 'cheap' is not a number"
-    assert reasons[6] == "price 0.01 is not an object"
-    assert reasons[7] == "smsCount 1.5 is not a whole number"
-    assert reasons[8] == "missing messageId"
-    assert reasons[9] == "messageId {'id': 1} is not a string"
-    assert reasons[10] == "expected a JSON object, got list"
-    assert reasons[11].startswith("invalid JSON")
+    assert reject_reasons(parse_json(lines, CTX)) == [
+        "missing status.name (messageId 'MESSAGE-ID-123-xyz')",
+        "missing status.name (messageId 'MESSAGE-ID-123-xyz')",
+        "status ['DELIVERED'] is not an object",
+        "status.name 5 is not a string",
+        "doneAt '01/08/2023 16:10' is not an ISO-8601 date",
+        "price.pricePerMessage 'cheap' is not a number",
+        "price 0.01 is not an object",
+        "smsCount 1.5 is not a whole number",
+        "missing messageId",
+        "messageId {'id': 1} is not a string",
+        "expected a JSON object, got list",
+        Prefix("invalid JSON"),
+    ]
 
 
 def test_every_non_blank_line_yields_a_record_and_blank_lines_none() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.unit.reports.helpers import numbered, only_reports, seed_row
+from tests.unit.reports.helpers import Prefix, numbered, only_reports, reject_reasons, seed_row
 
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
@@ -195,19 +195,19 @@ def test_unreadable_callbacks_are_rejected_naming_field_and_value() -> None:
 
     records = list(parse_json(lines, CTX))
 
-    assert [type(r) for r in records] == [Reject] * 11
-    reasons = [r.reason for r in records if isinstance(r, Reject)]
-    assert reasons[0] == "type 'delivery_report_sms' is a batch summary, not a per-recipient report (use per_recipient)"
-    assert reasons[1] == "type 'mt_text' is not a recipient delivery report"
-    assert reasons[2] == "missing batch_id"
-    assert reasons[3] == f"missing recipient (batch_id {BATCH!r})"
-    assert reasons[4] == f"missing status (batch_id {BATCH!r}, recipient '447700900123')"
-    assert reasons[5] == "at 'yesterday' is not an ISO-8601 date"
-    assert reasons[6] == "code True is not a number"
-    assert reasons[7] == "number_of_message_parts 'two' is not a whole number"
-    assert reasons[8] == "inbound message has no from"
-    assert reasons[9] == "expected a JSON object, got list"
-    assert reasons[10].startswith("invalid JSON")
+    assert reject_reasons(records) == [
+        "type 'delivery_report_sms' is a batch summary, not a per-recipient report (use per_recipient)",
+        "type 'mt_text' is not a recipient delivery report",
+        "missing batch_id",
+        f"missing recipient (batch_id {BATCH!r})",
+        f"missing status (batch_id {BATCH!r}, recipient '447700900123')",
+        "at 'yesterday' is not an ISO-8601 date",
+        "code True is not a number",
+        "number_of_message_parts 'two' is not a whole number",
+        "inbound message has no from",
+        "expected a JSON object, got list",
+        Prefix("invalid JSON"),
+    ]
     assert records[2].raw_text == lines[2][1]
 
 

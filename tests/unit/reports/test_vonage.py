@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from tests import project
-from tests.unit.reports.helpers import numbered, only_reports, seed_row
+from tests.unit.reports.helpers import Prefix, numbered, only_reports, reject_reasons, seed_row
 
 from sms_tracking.reports import FORMATS
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report
@@ -285,16 +285,16 @@ def test_unreadable_receipts_are_rejected_naming_field_and_value() -> None:
 
     records = list(parse_json(lines, CTX))
 
-    assert [type(r) for r in records] == [Reject] * 8
-    reasons = [r.reason for r in records if isinstance(r, Reject)]
-    assert reasons[0] == "missing messageId"
-    assert reasons[1] == "missing status (messageId '0A0000000000000A')"
-    assert reasons[2].startswith("scts '25-10-18'")
-    assert reasons[3] == "message-timestamp '25/10/2018 12:10' is not a 'YYYY-MM-DD hh:mm:ss' date"
-    assert reasons[4] == "price 'free' is not a number"
-    assert reasons[5] == "status ['delivered'] is not a string"
-    assert reasons[6] == "expected a JSON object, got list"
-    assert reasons[7].startswith("invalid JSON")
+    assert reject_reasons(records) == [
+        "missing messageId",
+        "missing status (messageId '0A0000000000000A')",
+        Prefix("scts '25-10-18'"),
+        "message-timestamp '25/10/2018 12:10' is not a 'YYYY-MM-DD hh:mm:ss' date",
+        "price 'free' is not a number",
+        "status ['delivered'] is not a string",
+        "expected a JSON object, got list",
+        Prefix("invalid JSON"),
+    ]
     assert [r.position for r in records] == list(range(1, 9))
     assert records[2].raw_text == lines[2][1]
 
