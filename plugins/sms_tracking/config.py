@@ -8,7 +8,7 @@ network, so DAG files may call :func:`load_sources` at parse time.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -146,19 +146,8 @@ class SourceEntry(BaseModel):
         pull_options(self.provider, self.options)
 
     def source(self) -> Source:
-        return Source(
-            name=self.name,
-            provider=self.provider,
-            format=self.format,
-            path=self.path,
-            tz=self.tz,
-            schedule=self.schedule,
-            options=self.options,
-            transport=self.transport,
-            conn_id=self.conn_id or None,
-            send_log=self.send_log,
-            send_log_field=self.send_log_field or None,
-        )
+        values = {f.name: getattr(self, f.name) for f in fields(Source)}
+        return Source(**{**values, "conn_id": self.conn_id or None, "send_log_field": self.send_log_field or None})
 
 
 class SourcesFile(BaseModel):

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -192,13 +192,7 @@ class RetryPolicy:
         from sms_tracking.settings import get_settings
 
         settings = settings or get_settings()
-        return cls(
-            timeout=settings.pull_timeout,
-            max_attempts=settings.pull_max_attempts,
-            backoff=settings.pull_backoff,
-            backoff_max=settings.pull_backoff_max,
-            max_wait=settings.pull_max_wait,
-        )
+        return cls(**{f.name: getattr(settings, f"pull_{f.name}") for f in fields(cls)})
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds before try ``attempt + 1``: what the provider asked for, else exponential backoff."""
@@ -375,13 +369,7 @@ def source_folder(source: Source) -> ObjectStoragePath:
 
 
 def pull_twilio(
-    client: Any,
-    store: PageStore,
-    window: Window,
-    options: Mapping[str, Any],
-    policy: RetryPolicy,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
+    client: Any, store: PageStore, window: Window, options: Mapping[str, Any], policy: RetryPolicy
 ) -> tuple[list[str], int]:
     """Every page of the Messages list sent on or after the window's first day; (page URIs, messages).
 
@@ -399,7 +387,7 @@ def pull_twilio(
     seen: set[str] = set()
     messages = 0
     while endpoint:
-        body, document = fetch_page(client, endpoint, params, policy, sleep=sleep)
+        body, document = fetch_page(client, endpoint, params, policy)
         page = document.get("messages")
         if not isinstance(page, list):
             raise PullError(f"Twilio GET {endpoint}: the page has no messages list (keys {sorted(document)[:10]})")
@@ -418,13 +406,7 @@ def pull_twilio(
 
 
 def pull_infobip(
-    client: Any,
-    store: PageStore,
-    window: Window,
-    options: Mapping[str, Any],
-    policy: RetryPolicy,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
+    client: Any, store: PageStore, window: Window, options: Mapping[str, Any], policy: RetryPolicy
 ) -> tuple[list[str], int]:
     """Drain Infobip's queue of new delivery reports, at most ``max_pages`` calls; (page URIs, reports).
 
@@ -442,9 +424,7 @@ def pull_infobip(
             kept = store.keep_broken(number, body)
             log.error("Infobip answered a body that is not JSON; its reports cannot be fetched again: kept in %s", kept)
 
-        body, document = fetch_page(
-            client, options["endpoint"], {"limit": str(limit)}, policy, sleep=sleep, on_broken=keep
-        )
+        body, document = fetch_page(client, options["endpoint"], {"limit": str(limit)}, policy, on_broken=keep)
         results = document.get("results")
         if not isinstance(results, list):
             raise PullError(

@@ -115,22 +115,25 @@ def test_retry_after_in_seconds_or_as_an_http_date() -> None:
     assert parse_retry_after("soon") is None
 
 
-@pytest.mark.parametrize(
-    ("status", "body", "action"),
-    [
-        (200, b'{"messages": []}', "ok"),
-        (200, b'{"messages": [{"sid": "SM1"', "retry"),
-        (200, b"[1, 2]", "retry"),
-        (200, b"", "retry"),
-        (401, b'{"code": 20003}', "credential"),
-        (403, b"{}", "credential"),
-        (429, b"{}", "retry"),
-        (408, b"", "retry"),
-        (500, b"oops", "retry"),
-        (503, b"", "retry"),
-        (400, b'{"code": 20001}', "reject"),
-        (404, b"", "reject"),
+VERDICTS: dict[str, list[tuple[int, bytes]]] = {
+    "ok": [(200, b'{"messages": []}')],
+    "retry": [
+        (200, b'{"messages": [{"sid": "SM1"'),
+        (200, b"[1, 2]"),
+        (200, b""),
+        (429, b"{}"),
+        (408, b""),
+        (500, b"oops"),
+        (503, b""),
     ],
+    "credential": [(401, b'{"code": 20003}'), (403, b"{}")],
+    "reject": [(400, b'{"code": 20001}'), (404, b"")],
+}
+"""(status, body) of each kind of answer, by the action the verdict on it takes."""
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "action"), [(*answer, verdict) for verdict, answers in VERDICTS.items() for answer in answers]
 )
 def test_verdict_on_each_kind_of_answer(status: int, body: bytes, action: str) -> None:
     assert judge(status, body).action == action

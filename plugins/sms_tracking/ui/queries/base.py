@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from sms_tracking import db
 from sms_tracking.settings import get_settings
-from sms_tracking.ui import params
+from sms_tracking.ui import datamodels as m, params
 from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.masking import mask_phone, mask_text
 
@@ -194,3 +194,16 @@ def count_cap() -> dict[str, int]:
 def capped_total(total: int) -> dict[str, Any]:
     """A page's total from a capped count: "10,000+" rather than the count of millions of rows."""
     return {"total_entries": min(total, COUNT_CAP), "total_is_capped": total > COUNT_CAP}
+
+
+def counted_page(reader: Reader, query: ListQuery, count: str, paging: params.Paging) -> m.Page[Any]:
+    """A page of a long list with its capped total: the ``count`` statement takes the list's arguments and filters."""
+    items = reader.page_of(query, paging.limit, paging.offset)
+    total = (reader.row(count, query.args, filters=query.fragments["filters"]) or {"total": 0})["total"]
+    return m.Page[Any](items=items, **capped_total(total), limit=paging.limit, offset=paging.offset)
+
+
+def unavailable_page(table: str, paging: params.Paging) -> m.Page[Any]:
+    """The empty page of a list whose optional ``table`` does not exist yet, with the notice saying when it will."""
+    empty = {"items": [], "total_entries": 0, "available": False, "notice": OPTIONAL_TABLES[table]}
+    return m.Page[Any](**empty, limit=paging.limit, offset=paging.offset)

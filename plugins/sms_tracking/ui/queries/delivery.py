@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sms_tracking.ui import datamodels as m, params
 from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.queries.base import (
-    OPTIONAL_TABLES,
     NotFound,
     Reader,
     masked_text,
     rate,
+    unavailable_page,
 )
 from sms_tracking.ui.settings import BUILD_DAG_ID
 
@@ -54,12 +55,7 @@ def sms_content(reader: Reader, delivery_id: str) -> m.SmsContent:
         content=row["content"],
         sender=row["sender"],
         provider=row["provider"],
-        encoding=measured.encoding,
-        characters=measured.characters,
-        units=measured.units,
-        segments=measured.segments,
-        segments_if_gsm7=measured.segments_if_gsm7,
-        non_gsm7=measured.non_gsm7,
+        **asdict(measured),
         single_limit=segments.SINGLE_LIMIT[measured.encoding],
         part_limit=segments.PART_LIMIT[measured.encoding],
         sent_segments=row["segments"],
@@ -90,14 +86,7 @@ def audit(reader: Reader, viewer: Viewer, delivery_id: str, level: str | None, p
         )
         levels = {r["level"]: r["count"] for r in reader.rows("audit_levels", args)}
     else:
-        journal = m.Page[m.AuditEvent](
-            items=[],
-            total_entries=0,
-            limit=paging.limit,
-            offset=paging.offset,
-            available=False,
-            notice=OPTIONAL_TABLES["audit_event"],
-        )
+        journal = unavailable_page("audit_event", paging)
         levels = {}
     return m.Audit(
         journal=journal,

@@ -11,9 +11,9 @@ from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.queries.base import (
     ListQuery,
     Reader,
-    capped_total,
     check_sort,
     count_cap,
+    counted_page,
     masked_phone,
     masked_text,
     phone_args,
@@ -51,15 +51,7 @@ def delivery_log(
     reader: Reader, viewer: Viewer, delivery_id: str, filters: params.LogFilters, paging: params.Paging
 ) -> m.Page[m.LogRow]:
     delivery_row(reader, delivery_id)
-    query = log_query(viewer, delivery_id, filters)
-    items = reader.page_of(query, paging.limit, paging.offset)
-    total = (reader.row("delivery_log_count", query.args, filters=query.fragments["filters"]) or {"total": 0})["total"]
-    return m.Page[m.LogRow](
-        items=items,
-        **capped_total(total),
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return counted_page(reader, log_query(viewer, delivery_id, filters), "delivery_log_count", paging)
 
 
 def failure_reasons(reader: Reader) -> list[str]:

@@ -7,12 +7,12 @@ from typing import Any
 from sms_tracking.ui import datamodels as m, params
 from sms_tracking.ui.auth import Viewer
 from sms_tracking.ui.queries.base import (
-    OPTIONAL_TABLES,
     ListQuery,
     Reader,
     masked_phone,
     masked_text,
     preferring_summary,
+    unavailable_page,
 )
 from sms_tracking.ui.queries.delivery import delivery_row
 
@@ -39,15 +39,7 @@ def exclusions(
 ) -> m.Exclusions:
     delivery_row(reader, delivery_id)
     if "exclusion" not in reader.present("exclusion"):
-        empty = m.Page[m.ExclusionRow](
-            items=[],
-            total_entries=0,
-            limit=paging.limit,
-            offset=paging.offset,
-            available=False,
-            notice=OPTIONAL_TABLES["exclusion"],
-        )
-        return m.Exclusions(causes=[], recipients=empty)
+        return m.Exclusions(causes=[], recipients=unavailable_page("exclusion", paging))
     args = {"delivery_id": delivery_id, "reason": reason, "limit": paging.limit, "offset": paging.offset}
     causes = [
         m.LabelCount(label=r["reason"], count=r["count"])

@@ -14,13 +14,14 @@ from sms_tracking.ui.queries.base import (
     ListQuery,
     NotFound,
     Reader,
-    capped_total,
     check_sort,
     count_cap,
+    counted_page,
     masked_phone,
     masked_text,
     phone_args,
     sql_file,
+    unavailable_page,
 )
 
 
@@ -75,23 +76,8 @@ def quarantine(
     reader: Reader, viewer: Viewer, filters: params.QuarantineFilters, paging: params.Paging
 ) -> m.Page[m.QuarantineRow]:
     if "quarantine" not in reader.present("quarantine"):
-        return m.Page[m.QuarantineRow](
-            items=[],
-            total_entries=0,
-            limit=paging.limit,
-            offset=paging.offset,
-            available=False,
-            notice=OPTIONAL_TABLES["quarantine"],
-        )
-    query = quarantine_query(viewer, filters)
-    items = reader.page_of(query, paging.limit, paging.offset)
-    total = (reader.row("quarantine_count", query.args, filters=query.fragments["filters"]) or {"total": 0})["total"]
-    return m.Page[m.QuarantineRow](
-        items=items,
-        **capped_total(total),
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+        return unavailable_page("quarantine", paging)
+    return counted_page(reader, quarantine_query(viewer, filters), "quarantine_count", paging)
 
 
 def number_history(reader: Reader, viewer: Viewer, phone: str) -> m.NumberHistory:
