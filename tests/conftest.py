@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from tests.landing import prepare
 from tests.project import PROJECT
+from tests.servers import admin, database, stop_left_running
 
 SESSION_DIR = pytest.StashKey[Path]()
 _counter = itertools.count()
@@ -72,6 +73,13 @@ def session_dir(pytestconfig: pytest.Config) -> Path:
     return pytestconfig.stash[SESSION_DIR]
 
 
+@pytest.fixture(autouse=True)
+def _nothing_left_running() -> Iterator[None]:
+    """Stop what a test registered with ``tests.servers.stop_on_teardown``, even when it failed."""
+    yield
+    stop_left_running()
+
+
 @pytest.fixture
 def make_landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
     """``make_landing(files, sources=None)``: the test's landing folder with these files, set as the pipeline's
@@ -95,33 +103,15 @@ def postgres_server(session_dir: Path) -> Iterator[str]:
     cluster.destroy()
 
 
-def _with_database(dsn: str, name: str) -> str:
-    """The same server and role, another database, as a URI (the form Airflow connections take)."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    params = conninfo_to_dict(dsn)
-    return (
-        f"postgresql://{params.get('user', 'postgres')}:{params.get('password', '')}"
-        f"@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{name}"
-    )
-
-
-def _admin(dsn: str, statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(statement)
-
-
 @pytest.fixture(scope="session")
 def template_dsn(postgres_server: str) -> str:
     """A database with the schema and the qualification seed applied, cloned by each test."""
     from sms_tracking.pipeline import prepare_database
 
     name = f"sms_template_{os.getpid()}"
-    _admin(postgres_server, f"DROP DATABASE IF EXISTS {name}")
-    _admin(postgres_server, f"CREATE DATABASE {name}")
-    dsn = _with_database(postgres_server, name)
+    admin(postgres_server, f"DROP DATABASE IF EXISTS {name}")
+    admin(postgres_server, f"CREATE DATABASE {name}")
+    dsn = database(postgres_server, name)
     prepare_database(dsn)
     return dsn
 
@@ -131,11 +121,11 @@ def dsn(postgres_server: str, template_dsn: str, monkeypatch: pytest.MonkeyPatch
     """A fresh migrated database for one test, also exported as SMS_TRACKING_DSN."""
     name = f"sms_test_{os.getpid()}_{next(_counter)}"
     template = template_dsn.rsplit("/", 1)[-1]
-    _admin(postgres_server, f"CREATE DATABASE {name} TEMPLATE {template}")
-    test_dsn = _with_database(postgres_server, name)
+    admin(postgres_server, f"CREATE DATABASE {name} TEMPLATE {template}")
+    test_dsn = database(postgres_server, name)
     monkeypatch.setenv("SMS_TRACKING_DSN", test_dsn)
     yield test_dsn
-    _admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

@@ -13,14 +13,9 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +24,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from tests import servers
 from tests.project import PROJECT
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
@@ -127,8 +123,6 @@ def installed() -> Iterator[Installed]:
 @pytest.fixture(scope="module")
 def deployment(installed: Installed, postgres_server: str) -> Iterator[Deployment]:
     """A fresh Airflow home (migrated), a one-line DAG folder, a small landing and an empty tracking database."""
-    from tests.conftest import _admin, _with_database
-
     from sms_tracking_dev.sample_data import generate
 
     home = installed.root / "deployment"
@@ -138,9 +132,9 @@ def deployment(installed: Installed, postgres_server: str) -> Iterator[Deploymen
     (dags / "sms_tracking_dags.py").write_text(DAG_FILE, encoding="utf-8")
     generate(landing, messages=200)
     name = f"sms_wheel_{os.getpid()}"
-    _admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    _admin(postgres_server, f"CREATE DATABASE {name}")  # empty: the DAGs' first task migrates it
-    dsn = _with_database(postgres_server, name)
+    servers.admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    servers.admin(postgres_server, f"CREATE DATABASE {name}")  # empty: the DAGs' first task migrates it
+    dsn = servers.database(postgres_server, name)
     env = {
         "PATH": os.pathsep.join([str(installed.bin), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": str(home),
@@ -160,7 +154,7 @@ def deployment(installed: Installed, postgres_server: str) -> Iterator[Deploymen
         deployment.airflow("db", "migrate")
         yield deployment
     finally:
-        _admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        servers.admin(postgres_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 # --- the wheel -----------------------------------------------------------------------------------------------
@@ -265,82 +259,15 @@ def test_dags_test_ingests_and_builds_into_the_tracking_database(deployment: Dep
     assert reports > 0, f"{REPORT_DAG} loaded no report"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str, token: str | None = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (our own http:// URL)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our own http:// URL)
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, None
-
-
-def _token(base: str, username: str, password: str) -> str:
-    request = urllib.request.Request(  # noqa: S310 (our own http:// URL)
-        f"{base}/auth/token",
-        method="POST",
-        headers={"Content-Type": "application/json"},
-        data=json.dumps({"username": username, "password": password}).encode(),
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our own http:// URL)
-        return str(json.loads(response.read())["access_token"])
-
-
 def test_the_ui_route_answers_an_authenticated_request(deployment: Deployment, ran: None) -> None:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    passwords = deployment.cwd / "passwords.json"
-    passwords.write_text(json.dumps({"admin": "wheel-test-password"}))
-    env = {
-        **deployment.env,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": "sms-tracking-wheel-test-" + "x" * 40,
-        "AIRFLOW__API__SECRET_KEY": "sms-tracking-wheel-test",
-        "AIRFLOW__API__BASE_URL": base,
-    }
+    airflow = [str(deployment.installed.bin / "airflow")]
     log = deployment.cwd / "api-server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [str(deployment.installed.bin / "airflow"), "api-server", "-H", "127.0.0.1", "-p", str(port)],
-            cwd=deployment.cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while _health(base) != 200:
-            assert server.poll() is None, f"api-server exited {server.returncode}:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"api-server not healthy after 120 s:\n{log.read_text()[-3000:]}"
-            time.sleep(0.5)
-        token = _token(base, "admin", "wheel-test-password")
-        status, page = _get(f"{base}/sms-tracking/api/deliveries", token)
+    with servers.api_server(airflow, deployment.env, deployment.cwd, log, password="wheel-test-password") as base:
+        token = servers.token(base, "admin", "wheel-test-password")
+        status, page = servers.get_json(f"{base}/sms-tracking/api/deliveries", token)
         assert status == 200
         with psycopg.connect(deployment.dsn) as conn:
             summary = dict(conn.execute("SELECT delivery_id, to_deliver FROM sms_tracking.delivery_summary").fetchall())
         assert page["total_entries"] > 0 and page["items"]
         assert {row["delivery_id"]: row["to_deliver"] for row in page["items"]}.items() <= summary.items()
-        assert _get(f"{base}/sms-tracking/api/deliveries")[0] in (401, 403)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=10)
-
-
-def _health(base: str) -> int | None:
-    try:
-        return _get(f"{base}/api/v2/monitor/health")[0]
-    except OSError:
-        return None
+        assert servers.get_json(f"{base}/sms-tracking/api/deliveries")[0] in (401, 403)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from tests.project import PROJECT
+from tests.servers import stop_on_teardown
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -64,7 +65,7 @@ class Demo:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        _started.append(self)
+        stop_on_teardown(self.kill_everything)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -100,16 +101,6 @@ class Demo:
         for pid in processes_of(self.demo_dir):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-_started: list[Demo] = []
-
-
-@pytest.fixture(autouse=True)
-def _nothing_left_behind() -> Iterator[None]:
-    yield
-    while _started:
-        _started.pop().kill_everything()
 
 
 @pytest.fixture

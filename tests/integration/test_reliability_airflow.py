@@ -46,6 +46,7 @@ import psycopg
 import pytest
 from tests.integration.test_reliability_faults import dedicated_cluster, duplicates, fresh_database, snapshot
 from tests.landing import build_all, load_all, prepare
+from tests.servers import stop_on_teardown
 
 from sms_tracking import pipeline
 from sms_tracking_dev import sample_landing
@@ -114,7 +115,7 @@ class DagsTest:
             text=True,
             start_new_session=True,
         )
-        _started.append(self)
+        stop_on_teardown(self.stop)
 
     def stop(self) -> None:
         """Kill the run (its own process group) if a failed test left it running."""
@@ -173,16 +174,6 @@ class DagsTest:
                 (self.dag_id, f"{self.logical_date} 00:00:00%"),
             ).fetchall()
         return [(_ti_key(task, index), tries, state) for task, index, tries, state in rows]
-
-
-_started: list[DagsTest] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_run_left_behind() -> Iterator[None]:
-    yield
-    while _started:
-        _started.pop().stop()
 
 
 def _ti_key(task_id: str, map_index: int) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
+from tests.servers import admin, database, free_port
 
 from sms_tracking_dev import celery_services
 from sms_tracking_dev.demo import Processes, airflow_env, services_env, start_services
@@ -25,26 +24,6 @@ AIRFLOW_STATES_DONE = ("success", "failed")
 STUCK_AFTER = 240
 """Seconds after which a run still queued or running counts as stuck (every run here takes well under)."""
 _counter = itertools.count()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def database(server: str, name: str, scheme: str = "postgresql") -> str:
-    """A URL of database ``name`` on the server of ``server`` (same role)."""
-    params = conninfo_to_dict(server)
-    return (
-        f"{scheme}://{params.get('user', 'postgres')}:{params.get('password', '')}"
-        f"@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{name}"
-    )
-
-
-def admin(server: str, statement: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(statement)
 
 
 @dataclass

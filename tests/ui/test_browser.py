@@ -11,19 +11,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import psycopg
 import pytest
+from tests import servers
 from tests.project import PROJECT
 
 pytestmark = [pytest.mark.browser, pytest.mark.airflow, pytest.mark.integration]
@@ -60,65 +58,33 @@ def chromium() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@contextmanager
+def browser_page(height: int = 900, **options: Any) -> Iterator[Any]:
+    """A page of Debian's Chromium, 1440 pixels wide, 20 s to wait for anything; the browser closes after."""
+    from playwright.sync_api import sync_playwright
 
-
-def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"airflow api-server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own http:// URL)
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"airflow api-server not healthy after {timeout}s:\n{log.read_text()[-3000:]}")
+            page = browser.new_page(viewport={"width": 1440, "height": height}, **options)
+            page.set_default_timeout(20_000)
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.fixture
 def api_server(airflow_db: Path, extras_dsn: str, tmp_path: Path) -> Iterator[str]:
     """The real ``airflow api-server`` on a free port, with the test Airflow home and the loaded database."""
     ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    passwords = tmp_path / "passwords.json"
-    passwords.write_text(json.dumps({"admin": "admin"}))
     env = {
         **os.environ,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": "sms-tracking-browser-test",
-        "AIRFLOW__API__SECRET_KEY": "sms-tracking-browser-test",
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
         "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": extras_dsn,
         "SMS_TRACKING_DSN": extras_dsn,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT / "plugins"), os.environ.get("PYTHONPATH")])),
     }
-    log = ARTIFACTS / "api-server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/api/v2/monitor/health", server, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=10)
+    with servers.api_server([sys.executable, "-m", "airflow"], env, tmp_path, ARTIFACTS / "api-server.log") as base:
+        yield base
 
 
 def summary_row(dsn: str, delivery_id: str) -> dict[str, Any]:
@@ -132,67 +98,57 @@ def summary_row(dsn: str, delivery_id: str) -> dict[str, Any]:
 
 
 def test_dashboard_in_the_airflow_ui(api_server: str, extras_dsn: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(20_000)
-            errors: list[str] = []
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    with browser_page(height=1000) as page:
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
 
-            page.goto(api_server + "/")
-            page.locator("input[name='username']").fill("admin")
-            page.locator("input[name='password']").fill("admin")
-            page.locator("button[type='submit']").click()
+        login(page, api_server)
+        page.get_by_role("button", name="Browse").click()
+        page.get_by_role("menuitem", name="SMS Tracking").click()
+        page.wait_for_url("**/plugin/sms-tracking**")
+        frame = page.frame_locator("iframe")
+        deliveries = frame.locator("table[data-testid='deliveries']")
+        expect(deliveries).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "01-deliveries.png"), full_page=True)
 
-            page.get_by_role("button", name="Browse").click()
-            page.get_by_role("menuitem", name="SMS Tracking").click()
-            page.wait_for_url("**/plugin/sms-tracking**")
-            frame = page.frame_locator("iframe")
-            deliveries = frame.locator("table[data-testid='deliveries']")
-            expect(deliveries).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "01-deliveries.png"), full_page=True)
+        frame.get_by_role("link", name="Spring sale").click()
+        expect(frame.locator("[data-testid='delivery-name']")).to_have_text("Spring sale")
+        expect(frame.locator("canvas[data-rendered='true']").first).to_be_visible()
 
-            frame.get_by_role("link", name="Spring sale").click()
-            expect(frame.locator("[data-testid='delivery-name']")).to_have_text("Spring sale")
-            expect(frame.locator("canvas[data-rendered='true']").first).to_be_visible()
+        expected = summary_row(extras_dsn, "D1")
+        tiles = frame.locator("[data-kpi]")
+        shown = {tiles.nth(i).get_attribute("data-kpi"): tiles.nth(i) for i in range(tiles.count())}
+        assert set(SUMMARY_COLUMNS) <= set(shown) <= set(expected)
+        for column, tile in shown.items():
+            assert tile.get_attribute("data-value") == str(expected[column]), column
+            assert tile.locator(".value").inner_text().replace(",", "") == str(expected[column]), column
+        page.screenshot(path=str(ARTIFACTS / "02-summary.png"), full_page=True)
+        if os.environ.get("SMS_TRACKING_UPDATE_DOCS_SCREENSHOT") == "1":
+            page.screenshot(path=str(DOCS_SCREENSHOT))
 
-            expected = summary_row(extras_dsn, "D1")
-            tiles = frame.locator("[data-kpi]")
-            shown = {tiles.nth(i).get_attribute("data-kpi"): tiles.nth(i) for i in range(tiles.count())}
-            assert set(SUMMARY_COLUMNS) <= set(shown) <= set(expected)
-            for column, tile in shown.items():
-                assert tile.get_attribute("data-value") == str(expected[column]), column
-                assert tile.locator(".value").inner_text().replace(",", "") == str(expected[column]), column
-            page.screenshot(path=str(ARTIFACTS / "02-summary.png"), full_page=True)
-            if os.environ.get("SMS_TRACKING_UPDATE_DOCS_SCREENSHOT") == "1":
-                page.screenshot(path=str(DOCS_SCREENSHOT))
+        for number, tab in enumerate(TABS[1:], start=3):
+            frame.locator(f"nav[data-testid='tabs'] a[data-tab='{tab}']").click()
+            expect(frame.locator(f"[data-testid='tab-{tab}']")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / f"{number:02d}-{tab}.png"), full_page=True)
+        assert page.url.endswith("/deliveries/D1/audit"), page.url
 
-            for number, tab in enumerate(TABS[1:], start=3):
-                frame.locator(f"nav[data-testid='tabs'] a[data-tab='{tab}']").click()
-                expect(frame.locator(f"[data-testid='tab-{tab}']")).to_be_visible()
-                page.screenshot(path=str(ARTIFACTS / f"{number:02d}-{tab}.png"), full_page=True)
-            assert page.url.endswith("/deliveries/D1/audit"), page.url
+        # The same page in Airflow's dark theme: the embedded page follows it.
+        page.evaluate("localStorage.setItem('theme', 'dark')")
+        page.reload()
+        expect(page.frame_locator("iframe").locator("html.dark")).to_have_count(1)
+        expect(page.frame_locator("iframe").locator("[data-testid='tab-audit']")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "09-audit-dark.png"), full_page=True)
 
-            # The same page in Airflow's dark theme: the embedded page follows it.
-            page.evaluate("localStorage.setItem('theme', 'dark')")
-            page.reload()
-            expect(page.frame_locator("iframe").locator("html.dark")).to_have_count(1)
-            expect(page.frame_locator("iframe").locator("[data-testid='tab-audit']")).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "09-audit-dark.png"), full_page=True)
+        # A run link hands the route to Airflow's own router (top-level navigation is sandboxed).
+        frame = page.frame_locator("iframe")
+        frame.locator("nav[data-testid='tabs'] a[data-tab='summary']").click()
+        frame.locator("[data-testid='refreshed'] a.airflow-link").click()
+        page.wait_for_url("**/dags/sms_tracking_build/runs/ui-test-run")
+        expect(page.locator("iframe")).to_have_count(0)
 
-            # A run link hands the route to Airflow's own router (top-level navigation is sandboxed).
-            frame = page.frame_locator("iframe")
-            frame.locator("nav[data-testid='tabs'] a[data-tab='summary']").click()
-            frame.locator("[data-testid='refreshed'] a.airflow-link").click()
-            page.wait_for_url("**/dags/sms_tracking_build/runs/ui-test-run")
-            expect(page.locator("iframe")).to_have_count(0)
-
-            assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
-        finally:
-            browser.close()
+        assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
 
 
 SCREENS = {
@@ -223,35 +179,29 @@ def login(page: Any, api_server: str) -> None:
 def test_every_page_fits_the_window_in_both_themes(api_server: str, extras_dsn: str) -> None:
     """No page scrolls sideways at 1440x900 (every column visible, nothing cut off), in light and dark theme;
     the screenshots are the ones docs/ui.md shows (refreshed with SMS_TRACKING_UPDATE_DOCS_SCREENSHOT=1)."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     folder = PROJECT / "docs" / "img" if os.environ.get("SMS_TRACKING_UPDATE_DOCS_SCREENSHOT") == "1" else ARTIFACTS
     folder.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.set_default_timeout(20_000)
-            login(page, api_server)
-            for theme in ("light", "dark"):
-                page.evaluate(f"localStorage.setItem('theme', '{theme}')")
-                for name, path in SCREENS.items():
-                    page.goto(f"{api_server}/plugin/sms-tracking/sms-tracking/{path}")
-                    frame = page.frame_locator("iframe")
-                    expect(frame.locator(f"html.{theme} main")).to_be_visible()
-                    if frame.locator("canvas[data-chart]").count():
-                        expect(frame.locator("canvas[data-rendered='true']").first).to_be_visible()
-                    inner = page.frame(url=lambda url: "/sms-tracking/" in url and "/plugin/" not in url)
-                    assert inner is not None
-                    overflow = inner.evaluate(
-                        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
-                        " [...document.querySelectorAll('.table-panel, .panel')].filter("
-                        "  e => e.scrollWidth > e.clientWidth + 1).map(e => e.className)]"
-                    )
-                    page.screenshot(path=str(folder / f"{name}-{theme}.png"))
-                    assert overflow[0] <= overflow[1] and not overflow[2], (name, theme, overflow)
-        finally:
-            browser.close()
+    with browser_page() as page:
+        login(page, api_server)
+        for theme in ("light", "dark"):
+            page.evaluate(f"localStorage.setItem('theme', '{theme}')")
+            for name, path in SCREENS.items():
+                page.goto(f"{api_server}/plugin/sms-tracking/sms-tracking/{path}")
+                frame = page.frame_locator("iframe")
+                expect(frame.locator(f"html.{theme} main")).to_be_visible()
+                if frame.locator("canvas[data-chart]").count():
+                    expect(frame.locator("canvas[data-rendered='true']").first).to_be_visible()
+                inner = page.frame(url=lambda url: "/sms-tracking/" in url and "/plugin/" not in url)
+                assert inner is not None
+                overflow = inner.evaluate(
+                    "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
+                    " [...document.querySelectorAll('.table-panel, .panel')].filter("
+                    "  e => e.scrollWidth > e.clientWidth + 1).map(e => e.className)]"
+                )
+                page.screenshot(path=str(folder / f"{name}-{theme}.png"))
+                assert overflow[0] <= overflow[1] and not overflow[2], (name, theme, overflow)
 
 
 APP = "/plugin/sms-tracking/sms-tracking/"
@@ -268,17 +218,9 @@ def kpis(frame: Any) -> dict[str, str]:
 
 def airflow_api(base: str, path: str) -> Any:
     """A GET of Airflow's REST API as the demo's admin (a token from the simple auth manager)."""
-    login_request = urllib.request.Request(  # noqa: S310 (our own http:// URL)
-        f"{base}/auth/token",
-        method="POST",
-        headers={"Content-Type": "application/json"},
-        data=json.dumps({"username": "admin", "password": "admin"}).encode(),
-    )
-    with urllib.request.urlopen(login_request, timeout=30) as response:  # noqa: S310
-        token = json.loads(response.read())["access_token"]
-    request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        return json.loads(response.read())
+    status, body = servers.get_json(f"{base}{path}", servers.token(base))
+    assert status == 200, (path, status)
+    return body
 
 
 def serialise_requalify_dag() -> None:
@@ -297,69 +239,63 @@ def test_qualify_a_code_and_see_the_summary_change(api_server: str, extras_dsn: 
     """An operator qualifies X1's code in the view; the edit creates a queued requalify run in Airflow (no
     scheduler here: the test runs the DAG with the same scope through ``airflow dags test``); the delivery's
     Summary then counts the failure Hard instead of Soft. Screenshots of the edit form for docs/ui.md."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     serialise_requalify_dag()
     docs = os.environ.get("SMS_TRACKING_UPDATE_DOCS_SCREENSHOT") == "1"
     folder = PROJECT / "docs" / "img" if docs else ARTIFACTS
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.set_default_timeout(20_000)
-            login(page, api_server)
-            page.goto(f"{api_server}{APP}deliveries/X1")
+    with browser_page() as page:
+        login(page, api_server)
+        page.goto(f"{api_server}{APP}deliveries/X1")
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("[data-kpi='soft']")).to_be_visible()
+        before = kpis(frame)
+        assert (before["soft"], before["hard"]) == ("1", "0"), before
+
+        for theme in ("dark", "light"):
+            page.evaluate(f"localStorage.setItem('theme', '{theme}')")
+            page.goto(f"{api_server}{APP}{QUALIFY_ROW}")
             frame = page.frame_locator("iframe")
-            expect(frame.locator("[data-kpi='soft']")).to_be_visible()
-            before = kpis(frame)
-            assert (before["soft"], before["hard"]) == ("1", "0"), before
+            expect(frame.locator(f"html.{theme} [data-testid='qualify-form']")).to_be_visible()
+            page.screenshot(path=str(folder / f"qualification-edit-{theme}.png"))
+        form = frame.locator("[data-testid='qualify-form']")
+        form.locator("select[name='state']").select_option("keep")
+        form.locator("select[name='failure_type']").select_option("Hard")
+        form.locator("select[name='failure_reason']").select_option("User unknown")
+        form.locator("input[name='note']").fill("unknown subscriber on our SMSC")
+        form.locator("[data-testid='qualify-button']").click()
+        expect(frame.locator("[data-testid='row-reason']")).to_have_text("User unknown")
+        expect(frame.get_by_text("re-qualification of past reports has started")).to_be_visible()
+        expect(frame.locator("[data-testid='change'] [data-testid='run-state']")).to_have_text("queued")
 
-            for theme in ("dark", "light"):
-                page.evaluate(f"localStorage.setItem('theme', '{theme}')")
-                page.goto(f"{api_server}{APP}{QUALIFY_ROW}")
-                frame = page.frame_locator("iframe")
-                expect(frame.locator(f"html.{theme} [data-testid='qualify-form']")).to_be_visible()
-                page.screenshot(path=str(folder / f"qualification-edit-{theme}.png"))
-            form = frame.locator("[data-testid='qualify-form']")
-            form.locator("select[name='state']").select_option("keep")
-            form.locator("select[name='failure_type']").select_option("Hard")
-            form.locator("select[name='failure_reason']").select_option("User unknown")
-            form.locator("input[name='note']").fill("unknown subscriber on our SMSC")
-            form.locator("[data-testid='qualify-button']").click()
-            expect(frame.locator("[data-testid='row-reason']")).to_have_text("User unknown")
-            expect(frame.get_by_text("re-qualification of past reports has started")).to_be_visible()
-            expect(frame.locator("[data-testid='change'] [data-testid='run-state']")).to_have_text("queued")
+        with psycopg.connect(extras_dsn) as conn:
+            (run_id,) = conn.execute(  # type: ignore[misc]
+                "SELECT requalify_run_id FROM sms_tracking.qualification_change WHERE note = %s",
+                ("unknown subscriber on our SMSC",),
+            ).fetchone()
+        # Read through Airflow's REST API: the run is where the API server (and the scheduler) see it.
+        run = airflow_api(api_server, f"/api/v2/dags/sms_tracking_requalify/dagRuns/{quote(run_id)}")
+        assert (run["state"], run["triggering_user_name"]) == ("queued", "admin")
+        conf = dict(run["conf"])
+        env = {**os.environ, "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": extras_dsn}
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", "dags", "test", "sms_tracking_requalify", "-c", json.dumps(conf)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
 
-            with psycopg.connect(extras_dsn) as conn:
-                (run_id,) = conn.execute(  # type: ignore[misc]
-                    "SELECT requalify_run_id FROM sms_tracking.qualification_change WHERE note = %s",
-                    ("unknown subscriber on our SMSC",),
-                ).fetchone()
-            # Read through Airflow's REST API: the run is where the API server (and the scheduler) see it.
-            run = airflow_api(api_server, f"/api/v2/dags/sms_tracking_requalify/dagRuns/{quote(run_id)}")
-            assert (run["state"], run["triggering_user_name"]) == ("queued", "admin")
-            conf = dict(run["conf"])
-            env = {**os.environ, "AIRFLOW_CONN_SMS_TRACKING_POSTGRES": extras_dsn}
-            result = subprocess.run(
-                [sys.executable, "-m", "airflow", "dags", "test", "sms_tracking_requalify", "-c", json.dumps(conf)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=300,
-            )
-            assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-
-            page.goto(f"{api_server}{APP}deliveries/X1")
-            frame = page.frame_locator("iframe")
-            expect(frame.locator("[data-kpi='hard']")).to_have_attribute("data-value", "1")
-            after = kpis(frame)
-            assert (after["soft"], after["hard"]) == ("0", "1"), after
-            # Still one failure, now Hard: its number was quarantined by the replay.
-            assert (after["failed"], after["new_quarantines"]) == (before["failed"], "1"), after
-            assert after["hard"] == str(summary_row(extras_dsn, "X1")["hard"])
-        finally:
-            browser.close()
+        page.goto(f"{api_server}{APP}deliveries/X1")
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("[data-kpi='hard']")).to_have_attribute("data-value", "1")
+        after = kpis(frame)
+        assert (after["soft"], after["hard"]) == ("0", "1"), after
+        # Still one failure, now Hard: its number was quarantined by the replay.
+        assert (after["failed"], after["new_quarantines"]) == (before["failed"], "1"), after
+        assert after["hard"] == str(summary_row(extras_dsn, "X1")["hard"])
 
 
 def formula_free(cell: str) -> str:
@@ -371,32 +307,26 @@ def test_a_csv_export_holds_the_rows_of_its_page(api_server: str, extras_dsn: st
     """The quarantine list's Export CSV, downloaded by the browser, has the rows the page shows."""
     import csv
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-            page.set_default_timeout(20_000)
-            login(page, api_server)
-            page.goto(f"{api_server}{APP}quarantine")
-            frame = page.frame_locator("iframe")
-            rows = frame.locator("table[data-testid='quarantine'] tbody tr")
-            expect(rows.first).to_be_visible()
-            shown = [
-                tuple(rows.nth(i).locator("td").nth(c).inner_text().strip() for c in (0, 1, 2, 4))
-                for i in range(rows.count())
+    with browser_page(accept_downloads=True) as page:
+        login(page, api_server)
+        page.goto(f"{api_server}{APP}quarantine")
+        frame = page.frame_locator("iframe")
+        rows = frame.locator("table[data-testid='quarantine'] tbody tr")
+        expect(rows.first).to_be_visible()
+        shown = [
+            tuple(rows.nth(i).locator("td").nth(c).inner_text().strip() for c in (0, 1, 2, 4))
+            for i in range(rows.count())
+        ]
+        with page.expect_download() as download:
+            frame.locator("[data-testid='export-csv']").click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        with saved.open(encoding="utf-8", newline="") as handle:
+            exported = [
+                (formula_free(r["phone"]), r["status"], r["error_count"], r["last_error_reason"] or "–")
+                for r in csv.DictReader(handle)
             ]
-            with page.expect_download() as download:
-                frame.locator("[data-testid='export-csv']").click()
-            saved = tmp_path / download.value.suggested_filename
-            download.value.save_as(saved)
-            with saved.open(encoding="utf-8", newline="") as handle:
-                exported = [
-                    (formula_free(r["phone"]), r["status"], r["error_count"], r["last_error_reason"] or "–")
-                    for r in csv.DictReader(handle)
-                ]
-            assert saved.name.endswith(".csv") and len(shown) == 3
-            assert exported == shown
-        finally:
-            browser.close()
+        assert saved.name.endswith(".csv") and len(shown) == 3
+        assert exported == shown
