@@ -130,17 +130,13 @@ Text = Annotated[str, BeforeValidator(_text)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional_text)]
 
 
-def _option(default: str | None, description: str, example: str | None = None, *, kind: str = "string") -> Any:
-    """One declared option: its default as written in airflow.cfg, its description and an example.
+def _option(default: str | None, description: str, example: str | None = None) -> Any:
+    """One declared option: its default as written in airflow.cfg, its description and an example."""
+    return Field(default=default, description=description, examples=[example] if example else None)
 
-    ``kind`` is Airflow's option type (string, integer, float, boolean) shown by ``airflow config list``.
-    """
-    return Field(
-        default=default,
-        description=description,
-        examples=[example] if example else None,
-        json_schema_extra={"kind": kind},
-    )
+
+_AIRFLOW_TYPES: dict[Any, str] = {int: "integer", float: "float", bool: "boolean"}
+"""Airflow's option type (shown by ``airflow config list``) of each field type; any other is a string."""
 
 
 # Twilio's and AWS's opt-out words plus ARRET (French short codes).
@@ -166,10 +162,7 @@ class Settings(BaseModel):
         None, "the sources file; empty: the packaged `include/config/sources.yaml`", "/opt/airflow/sources.yaml"
     )
     max_reject_rate: Annotated[float, BeforeValidator(_number(0, 1, what="a share between 0 and 1"))] = _option(
-        "0.05",
-        "an object with a larger share of rejected lines is refused as a whole and fails its task",
-        "0.2",
-        kind="float",
+        "0.05", "an object with a larger share of rejected lines is refused as a whole and fails its task", "0.2"
     )
     work_mem: Text = _option(
         "64MB",
@@ -178,7 +171,7 @@ class Settings(BaseModel):
         "256MB",
     )
     max_objects_per_run: Annotated[int, BeforeValidator(_whole(1, what="a whole number, 1 or more"))] = _option(
-        "500", "objects loaded per ingest run (the rest wait for the next run)", "2000", kind="integer"
+        "500", "objects loaded per ingest run (the rest wait for the next run)", "2000"
     )
     campaign_schedule: Text = _option(
         "@hourly",
@@ -198,12 +191,7 @@ class Settings(BaseModel):
     )
     quarantine_error_threshold: Annotated[
         int, BeforeValidator(_whole(1, what="a whole number of errors, 1 or more"))
-    ] = _option(
-        "5",
-        "significant soft errors that put a number in Quarantine ([quarantine](quarantine.md))",
-        "3",
-        kind="integer",
-    )
+    ] = _option("5", "significant soft errors that put a number in Quarantine ([quarantine](quarantine.md))", "3")
     significant_error_period: Duration = _option(
         "24h",
         "least time between two counted soft errors: seconds (`86400`) or numbers with `s`, `m`, `h`, "
@@ -212,12 +200,10 @@ class Settings(BaseModel):
     )
     with_errors_release_days: Annotated[
         float, BeforeValidator(_number(0, low_inclusive=False, what="a positive number of days"))
-    ] = _option(
-        "10", "days after its last counted error when the cleanup releases a With errors number", "7", kind="float"
-    )
+    ] = _option("10", "days after its last counted error when the cleanup releases a With errors number", "7")
     mailbox_full_release_days: Annotated[
         float, BeforeValidator(_number(0, low_inclusive=False, what="a positive number of days"))
-    ] = _option("30", "the same when that error was Mailbox full", "14", kind="float")
+    ] = _option("30", "the same when that error was Mailbox full", "14")
     stop_keywords: Keywords = _option(
         _STOP_KEYWORDS, "inbound texts that denylist the number (whole message, case and accents ignored)", "STOP,ARRET"
     )
@@ -227,7 +213,6 @@ class Settings(BaseModel):
             "0",
             "share of each non-proof delivery held out as a control group at preparation ([exclusions](exclusions.md))",
             "5",
-            kind="float",
         )
     )
     qualification_overrides: OptionalText = _option(
@@ -237,13 +222,10 @@ class Settings(BaseModel):
         "/opt/airflow/qualification_overrides.yaml",
     )
     opt_out_days: Annotated[int, BeforeValidator(_whole(0, what="a whole number of days >= 0"))] = _option(
-        "7",
-        "a STOP received this many days after a message counts as that delivery's opt-out ([kpis](kpis.md))",
-        "3",
-        kind="integer",
+        "7", "a STOP received this many days after a message counts as that delivery's opt-out ([kpis](kpis.md))", "3"
     )
     bot_click_seconds: Annotated[float, BeforeValidator(_number(0, what="a number of seconds >= 0"))] = _option(
-        "2", "a click this soon after delivery is flagged as a bot ([tracking](tracking.md))", "1.5", kind="float"
+        "2", "a click this soon after delivery is flagged as a bot ([tracking](tracking.md))", "1.5"
     )
     bot_user_agents: Words = _option(
         "",
@@ -256,7 +238,6 @@ class Settings(BaseModel):
             "90",
             "the cleanup DAG deletes older validation results, each check's latest kept ([quality](quality.md))",
             "30",
-            kind="integer",
         )
     )
     quality_config: OptionalText = _option(
@@ -272,28 +253,24 @@ class Settings(BaseModel):
         "/opt/airflow/data_docs",
     )
     pull_timeout: Annotated[float, BeforeValidator(_number(0, low_inclusive=False, what="seconds > 0"))] = _option(
-        "30", "seconds an API pull waits for the connection and for each read ([pull](pull.md))", "10", kind="float"
+        "30", "seconds an API pull waits for the connection and for each read ([pull](pull.md))", "10"
     )
     pull_max_attempts: Annotated[int, BeforeValidator(_whole(1, what="a whole number, 1 or more"))] = _option(
-        "5", "tries of one page, the first included ([pull](pull.md))", "3", kind="integer"
+        "5", "tries of one page, the first included ([pull](pull.md))", "3"
     )
     pull_backoff: Annotated[float, BeforeValidator(_number(0, what="seconds >= 0"))] = _option(
-        "2", "the first delay between tries, doubled each time ([pull](pull.md))", "0.5", kind="float"
+        "2", "the first delay between tries, doubled each time ([pull](pull.md))", "0.5"
     )
     pull_backoff_max: Annotated[float, BeforeValidator(_number(0, what="seconds >= 0"))] = _option(
-        "60", "no delay between tries (backoff or Retry-After) is longer ([pull](pull.md))", "30", kind="float"
+        "60", "no delay between tries (backoff or Retry-After) is longer ([pull](pull.md))", "30"
     )
     pull_max_wait: Annotated[float, BeforeValidator(_number(0, what="seconds >= 0"))] = _option(
         "300",
         "total seconds one page may wait between tries; a longer Retry-After gives up at once ([pull](pull.md))",
         "120",
-        kind="float",
     )
     mask_phones: Flag = _option(
-        "true",
-        "mask phone numbers in the UI for users who may not manage quarantine ([ui](ui.md))",
-        "false",
-        kind="boolean",
+        "true", "mask phone numbers in the UI for users who may not manage quarantine ([ui](ui.md))", "false"
     )
     manage_dag_id: Text = _option(
         "sms_tracking_build",
@@ -302,12 +279,7 @@ class Settings(BaseModel):
     )
     ui_statement_timeout_ms: Annotated[
         int, BeforeValidator(_whole(1, what="a whole number of milliseconds, 1 or more"))
-    ] = _option(
-        "15000",
-        "statement timeout of the UI's read-only queries, in milliseconds ([ui](ui.md))",
-        "30000",
-        kind="integer",
-    )
+    ] = _option("15000", "statement timeout of the UI's read-only queries, in milliseconds ([ui](ui.md))", "30000")
 
     # Derived values: the defaults that depend on where Airflow lives or on the package's files.
 
@@ -441,11 +413,10 @@ def provider_config(version_added: str = "0.1.0") -> dict[str, Any]:
     """The ``config`` entry of ``get_provider_info()``: the section with each option's type, default, example."""
     options = {}
     for key, field in Settings.model_fields.items():
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         options[key] = {
             "description": field.description,
             "version_added": version_added,
-            "type": extra.get("kind", "string"),
+            "type": _AIRFLOW_TYPES.get(field.annotation, "string"),
             "example": field.examples[0] if field.examples else None,
             "default": declared_default(key),
         }
