@@ -36,52 +36,24 @@ def _infobip_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
+def _status(group_id: int, group: str, status_id: int, name: str, description: str) -> dict[str, Any]:
+    return {"groupId": group_id, "groupName": group, "id": status_id, "name": name, "description": description}
+
+
+def _error(group_id: int, group: str, error_id: int, name: str, description: str, permanent: bool) -> dict[str, Any]:
+    return {**_status(group_id, group, error_id, name, description), "permanent": permanent}
+
+
+_NOT_DELIVERED = _status(2, "UNDELIVERABLE", 9, "UNDELIVERABLE_NOT_DELIVERED", "Message sent not delivered")
 _OUTCOMES = (
     (
-        {
-            "groupId": 3,
-            "groupName": "DELIVERED",
-            "id": 5,
-            "name": "DELIVERED_TO_HANDSET",
-            "description": "Message delivered to handset",
-        },
-        {"groupId": 0, "groupName": "OK", "id": 0, "name": "NO_ERROR", "description": "No Error", "permanent": False},
+        _status(3, "DELIVERED", 5, "DELIVERED_TO_HANDSET", "Message delivered to handset"),
+        _error(0, "OK", 0, "NO_ERROR", "No Error", permanent=False),
     ),
-    (
-        {
-            "groupId": 2,
-            "groupName": "UNDELIVERABLE",
-            "id": 9,
-            "name": "UNDELIVERABLE_NOT_DELIVERED",
-            "description": "Message sent not delivered",
-        },
-        {
-            "groupId": 1,
-            "groupName": "HANDSET_ERRORS",
-            "id": 27,
-            "name": "EC_ABSENT_SUBSCRIBER",
-            "description": "Absent Subscriber",
-            "permanent": False,
-        },
-    ),
-    (
-        {
-            "groupId": 2,
-            "groupName": "UNDELIVERABLE",
-            "id": 9,
-            "name": "UNDELIVERABLE_NOT_DELIVERED",
-            "description": "Message sent not delivered",
-        },
-        {
-            "groupId": 1,
-            "groupName": "HANDSET_ERRORS",
-            "id": 1,
-            "name": "EC_UNKNOWN_SUBSCRIBER",
-            "description": "Unknown Subscriber",
-            "permanent": True,
-        },
-    ),
+    (_NOT_DELIVERED, _error(1, "HANDSET_ERRORS", 27, "EC_ABSENT_SUBSCRIBER", "Absent Subscriber", permanent=False)),
+    (_NOT_DELIVERED, _error(1, "HANDSET_ERRORS", 1, "EC_UNKNOWN_SUBSCRIBER", "Unknown Subscriber", permanent=True)),
 )
+"""The (status, error) of generated reports, in turn: delivered, absent subscriber, unknown subscriber."""
 
 
 def generated_reports(count: int, first_sent: datetime, prefix: str = "IB") -> list[dict[str, Any]]:
