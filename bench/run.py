@@ -997,38 +997,31 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "MISSED")
 
 
+def slower(slow: dict[str, Any], fast: dict[str, Any], digits: int) -> tuple[float, str]:
+    """How many times ``slow`` took ``fast``'s wall time, and the text of that ratio with the CPU and
+    whole-process ones where both were measured."""
+    wall = slow["seconds"] / fast["seconds"]
+    cpu = cpu_of(slow) / cpu_of(fast) if cpu_of(slow) and cpu_of(fast) else None  # type: ignore[operator]
+    process = ratio(slow.get("process_seconds"), fast.get("process_seconds"))
+    text = f"{wall:.{digits}f}× in wall time" + (f", {cpu:.{digits}f}× in CPU" if cpu else "")
+    return wall, f"({text}" + (f", {process}× in whole-process time" if process else "") + ")"
+
+
 def targets(results: dict[str, Any]) -> list[str]:
     variants = {v["key"]: v for v in results["variants"]}
     out = ["targets:"]
     copy, naive, pipe = (variants.get(k) for k in ("copy", "naive", "pipeline"))
     measured_pipe = pipe is not None and pipe["seconds"] == pipe["seconds"]
     if copy and measured_pipe:
-        wall, cpu = pipe["seconds"] / copy["seconds"], None
-        if cpu_of(pipe) is not None and cpu_of(copy):
-            cpu = cpu_of(pipe) / cpu_of(copy)  # type: ignore[operator]
-        process = ratio(pipe.get("process_seconds"), copy.get("process_seconds"))
-        out.append(
-            f"  full pipeline ≤ {PIPELINE_TARGET:g}× bare COPY: {verdict(wall <= PIPELINE_TARGET)} "
-            f"({wall:.1f}× in wall time"
-            + (f", {cpu:.1f}× in CPU" if cpu else "")
-            + (f", {process}× in whole-process time" if process else "")
-            + ")"
-        )
+        wall, times = slower(pipe, copy, 1)
+        out.append(f"  full pipeline ≤ {PIPELINE_TARGET:g}× bare COPY: {verdict(wall <= PIPELINE_TARGET)} {times}")
         reports_copy = variants.get("copy_reports")
         if reports_copy:
             only = pipe["seconds"] / reports_copy["seconds"]
             out.append(f"      against the COPY of the report files only: {only:.1f}× in wall time")
     if naive and measured_pipe:
-        speedup = naive["seconds"] / pipe["seconds"]
-        cpu_speedup = (cpu_of(naive) / cpu_of(pipe)) if cpu_of(naive) and cpu_of(pipe) else None  # type: ignore[operator]
-        process = ratio(naive.get("process_seconds"), pipe.get("process_seconds"))
-        out.append(
-            f"  ≥ {NAIVE_TARGET:g}× faster than the naive peer: {verdict(speedup >= NAIVE_TARGET)} "
-            f"({speedup:.2f}× in wall time"
-            + (f", {cpu_speedup:.2f}× in CPU" if cpu_speedup else "")
-            + (f", {process}× in whole-process time" if process else "")
-            + ")"
-        )
+        speedup, times = slower(naive, pipe, 2)
+        out.append(f"  ≥ {NAIVE_TARGET:g}× faster than the naive peer: {verdict(speedup >= NAIVE_TARGET)} {times}")
     if measured_pipe:
         peak = pipe["peak_rss_mb"]
         out.append(
