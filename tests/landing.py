@@ -54,6 +54,13 @@ def write_twilio_landing(
         os.utime(path, (arrival.timestamp(), arrival.timestamp()))
 
 
+def config_file(monkeypatch: pytest.MonkeyPatch, path: Path, option: str, text: str) -> Path:
+    """``text`` written to ``path``, set as the file of setting ``option`` (sources, quality_config, ...)."""
+    write(path.parent, path.name, text)
+    monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{option.upper()}", str(path))
+    return path
+
+
 def prepare(
     monkeypatch: pytest.MonkeyPatch, folder: Path, files: Mapping[str, str] | None = None, sources: str | None = None
 ) -> Path:
@@ -63,8 +70,7 @@ def prepare(
     write_all(root, files or {})
     monkeypatch.setenv("AIRFLOW__SMS_TRACKING__LANDING", str(root))
     if sources is not None:
-        write(folder, "sources.yaml", sources)
-        monkeypatch.setenv("AIRFLOW__SMS_TRACKING__SOURCES", str(folder / "sources.yaml"))
+        config_file(monkeypatch, folder / "sources.yaml", "sources", sources)
     return root
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -52,6 +53,37 @@ def admin(server: str, statement: str) -> None:
 
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(statement)
+
+
+def rows(dsn: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """The rows of one query, on a connection of its own."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql, params or None).fetchall()
+
+
+@contextmanager
+def schema_before(dsn: str, folder: Path, migration: str) -> Iterator[Any]:
+    """A connection to ``dsn`` whose schemas are dropped and migrated afresh up to ``migration`` (``"0022"``),
+    without it and without the functions and views folders: the block writes the rows a database had then, committed
+    after it, for a test of what ``migration`` does to them."""
+    from sms_tracking import db
+
+    migrations, empty = folder / "migrations", folder / "empty"
+    migrations.mkdir()
+    empty.mkdir()
+    for path in sorted(db.MIGRATIONS_DIR.glob("*.sql")):
+        if path.stem < migration:
+            shutil.copy(path, migrations / path.name)
+    admin(dsn, "DROP SCHEMA sms_tracking, sms_tracking_bi, sms_tracking_work CASCADE")
+    with pytest.MonkeyPatch.context() as patched, db.connect(dsn) as conn:
+        patched.setattr(db, "MIGRATIONS_DIR", migrations)
+        patched.setattr(db, "FUNCTIONS_DIR", empty)
+        patched.setattr(db, "VIEWS_DIR", empty)  # today's functions and views read later migrations' columns
+        db.migrate(conn)
+        yield conn
+        conn.commit()
 
 
 def stop_on_teardown(stop: Callable[[], None]) -> None:

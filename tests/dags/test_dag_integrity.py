@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from tests.landing import config_file
 
 DAGS = Path("dags").resolve()
 """The checkout's DAG files (pytest runs from the top of the checkout)."""
@@ -79,8 +80,7 @@ def test_an_api_source_gets_a_pull_dag_that_moves_its_watermark_last(
 ) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
-    (tmp_path / "sources.yaml").write_text(API_SOURCES, encoding="utf-8")
-    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__SOURCES", str(tmp_path / "sources.yaml"))
+    config_file(monkeypatch, tmp_path / "sources.yaml", "sources", API_SOURCES)
     bag = DagBag(dag_folder=str(DAGS / "sms_tracking_ingest.py"))
     assert bag.import_errors == {}
     for name in ("twilio_pull", "infobip_pull"):

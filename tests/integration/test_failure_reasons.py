@@ -8,13 +8,13 @@ allows, whoever writes it.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
-from tests.landing import run_all, write
+from tests.landing import config_file, run_all, write
+from tests.servers import rows, schema_before
 
 from sms_tracking import db, pipeline, quarantine
 from sms_tracking.qualification import FAILURE_TYPES, failure_reasons, read_seed, seed_file, sync_seed
@@ -36,9 +36,10 @@ def callback(code: str) -> str:
 
 
 def override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure_type: str, failure_reason: str) -> None:
-    write(
-        tmp_path,
-        "overrides.yaml",
+    config_file(
+        monkeypatch,
+        tmp_path / "overrides.yaml",
+        "qualification_overrides",
         f"""overrides:
   - provider: twilio
     raw_status: undelivered
@@ -48,7 +49,6 @@ def override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure_type: str,
     failure_reason: {failure_reason}
 """,
     )
-    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALIFICATION_OVERRIDES", str(tmp_path / "overrides.yaml"))
 
 
 def test_the_vocabulary_is_adobes_reasons_with_their_ids_and_rules(dsn: str) -> None:
@@ -185,30 +185,15 @@ def test_a_denylisted_override_denylists_and_a_mailbox_full_one_is_released_afte
     assert quarantine.run_cleanup(done + timedelta(days=30), dsn=dsn) == {"released": 1, "mailbox_full_release": 1}
 
 
-def test_the_migration_gives_existing_rows_the_tables_names(
-    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_migration_gives_existing_rows_the_tables_names(dsn: str, tmp_path: Path) -> None:
     """Rows written before the vocabulary: Adobe's label or another casing is mapped, anything else is to qualify."""
-    migrations = tmp_path / "migrations"
-    migrations.mkdir()
-    for path in sorted(db.MIGRATIONS_DIR.glob("*.sql")):
-        if path.stem < "0022":
-            shutil.copy(path, migrations / path.name)
-    (tmp_path / "functions").mkdir()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA sms_tracking, sms_tracking_bi, sms_tracking_work CASCADE")
-    with monkeypatch.context() as patched, db.connect(dsn) as conn:
-        patched.setattr(db, "MIGRATIONS_DIR", migrations)
-        patched.setattr(db, "FUNCTIONS_DIR", tmp_path / "functions")
-        patched.setattr(db, "VIEWS_DIR", tmp_path / "functions")
-        db.migrate(conn)
+    with schema_before(dsn, tmp_path, "0022") as conn:
         conn.execute("""INSERT INTO sms_tracking.qualification
                             (provider, raw_status, error_code, outcome, is_final, failure_type, failure_reason, origin)
                         VALUES ('twilio', '*', '1', 'failed', true, 'Hard', 'Denylisted address', 'user'),
                                ('twilio', '*', '2', 'failed', true, 'Soft', 'Mailbox Full', 'user'),
                                ('twilio', '*', '3', 'failed', true, 'Hard', 'Blocked', 'user'),
                                ('twilio', '*', '4', 'failed', true, 'Soft', 'User unknown', 'user')""")
-        conn.commit()
     with db.connect(dsn) as conn:
         assert "0022_failure_reason" in db.migrate(conn)
         rows = conn.execute(
@@ -243,25 +228,14 @@ def test_the_failure_of_an_allowlisted_number_is_error_ignored_and_a_sender_refu
         }
     )
     run_all(dsn, "build", ("campaign", "twilio_callbacks"))
-    with psycopg.connect(dsn) as conn:
-        assert conn.execute(
-            "SELECT provider_message_id, failure_type, failure_reason FROM sms_tracking.delivery_log ORDER BY 1"
-        ).fetchall() == [
-            ("SM1", "Hard", "User unknown"),
-            ("SM2", "Ignored", "Error ignored"),
-            ("SM3", "Ignored", "Refused"),
-        ]
-        assert conn.execute("SELECT phone_e164, status FROM sms_tracking.quarantine ORDER BY 1").fetchall() == [
-            ("+15550301", "Quarantine"),
-            ("+15550302", "Allowlisted"),
-        ]
-        assert conn.execute("SELECT failed, hard, soft, ignored FROM sms_tracking.delivery_summary").fetchall() == [
-            (3, 1, 0, 2)
-        ]
-        assert conn.execute(
-            "SELECT count(*) FROM sms_tracking.qualification WHERE failure_reason = 'Error ignored'"
-            " AND raw_status NOT IN ('canceled', 'Aborted', 'Cancelled')"
-        ).fetchone() == (0,)
+    columns = "provider_message_id, failure_type, failure_reason"
+    log = rows(dsn, f"SELECT {columns} FROM sms_tracking.delivery_log ORDER BY 1")
+    assert log == [("SM1", "Hard", "User unknown"), ("SM2", "Ignored", "Error ignored"), ("SM3", "Ignored", "Refused")]
+    quarantined = rows(dsn, "SELECT phone_e164, status FROM sms_tracking.quarantine ORDER BY 1")
+    assert quarantined == [("+15550301", "Quarantine"), ("+15550302", "Allowlisted")]
+    assert rows(dsn, "SELECT failed, hard, soft, ignored FROM sms_tracking.delivery_summary") == [(3, 1, 0, 2)]
+    ignored = "SELECT count(*) FROM sms_tracking.qualification WHERE failure_reason = 'Error ignored'"
+    assert rows(dsn, ignored + " AND raw_status NOT IN ('canceled', 'Aborted', 'Cancelled')") == [(0,)]
 
 
 def test_a_number_allowlisted_with_an_earlier_time_is_retyped_by_the_requalification(

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from tests.integration.test_pipeline import landing, log_rows, snapshot
-from tests.landing import run_all, write
+from tests.landing import config_file, run_all, write
 
 from sms_tracking.reports.base import parse_compact_date
 from sms_tracking.reports.smpp import parse_receipt_date
@@ -96,14 +96,12 @@ def done_at(dsn: str, message_id: str) -> tuple[datetime | None, datetime]:
 def test_source_zone_is_configurable_per_source(
     dsn: str, landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(
+    sources = (
         "sources:\n  - {name: smpp_main, provider: smpp, format: smpp, path: reports/smpp_main, tz: Asia/Tokyo}\n"
         "  - {name: twilio_callbacks, provider: twilio, format: twilio_callback, path: reports/twilio_callbacks}\n"
-        "  - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api}\n",
-        encoding="utf-8",
+        "  - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api}\n"
     )
-    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__SOURCES", str(sources))
+    config_file(monkeypatch, tmp_path / "sources.yaml", "sources", sources)
     run_all(dsn)
     # 10:12 in Tokyo (+09) instead of Paris (+02). That is before A1's submission (08:00Z), so the delivery
     # log times it by its arrival and keeps the date read in Tokyo as the reported one.

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from tests.landing import build_all, run_all, write
+from tests.landing import build_all, config_file, run_all, write
+from tests.servers import rows
 
 from sms_tracking import pipeline
 from sms_tracking.audit import RunInfo
@@ -33,8 +34,7 @@ def loaded(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_landi
             ),
         }
     )
-    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALIFICATION_OVERRIDES", str(tmp_path / "overrides.yaml"))
-    write(tmp_path, "overrides.yaml", "overrides: []\n")
+    config_file(monkeypatch, tmp_path / "overrides.yaml", "qualification_overrides", "overrides: []\n")
     run_all(dsn, "build", ("campaign", "twilio_callbacks"))
     return dsn
 
@@ -198,12 +198,9 @@ def set_state(dsn: str, raw_status: str, code: str, state: str) -> None:
 
 
 def qualification_rows(dsn: str, code: str) -> list[tuple]:
-    with psycopg.connect(dsn) as conn:
-        return conn.execute(
-            "SELECT raw_status, error_code, failure_type, failure_reason, state, occurrences"
-            " FROM sms_tracking.qualification WHERE provider = 'twilio' AND error_code = %s ORDER BY 1",
-            (code,),
-        ).fetchall()
+    columns = "raw_status, error_code, failure_type, failure_reason, state, occurrences"
+    where = "provider = 'twilio' AND error_code = %s"
+    return rows(dsn, f"SELECT {columns} FROM sms_tracking.qualification WHERE {where} ORDER BY 1", code)
 
 
 def test_an_ignored_row_keeps_typing_its_failure_but_never_quarantines(

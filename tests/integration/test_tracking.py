@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from tests.landing import run_all as run_pipeline, write
+from tests.servers import rows
 
 pytestmark = pytest.mark.integration
 
@@ -53,15 +53,10 @@ def clicks_csv(clicks: list[tuple[str, ...]]) -> str:
 run_all = functools.partial(run_pipeline, sources=("campaign", "twilio_callbacks"))
 
 
-def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(dsn) as conn:
-        return conn.execute(sql).fetchall()
-
-
 def flags(dsn: str) -> dict[str, tuple[Any, ...]]:
     """Each click of CLICKS by name: (is_bot, bot_reason, url_position, clicker, provider_message_id)."""
     by_time = {f"2026-05-04 {at}+00": name for name, _, _, _, at, _, _ in CLICKS}
-    found = query(
+    found = rows(
         dsn,
         "SELECT clicked_at::text, is_bot, bot_reason, url_position, clicker, provider_message_id "
         "FROM sms_tracking.tracking_log",
@@ -83,7 +78,7 @@ def landing(make_landing: Callable[..., Path]) -> Path:
 
 def test_tracked_urls_come_from_the_content_once_each_with_labels(dsn: str, landing: Path) -> None:
     run_all(dsn)
-    assert query(dsn, "SELECT position, url, url_key, label, is_opt_out FROM sms_tracking.tracked_url ORDER BY 1") == [
+    assert rows(dsn, "SELECT position, url, url_key, label, is_opt_out FROM sms_tracking.tracked_url ORDER BY 1") == [
         (1, "www.shop.example.com/new", "shop.example.com/new", "New in", False),
         (2, "bit.ly/3xYz", "bit.ly/3xYz", "short link", False),
         (3, "bit.ly/3XYZ", "bit.ly/3XYZ", "not", False),  # a path is case-sensitive: another short link
@@ -118,7 +113,7 @@ def test_clicks_join_their_message_and_url(dsn: str, landing: Path) -> None:
     assert found["b_fast"][2:] == (1, "b", "SMb")  # a trailing slash too
     assert found["optout"][2:] == (4, "b", "SMb")
     assert found["token_only"][2:] == (None, "token:tz", None)
-    assert query(
+    assert rows(
         dsn,
         "SELECT is_opt_out, label FROM sms_tracking.tracking_log WHERE recipient_id = 'b' "
         "AND method = 'GET' AND url LIKE '%unsubscribe%'",
@@ -145,7 +140,7 @@ def test_late_receipt_retimes_the_clicks_of_its_message(dsn: str, landing: Path)
     assert found["b_fast"][:2] == (True, "too_fast")  # now 28 minutes before b's delivery
     assert found["optout"][:2] == (False, None)
     assert (
-        query(
+        rows(
             dsn,
             "SELECT message_at::text, seconds_after_message FROM sms_tracking.tracking_log "
             "WHERE recipient_id = 'b' AND url LIKE '%unsubscribe%'",
@@ -157,17 +152,17 @@ def test_late_receipt_retimes_the_clicks_of_its_message(dsn: str, landing: Path)
 def test_clicks_loaded_before_their_delivery_get_its_urls_when_it_arrives(dsn: str, landing: Path) -> None:
     (landing / "deliveries" / "deliveries.csv").unlink()
     run_all(dsn)
-    assert query(dsn, "SELECT count(*), count(url_position) FROM sms_tracking.tracking_log") == [(len(CLICKS), 0)]
+    assert rows(dsn, "SELECT count(*), count(url_position) FROM sms_tracking.tracking_log") == [(len(CLICKS), 0)]
     write(landing, "deliveries/deliveries.csv", DELIVERY)
     run_all(dsn)
-    assert query(dsn, "SELECT count(*), count(url_position) FROM sms_tracking.tracking_log") == [(len(CLICKS), 10)]
+    assert rows(dsn, "SELECT count(*), count(url_position) FROM sms_tracking.tracking_log") == [(len(CLICKS), 10)]
 
 
 def test_new_content_replaces_the_tracked_urls(dsn: str, landing: Path) -> None:
     run_all(dsn)
     write(landing, "deliveries/deliveries.csv", DELIVERY.replace("bit.ly/3xYz", "https://shop.example.com/short"))
     run_all(dsn)
-    assert query(dsn, "SELECT position, url FROM sms_tracking.tracked_url ORDER BY 1") == [
+    assert rows(dsn, "SELECT position, url FROM sms_tracking.tracked_url ORDER BY 1") == [
         (1, "www.shop.example.com/new"),
         (2, "https://shop.example.com/short"),
         (3, "bit.ly/3XYZ"),

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from tests.landing import build_all, run_all, write
 from tests.project import SAMPLES
+from tests.servers import rows, schema_before
 
 from sms_tracking import pipeline
 
@@ -93,56 +94,31 @@ def test_a_cancelled_message_is_delivery_cancelled_not_an_error(dsn: str, landin
     """Adobe's delivery log: Delivery cancelled is a status of its own, neither Failed nor in Errors, and
     a cancelled message never quarantines its number (decision 11)."""
     run_all(dsn, "samples", ("campaign", "twilio_api", "twilio_fivetran"))
-    with psycopg.connect(dsn) as conn:
-        summary = conn.execute(
-            "SELECT sent, delivered, failed, pending, cancelled, processed, success, hard + soft + ignored"
-            " FROM sms_tracking.delivery_summary WHERE delivery_id = 'T1'"
-        ).fetchone()
-        log = conn.execute(
-            "SELECT count(*) FILTER (WHERE status = 'cancelled'), count(*) FILTER (WHERE status = 'failed')"
-            " FROM sms_tracking.delivery_log WHERE delivery_id = 'T1'"
-        ).fetchone()
-        failures = conn.execute(
-            "SELECT coalesce(sum(messages), 0) FROM sms_tracking.delivery_failure_summary WHERE delivery_id = 'T1'"
-        ).fetchone()
-        bi = conn.execute(
-            "SELECT status, status_label FROM sms_tracking_bi.delivery_log"
-            " WHERE provider_message_id = 'SMb7c0a2ce80504485a6f653a7110836f5'"
-        ).fetchone()
-        daily = conn.execute("SELECT sum(cancelled), sum(failed) FROM sms_tracking_bi.daily_provider").fetchone()
-        events = conn.execute(
-            "SELECT count(*) FROM sms_tracking.quarantine_event"
-            " WHERE provider_message_id = 'SMb7c0a2ce80504485a6f653a7110836f5'"
-        ).fetchone()
-    assert summary is not None and log is not None
-    sent, delivered, failed, pending, cancelled, processed, success, typed = summary
-    assert (cancelled, failed) == (log[0], log[1]) and cancelled >= 1
-    assert sent == delivered + failed + pending + cancelled
+    sid = "SMb7c0a2ce80504485a6f653a7110836f5"  # a cancelled message of T1
+    ((sent, delivered, failed, pending, cancelled, processed, success, typed),) = rows(
+        dsn,
+        "SELECT sent, delivered, failed, pending, cancelled, processed, success, hard + soft + ignored"
+        " FROM sms_tracking.delivery_summary WHERE delivery_id = 'T1'",
+    )
+    assert cancelled >= 1 and sent == delivered + failed + pending + cancelled
     assert processed == success + failed == sent - cancelled
-    assert typed == failed and failures == (failed,)
-    assert bi == ("cancelled", "Delivery cancelled")
-    assert daily == (cancelled, failed)
-    assert events == (0,)
+    assert typed == failed
+    log = "SELECT count(*) FILTER (WHERE status = 'cancelled'), count(*) FILTER (WHERE status = 'failed')"
+    assert rows(dsn, log + " FROM sms_tracking.delivery_log WHERE delivery_id = 'T1'") == [(cancelled, failed)]
+    failures = "SELECT coalesce(sum(messages), 0) FROM sms_tracking.delivery_failure_summary WHERE delivery_id = 'T1'"
+    assert rows(dsn, failures) == [(failed,)]
+    bi = "SELECT status, status_label FROM sms_tracking_bi.delivery_log WHERE provider_message_id = %s"
+    assert rows(dsn, bi, sid) == [("cancelled", "Delivery cancelled")]
+    assert rows(dsn, "SELECT sum(cancelled), sum(failed) FROM sms_tracking_bi.daily_provider") == [(cancelled, failed)]
+    assert rows(dsn, "SELECT count(*) FROM sms_tracking.quarantine_event WHERE provider_message_id = %s", sid) == [(0,)]
 
 
-def test_the_migration_makes_existing_cancellations_delivery_cancelled(
-    dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_migration_makes_existing_cancellations_delivery_cancelled(dsn: str, tmp_path: Path) -> None:
     """Before 0025 cancellations were failures, Ignored / Error ignored: their seed and auto rows become
     outcome cancelled and their messages are re-queued for the next build; other rows are left alone."""
     from sms_tracking import db
 
-    migrations = tmp_path / "migrations"
-    migrations.mkdir()
-    for path in sorted(db.MIGRATIONS_DIR.glob("*.sql")):
-        if path.stem < "0025":
-            shutil.copy(path, migrations / path.name)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA sms_tracking, sms_tracking_bi, sms_tracking_work CASCADE")
-    with monkeypatch.context() as patched, db.connect(dsn) as conn:
-        patched.setattr(db, "MIGRATIONS_DIR", migrations)
-        patched.setattr(db, "VIEWS_DIR", tmp_path / "views")  # today's views read 0025's columns
-        db.migrate(conn)
+    with schema_before(dsn, tmp_path, "0025") as conn:
         conn.execute(
             """INSERT INTO sms_tracking.qualification
                    (provider, raw_status, error_code, outcome, is_final, failure_type, failure_reason, origin)
@@ -160,17 +136,16 @@ def test_the_migration_makes_existing_cancellations_delivery_cancelled(
                       ('twilio', 'SMu', 'D1', 'r2', 'failed', true, 'Hard', 'User unknown', 'undelivered',
                        now(), 1, 1)"""
         )
-        conn.commit()
     with db.connect(dsn) as conn:
         assert "0025_delivery_cancelled" in db.migrate(conn)
-        rows = conn.execute(
+        qualified = conn.execute(
             "SELECT provider, raw_status, error_code, outcome, failure_type, failure_reason"
             " FROM sms_tracking.qualification WHERE origin IN ('seed', 'auto')"
             " AND raw_status IN ('canceled', 'Aborted', 'undelivered') AND error_code IN ('*', '30007', '30005')"
             " ORDER BY 1, 2, 3"
         ).fetchall()
         queued = conn.execute("SELECT provider_message_id FROM sms_tracking.pending_message").fetchall()
-    assert rows == [
+    assert qualified == [
         ("sinch", "Aborted", "*", "cancelled", None, None),
         ("twilio", "canceled", "*", "cancelled", None, None),
         ("twilio", "canceled", "30007", "cancelled", None, None),
@@ -273,23 +248,21 @@ def test_the_providers_log_alone_gives_every_kpi(dsn: str, make_landing: Callabl
     assert summary["failed_critical"] == [], summary
 
     expected = expected_deliveries()
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            "SELECT d.sender, d.created_at, s.sent, s.delivered, s.failed, s.pending, s.cancelled, s.cost,"
-            "       s.first_submit_at,"
-            "       s.initial_population, s.excluded, s.to_deliver"
-            "  FROM sms_tracking.delivery d JOIN sms_tracking.delivery_summary s USING (delivery_id)"
-        ).fetchall()
-        orphans = conn.execute(
-            "SELECT count(*) FROM sms_tracking.report r WHERE NOT EXISTS (SELECT FROM sms_tracking.message m"
-            " WHERE (m.provider, m.provider_message_id) = (r.provider, r.provider_message_id))"
-        ).fetchone()
-        targets = conn.execute(
-            "SELECT count(DISTINCT (delivery_id, recipient_id)) FROM sms_tracking.message"
-        ).fetchone()
-    assert orphans == (0,)
+    deliveries = rows(
+        dsn,
+        "SELECT d.sender, d.created_at, s.sent, s.delivered, s.failed, s.pending, s.cancelled, s.cost,"
+        "       s.first_submit_at,"
+        "       s.initial_population, s.excluded, s.to_deliver"
+        "  FROM sms_tracking.delivery d JOIN sms_tracking.delivery_summary s USING (delivery_id)",
+    )
+    orphans = (
+        "SELECT count(*) FROM sms_tracking.report r WHERE NOT EXISTS (SELECT FROM sms_tracking.message m"
+        " WHERE (m.provider, m.provider_message_id) = (r.provider, r.provider_message_id))"
+    )
+    assert rows(dsn, orphans) == [(0,)]
+    ((targets,),) = rows(dsn, "SELECT count(DISTINCT (delivery_id, recipient_id)) FROM sms_tracking.message")
     got = {}
-    for row in rows:
+    for row in deliveries:
         sender, created_at, sent, delivered, failed, pending, cancelled, cost, first_submit = row[:9]
         population, excluded, to_deliver = row[9:]
         # The delivery is created at its first message's submit time, whatever file came first.
@@ -307,7 +280,7 @@ def test_the_providers_log_alone_gives_every_kpi(dsn: str, make_landing: Callabl
     assert got == expected
     assert sum(kpis["sent"] for kpis in expected.values()) == len(sample_messages()) == 21
     # Each message is its own recipient (the provider knows no profile): the population is what was sent.
-    assert sum(row[9] for row in rows) == targets[0] == 21  # type: ignore[index]
+    assert sum(row[9] for row in deliveries) == targets == 21
     assert "message.recipient_sent_once" not in str(summary["failed_warning"])
 
 

@@ -23,14 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 from tests.fakes.harness import FAST_RETRIES, watermark
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, TwilioApi, generated_messages
 from tests.integration.test_same_input import dump
 from tests.landing import build_all, load_all
+from tests.servers import rows
 from tests.services.harness import (
     Services,
     admin,
@@ -88,11 +87,6 @@ SUMMARY = (
     " FROM sms_tracking.delivery_summary ORDER BY 1"
 )
 QUARANTINE = "SELECT phone_e164, status, error_count FROM sms_tracking.quarantine ORDER BY 1"
-
-
-def rows(dsn: str, sql: str, *params: Any) -> list[tuple]:
-    with psycopg.connect(dsn) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 def copy_landing(folder: Path) -> Path:

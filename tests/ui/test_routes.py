@@ -14,6 +14,8 @@ from unittest import mock
 
 import psycopg
 import pytest
+from tests.landing import config_file
+from tests.servers import rows
 
 pytestmark = pytest.mark.integration
 
@@ -78,11 +80,6 @@ def extras_ro(extras_template: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The database with every optional table filled, for tests that only read."""
     monkeypatch.setenv("SMS_TRACKING_DSN", extras_template)
     return extras_template
-
-
-def rows(dsn: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with psycopg.connect(dsn) as conn:
-        return conn.execute(sql, args).fetchall()  # type: ignore[arg-type]
 
 
 # --- Authentication and permissions -------------------------------------------------------------------------
@@ -735,12 +732,11 @@ def test_viewers_see_the_row_read_only(extras_dsn: str, client_for: Any) -> None
 def test_a_row_set_by_the_overrides_file_is_edited_there(
     extras_dsn: str, client_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    overrides = tmp_path / "overrides.yaml"
-    overrides.write_text(
+    overrides = (
         "overrides:\n  - {provider: smpp, raw_status: UNDELIV, error_code: '077', outcome: failed,"
         " failure_type: Soft, failure_reason: Unreachable}\n"
     )
-    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALIFICATION_OVERRIDES", str(overrides))
+    config_file(monkeypatch, tmp_path / "overrides.yaml", "qualification_overrides", overrides)
     client = client_for("admin")
     assert "overrides.yaml sets this row" in client.get(ROW).text
     token = client.cookies.get("sms_tracking_csrf")  # the form token every page sets

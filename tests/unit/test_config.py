@@ -211,28 +211,36 @@ def test_with_the_provider_registered_its_defaults_do_not_hide_a_legacy_variable
     assert run.stdout.splitlines()[-1].split() == ["0.05", "0.05", "0.5"], run.stdout + run.stderr
 
 
+REFUSED: dict[str, dict[str, str]] = {
+    "max_reject_rate": {"lots": "expected a share between 0 and 1, found 'lots'"},
+    "max_objects_per_run": {"0": "expected a whole number, 1 or more"},
+    "control_group_percent": {"101": "expected a percentage between 0 and 100"},
+    "quarantine_error_threshold": {"0": "expected a whole number of errors, 1 or more"},
+    "significant_error_period": {"a day": "'a day' is not a duration"},
+    "with_errors_release_days": {"ten": "expected a positive number of days"},
+    "stop_keywords": {" , ": "no keyword in ' , '"},
+    "bot_click_seconds": {
+        "nan": "expected a number of seconds >= 0, found 'nan'",
+        "-1": "expected a number of seconds >= 0, found '-1'",
+        "soon": "expected a number of seconds >= 0, found 'soon'",
+    },
+    "opt_out_days": {"a week": "expected a whole number of days >= 0"},
+    "validation_retention_days": {"0": "expected a whole number of days, 1 or more"},
+    "mask_phones": {"maybe": "expected one of true/false, yes/no, on/off, 1/0, found 'maybe'"},
+    "pull_max_attempts": {"0": "expected a whole number, 1 or more"},
+    "ui_statement_timeout_ms": {"soon": "expected a whole number of milliseconds"},
+}
+"""Values each option refuses (every module's options, read through the one settings object), and why."""
+
+
 @pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [
-        ("MAX_REJECT_RATE", "lots", "max_reject_rate: expected a share between 0 and 1, found 'lots'"),
-        ("MAX_OBJECTS_PER_RUN", "0", "max_objects_per_run: expected a whole number, 1 or more"),
-        ("CONTROL_GROUP_PERCENT", "101", "control_group_percent: expected a percentage between 0 and 100"),
-        ("QUARANTINE_ERROR_THRESHOLD", "0", "quarantine_error_threshold: expected a whole number of errors, 1 or more"),
-        ("WITH_ERRORS_RELEASE_DAYS", "ten", "with_errors_release_days: expected a positive number of days"),
-        ("STOP_KEYWORDS", " , ", "stop_keywords: no keyword in ' , '"),
-        ("BOT_CLICK_SECONDS", "nan", "bot_click_seconds: expected a number of seconds >= 0, found 'nan'"),
-        ("BOT_CLICK_SECONDS", "-1", "bot_click_seconds: expected a number of seconds >= 0, found '-1'"),
-        ("VALIDATION_RETENTION_DAYS", "0", "validation_retention_days: expected a whole number of days, 1 or more"),
-        ("MASK_PHONES", "maybe", "mask_phones: expected one of true/false, yes/no, on/off, 1/0, found 'maybe'"),
-        ("PULL_MAX_ATTEMPTS", "0", "pull_max_attempts: expected a whole number, 1 or more"),
-        ("UI_STATEMENT_TIMEOUT_MS", "soon", "ui_statement_timeout_ms: expected a whole number of milliseconds"),
-    ],
+    ("key", "value", "message"), [(key, value, why) for key, values in REFUSED.items() for value, why in values.items()]
 )
 def test_invalid_values_are_refused_naming_the_key(
-    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+    monkeypatch: pytest.MonkeyPatch, key: str, value: str, message: str
 ) -> None:
-    monkeypatch.setenv(NEW + name, value)
-    with pytest.raises(SettingsError, match=re.escape(f"[sms_tracking] {message}")):
+    monkeypatch.setenv(NEW + key.upper(), value)
+    with pytest.raises(SettingsError, match=re.escape(f"[sms_tracking] {key}: {message}")):
         get_settings()
 
 

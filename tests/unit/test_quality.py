@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.landing import config_file
 from tests.project import PROJECT
 
 from sms_tracking import db, quality
@@ -145,9 +146,7 @@ def test_configuration_file_comes_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]
 ) -> None:
     document["thresholds"]["stuck_after_hours"] = 24
-    path = tmp_path / "quality.yaml"
-    path.write_text(yaml.safe_dump(document))
-    monkeypatch.setenv("AIRFLOW__SMS_TRACKING__QUALITY_CONFIG", str(path))
+    config_file(monkeypatch, tmp_path / "quality.yaml", "quality_config", yaml.safe_dump(document))
     assert load_config().stuck_after_hours == 24
 
 

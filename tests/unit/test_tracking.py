@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from sms_tracking import tracking
-from sms_tracking.errors import SettingsError
 from sms_tracking.settings import Settings, get_settings
 from sms_tracking.tracking import TrackedUrl, extract_urls
 
@@ -133,20 +130,3 @@ def test_settings_come_from_the_configuration(monkeypatch: pytest.MonkeyPatch) -
     assert (settings.bot_click_seconds, settings.opt_out_days) == (1.5, 3)
     assert tracking.bot_user_agents(settings)[-2:] == ("AcmeScanner", "Other/1")
     assert tracking.build_params(settings)["bot_user_agents"][-2:] == ["acmescanner", "other/1"]
-
-
-@pytest.mark.parametrize(
-    ("key", "value", "message"),
-    [
-        ("bot_click_seconds", "soon", "bot_click_seconds: expected a number of seconds >= 0, found 'soon'"),
-        ("bot_click_seconds", "-1", "expected a number of seconds >= 0, found '-1'"),
-        ("bot_click_seconds", "nan", "found 'nan'"),
-        ("opt_out_days", "a week", "opt_out_days: expected a whole number of days >= 0"),
-    ],
-)
-def test_a_bad_setting_names_the_key_and_the_value(
-    monkeypatch: pytest.MonkeyPatch, key: str, value: str, message: str
-) -> None:
-    monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{key.upper()}", value)
-    with pytest.raises(SettingsError, match=re.escape(message)):
-        get_settings()
