@@ -14,6 +14,8 @@ router = APIRouter(prefix="/api", dependencies=[Depends(require_reader)], tags=[
 
 DeliveryId = Annotated[str, Path(description="Delivery id", max_length=200)]
 PhonePath = Annotated[str, Path(description="Phone number in E.164 form, e.g. +33612345678", max_length=40)]
+ActionPath = Annotated[Literal["release", "allowlist"], Path(description="release or allowlist")]
+NO_MANAGE = {403: {"description": "No manage permission"}}
 
 
 def _phone(phone: str) -> str:
@@ -22,30 +24,30 @@ def _phone(phone: str) -> str:
     return normalised
 
 
-@router.get("/me", response_model=m.Me, summary="The caller and their permissions")
+@router.get("/me", summary="The caller and their permissions")
 def me(viewer: ViewerDep) -> m.Me:
     return m.Me(username=viewer.username, can_manage=viewer.can_manage, phones_masked=viewer.mask_phones)
 
 
-@router.get("/deliveries", response_model=m.Page[m.DeliveryRow], summary="Deliveries with their KPIs")
+@router.get("/deliveries", summary="Deliveries with their KPIs")
 def deliveries(filters: params.DeliveryFiltersDep, paging: params.PagingDep) -> m.Page[m.DeliveryRow]:
     with queries.open_reader() as reader:
         return queries.deliveries(reader, filters, paging)
 
 
-@router.get("/deliveries/choices", response_model=m.DeliveryChoices, summary="Provider and sender filter values")
+@router.get("/deliveries/choices", summary="Provider and sender filter values")
 def delivery_choices() -> m.DeliveryChoices:
     with queries.open_reader() as reader:
         return queries.delivery_choices(reader)
 
 
-@router.get("/deliveries/{delivery_id:path}/sms", response_model=m.SmsContent, summary="SMS tab: content as sent")
+@router.get("/deliveries/{delivery_id:path}/sms", summary="SMS tab: content as sent")
 def sms(delivery_id: DeliveryId) -> m.SmsContent:
     with queries.open_reader() as reader:
         return queries.sms_content(reader, delivery_id)
 
 
-@router.get("/deliveries/{delivery_id:path}/log", response_model=m.Page[m.LogRow], summary="Delivery tab: the log")
+@router.get("/deliveries/{delivery_id:path}/log", summary="Delivery tab: the log")
 def delivery_log(
     delivery_id: DeliveryId, viewer: ViewerDep, filters: params.LogFiltersDep, paging: params.PagingDep
 ) -> m.Page[m.LogRow]:
@@ -53,7 +55,7 @@ def delivery_log(
         return queries.delivery_log(reader, viewer, delivery_id, filters, paging)
 
 
-@router.get("/deliveries/{delivery_id:path}/exclusions", response_model=m.Exclusions, summary="Exclusions tab")
+@router.get("/deliveries/{delivery_id:path}/exclusions", summary="Exclusions tab")
 def exclusions(
     delivery_id: DeliveryId,
     viewer: ViewerDep,
@@ -64,13 +66,13 @@ def exclusions(
         return queries.exclusions(reader, viewer, delivery_id, reason, paging)
 
 
-@router.get("/deliveries/{delivery_id:path}/tracking", response_model=m.Tracking, summary="Tracking tab")
+@router.get("/deliveries/{delivery_id:path}/tracking", summary="Tracking tab")
 def tracking(delivery_id: DeliveryId, paging: params.PagingDep) -> m.Tracking:
     with queries.open_reader() as reader:
         return queries.tracking(reader, delivery_id, paging)
 
 
-@router.get("/deliveries/{delivery_id:path}/audit", response_model=m.Audit, summary="Audit tab: journal and pipeline")
+@router.get("/deliveries/{delivery_id:path}/audit", summary="Audit tab: journal and pipeline")
 def audit(
     delivery_id: DeliveryId,
     viewer: ViewerDep,
@@ -81,13 +83,13 @@ def audit(
         return queries.audit(reader, viewer, delivery_id, level, paging)
 
 
-@router.get("/deliveries/{delivery_id:path}", response_model=m.DeliverySummary, summary="Summary tab: KPIs and charts")
+@router.get("/deliveries/{delivery_id:path}", summary="Summary tab: KPIs and charts")
 def delivery_summary(delivery_id: DeliveryId) -> m.DeliverySummary:
     with queries.open_reader() as reader:
         return queries.delivery_summary(reader, delivery_id)
 
 
-@router.get("/quarantine", response_model=m.Page[m.QuarantineRow], summary="Quarantine list")
+@router.get("/quarantine", summary="Quarantine list")
 def quarantine(
     viewer: ViewerDep, filters: params.QuarantineFiltersDep, paging: params.PagingDep
 ) -> m.Page[m.QuarantineRow]:
@@ -95,7 +97,7 @@ def quarantine(
         return queries.quarantine(reader, viewer, filters, paging)
 
 
-@router.get("/quarantine/{phone}", response_model=m.NumberHistory, summary="A number's quarantine history")
+@router.get("/quarantine/{phone}", summary="A number's quarantine history")
 def number_history(phone: PhonePath, viewer: ViewerDep) -> m.NumberHistory:
     with queries.open_reader() as reader:
         return queries.number_history(reader, viewer, _phone(phone))
@@ -112,13 +114,10 @@ class BulkActionBody(BaseModel):
 
 @router.get(
     "/quarantine/bulk/{action}",
-    response_model=m.QuarantineBulkPreview,
     summary="How many of the filtered numbers a bulk release or allowlisting would change",
 )
 def quarantine_bulk_preview(
-    action: Annotated[Literal["release", "allowlist"], Path(description="release or allowlist")],
-    viewer: ManagerDep,
-    filters: params.QuarantineFiltersDep,
+    action: ActionPath, viewer: ManagerDep, filters: params.QuarantineFiltersDep
 ) -> m.QuarantineBulkPreview:
     with queries.open_reader() as reader:
         targets = queries.bulk_targets(reader, viewer, filters, action)
@@ -127,12 +126,11 @@ def quarantine_bulk_preview(
 
 @router.post(
     "/quarantine/bulk/{action}",
-    response_model=m.QuarantineBulkAction,
     summary="Release or allowlist every filtered number (needs the manage permission and the confirmed count)",
-    responses={403: {"description": "No manage permission"}, 409: {"description": "The filtered set changed"}},
+    responses={**NO_MANAGE, 409: {"description": "The filtered set changed"}},
 )
 def quarantine_bulk(
-    action: Annotated[Literal["release", "allowlist"], Path(description="release or allowlist")],
+    action: ActionPath,
     viewer: ManagerDep,
     filters: params.QuarantineFiltersDep,
     body: Annotated[BulkActionBody, Body()],
@@ -143,21 +141,17 @@ def quarantine_bulk(
 
 @router.post(
     "/quarantine/{phone}/{action}",
-    response_model=m.QuarantineAction,
     summary="Release a number or move it to the allowlist (needs the manage permission)",
-    responses={403: {"description": "No manage permission"}, 409: {"description": "Quarantine tables missing"}},
+    responses={**NO_MANAGE, 409: {"description": "Quarantine tables missing"}},
 )
 def quarantine_action(
-    phone: PhonePath,
-    action: Annotated[Literal["release", "allowlist"], Path(description="release or allowlist")],
-    viewer: ManagerDep,
-    body: Annotated[ActionBody | None, Body()] = None,
+    phone: PhonePath, action: ActionPath, viewer: ManagerDep, body: Annotated[ActionBody | None, Body()] = None
 ) -> m.QuarantineAction:
     with queries.open_reader(write=True) as reader:
         return queries.change_quarantine(reader, viewer, _phone(phone), action, body.note if body else None)
 
 
-@router.get("/qualification", response_model=m.Page[m.QualificationRow], summary="Qualification table")
+@router.get("/qualification", summary="Qualification table")
 def qualification(
     viewer: ViewerDep,
     paging: params.PagingDep,
@@ -168,7 +162,7 @@ def qualification(
         return queries.qualification(reader, viewer, provider, state or None, paging)
 
 
-@router.get("/quality", response_model=m.Quality, summary="Latest validation results per table")
+@router.get("/quality", summary="Latest validation results per table")
 def quality(viewer: ViewerDep) -> m.Quality:
     with queries.open_reader() as reader:
         return queries.quality(reader, viewer)

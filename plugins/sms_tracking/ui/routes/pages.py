@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import quote, urlencode
 
@@ -9,8 +10,8 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from sms_tracking.qualification import DELIVERY_STATUSES, FAILURE_TYPES
-from sms_tracking.ui import charts, params, queries, runs, tiles
-from sms_tracking.ui.auth import ManagerDep, ViewerDep, require_reader
+from sms_tracking.ui import charts, datamodels as m, params, queries, runs, tiles
+from sms_tracking.ui.auth import ManagerDep, Viewer, ViewerDep, require_reader
 from sms_tracking.ui.templating import query_with, render
 
 router = APIRouter(dependencies=[Depends(require_reader)], include_in_schema=False)
@@ -27,6 +28,13 @@ TABS = (
 )
 
 
+def _list_page(
+    request: Request, viewer: Viewer, section: str, page: object, filters: object, **context: object
+) -> HTMLResponse:
+    """A list page (its template named after its section): a page of rows under the filters in force."""
+    return render(request, f"{section}.html", viewer, section=section, page=page, filters=filters, **context)
+
+
 @router.get("/", response_class=HTMLResponse)
 def deliveries_page(
     request: Request, viewer: ViewerDep, filters: params.DeliveryFiltersDep, paging: params.PagingDep
@@ -34,136 +42,75 @@ def deliveries_page(
     with queries.open_reader() as reader:
         page = queries.deliveries(reader, filters, paging)
         choices = queries.delivery_choices(reader)
-    return render(
-        request,
-        "deliveries.html",
-        viewer,
-        section="deliveries",
-        page=page,
-        choices=choices,
-        filters=filters,
-        states=params.DELIVERY_STATES,
-    )
+    return _list_page(request, viewer, "deliveries", page, filters, choices=choices, states=params.DELIVERY_STATES)
 
 
-def _tab(
-    request: Request,
-    viewer: ViewerDep,
-    reader: queries.Reader,
-    delivery_id: str,
-    tab: str,
-    template: str,
-    **context: object,
-) -> HTMLResponse:
-    delivery, kpis = queries.delivery_header(reader, delivery_id)
-    return render(
-        request,
-        template,
-        viewer,
-        section="deliveries",
-        tab=tab,
-        tabs=TABS,
-        delivery=delivery,
-        kpis=kpis,
-        **context,
-    )
+@dataclass(frozen=True)
+class DeliveryTab:
+    """A delivery tab's request: every tab renders the delivery's header and the tab bar around its own data."""
+
+    request: Request
+    viewer: Viewer
+    delivery_id: str
+
+    def render(self, reader: queries.Reader, tab: str, **context: object) -> HTMLResponse:
+        delivery, kpis = queries.delivery_header(reader, self.delivery_id)
+        header = {"tab": tab, "tabs": TABS, "delivery": delivery, "kpis": kpis}
+        return render(self.request, f"delivery_{tab}.html", self.viewer, section="deliveries", **header, **context)
+
+
+def _delivery_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) -> DeliveryTab:
+    return DeliveryTab(request, viewer, delivery_id)
+
+
+TabDep = Annotated[DeliveryTab, Depends(_delivery_tab)]
 
 
 @router.get("/deliveries/{delivery_id:path}/sms", response_class=HTMLResponse)
-def sms_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) -> HTMLResponse:
+def sms_tab(view: TabDep) -> HTMLResponse:
     with queries.open_reader() as reader:
-        sms = queries.sms_content(reader, delivery_id)
-        return _tab(request, viewer, reader, delivery_id, "sms", "delivery_sms.html", sms=sms)
+        return view.render(reader, "sms", sms=queries.sms_content(reader, view.delivery_id))
 
 
 @router.get("/deliveries/{delivery_id:path}/log", response_class=HTMLResponse)
-def log_tab(
-    request: Request,
-    viewer: ViewerDep,
-    delivery_id: DeliveryId,
-    filters: params.LogFiltersDep,
-    paging: params.PagingDep,
-) -> HTMLResponse:
+def log_tab(view: TabDep, filters: params.LogFiltersDep, paging: params.PagingDep) -> HTMLResponse:
     with queries.open_reader() as reader:
-        page = queries.delivery_log(reader, viewer, delivery_id, filters, paging)
-        reasons = queries.failure_reasons(reader)
-        return _tab(
-            request,
-            viewer,
-            reader,
-            delivery_id,
-            "log",
-            "delivery_log.html",
-            page=page,
-            filters=filters,
-            reasons=reasons,
-        )
+        page = queries.delivery_log(reader, view.viewer, view.delivery_id, filters, paging)
+        return view.render(reader, "log", page=page, filters=filters, reasons=queries.failure_reasons(reader))
 
 
 @router.get("/deliveries/{delivery_id:path}/exclusions", response_class=HTMLResponse)
 def exclusions_tab(
-    request: Request,
-    viewer: ViewerDep,
-    delivery_id: DeliveryId,
-    paging: params.PagingDep,
-    reason: Annotated[str | None, Depends(params.reason_filter)],
+    view: TabDep, paging: params.PagingDep, reason: Annotated[str | None, Depends(params.reason_filter)]
 ) -> HTMLResponse:
     with queries.open_reader() as reader:
-        exclusions = queries.exclusions(reader, viewer, delivery_id, reason, paging)
-        return _tab(
-            request,
-            viewer,
-            reader,
-            delivery_id,
-            "exclusions",
-            "delivery_exclusions.html",
-            exclusions=exclusions,
-            reason=reason,
-        )
+        exclusions = queries.exclusions(reader, view.viewer, view.delivery_id, reason, paging)
+        return view.render(reader, "exclusions", exclusions=exclusions, reason=reason)
 
 
 @router.get("/deliveries/{delivery_id:path}/tracking", response_class=HTMLResponse)
-def tracking_tab(
-    request: Request, viewer: ViewerDep, delivery_id: DeliveryId, paging: params.PagingDep
-) -> HTMLResponse:
+def tracking_tab(view: TabDep, paging: params.PagingDep) -> HTMLResponse:
     with queries.open_reader() as reader:
-        tracking = queries.tracking(reader, delivery_id, paging)
-        return _tab(
-            request,
-            viewer,
-            reader,
-            delivery_id,
-            "tracking",
-            "delivery_tracking.html",
-            tracking=tracking,
-            charts=charts.tracking_charts(tracking),
-        )
+        tracking = queries.tracking(reader, view.delivery_id, paging)
+        return view.render(reader, "tracking", tracking=tracking, charts=charts.tracking_charts(tracking))
 
 
 @router.get("/deliveries/{delivery_id:path}/audit", response_class=HTMLResponse)
 def audit_tab(
-    request: Request,
-    viewer: ViewerDep,
-    delivery_id: DeliveryId,
-    paging: params.PagingDep,
-    level: Annotated[params.AuditLevel | None, Depends(params.level_filter)],
+    view: TabDep, paging: params.PagingDep, level: Annotated[params.AuditLevel | None, Depends(params.level_filter)]
 ) -> HTMLResponse:
     with queries.open_reader() as reader:
-        audit = queries.audit(reader, viewer, delivery_id, level, paging)
-        return _tab(request, viewer, reader, delivery_id, "audit", "delivery_audit.html", audit=audit, level=level)
+        audit = queries.audit(reader, view.viewer, view.delivery_id, level, paging)
+        return view.render(reader, "audit", audit=audit, level=level)
 
 
 @router.get("/deliveries/{delivery_id:path}", response_class=HTMLResponse)
-def summary_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) -> HTMLResponse:
+def summary_tab(view: TabDep) -> HTMLResponse:
     with queries.open_reader() as reader:
-        summary = queries.delivery_summary(reader, delivery_id)
-        return _tab(
-            request,
-            viewer,
+        summary = queries.delivery_summary(reader, view.delivery_id)
+        return view.render(
             reader,
-            delivery_id,
             "summary",
-            "delivery_summary.html",
             summary=summary,
             charts=charts.summary_charts(summary),
             tiles=tiles.summary_tiles(summary),
@@ -171,6 +118,16 @@ def summary_tab(request: Request, viewer: ViewerDep, delivery_id: DeliveryId) ->
 
 
 QuarantineActionPath = Annotated[Literal["release", "allowlist"], Path()]
+DoneQuery = Annotated[Literal["release", "allowlist", ""] | None, Query()]
+"""The action just done, which the page confirms (the POST's redirect sets it)."""
+
+
+def _confirm(request: Request, viewer: Viewer, action: str, **context: object) -> HTMLResponse:
+    """The confirmation page of a release or allowlisting: of one number or of the filtered ones."""
+    to_status = queries.QUARANTINE_ACTIONS[action]
+    return render(
+        request, "quarantine_confirm.html", viewer, section="quarantine", action=action, to_status=to_status, **context
+    )
 
 
 @router.get("/quarantine", response_class=HTMLResponse)
@@ -179,20 +136,19 @@ def quarantine_page(
     viewer: ViewerDep,
     filters: params.QuarantineFiltersDep,
     paging: params.PagingDep,
-    done: Annotated[Literal["release", "allowlist", ""] | None, Query()] = None,
+    done: DoneQuery = None,
     changed: Annotated[int | None, Query(ge=0)] = None,
 ) -> HTMLResponse:
     with queries.open_reader() as reader:
         page = queries.quarantine(reader, viewer, filters, paging)
         counts = queries.status_counts(reader, viewer, filters)
         reasons = queries.failure_reasons(reader)
-    return render(
+    return _list_page(
         request,
-        "quarantine.html",
         viewer,
-        section="quarantine",
-        page=page,
-        filters=filters,
+        "quarantine",
+        page,
+        filters,
         statuses=params.QUARANTINE_STATUSES,
         counts=counts,
         reasons=reasons,
@@ -208,18 +164,7 @@ def quarantine_bulk_confirm(
     """The confirmation of a bulk action: how many of the filtered numbers it changes."""
     with queries.open_reader() as reader:
         targets = queries.bulk_targets(reader, viewer, filters, action)
-    return render(
-        request,
-        "quarantine_confirm.html",
-        viewer,
-        section="quarantine",
-        action=action,
-        count=len(targets),
-        to_status=queries.QUARANTINE_ACTIONS[action],
-        filters=filters,
-        number=None,
-        from_status=None,
-    )
+    return _confirm(request, viewer, action, count=len(targets), filters=filters, number=None, from_status=None)
 
 
 @router.post("/quarantine/bulk/{action}")
@@ -238,16 +183,15 @@ def quarantine_bulk(
     return RedirectResponse(f"../../quarantine{back}", status_code=303)
 
 
-@router.get("/quarantine/{phone}", response_class=HTMLResponse)
-def number_page(
-    request: Request,
-    viewer: ViewerDep,
-    phone: PhonePath,
-    done: Annotated[Literal["release", "allowlist", ""] | None, Query()] = None,
-) -> HTMLResponse:
-    number = params.normalise_phone(phone) or ""
+def _number_history(viewer: Viewer, number: str) -> m.NumberHistory:
     with queries.open_reader() as reader:
-        history = queries.number_history(reader, viewer, number)
+        return queries.number_history(reader, viewer, number)
+
+
+@router.get("/quarantine/{phone}", response_class=HTMLResponse)
+def number_page(request: Request, viewer: ViewerDep, phone: PhonePath, done: DoneQuery = None) -> HTMLResponse:
+    number = params.normalise_phone(phone) or ""
+    history = _number_history(viewer, number)
     return render(
         request,
         "quarantine_number.html",
@@ -265,20 +209,9 @@ def quarantine_confirm(
 ) -> HTMLResponse:
     """The confirmation of a single release or allowlisting (the form posts to the same address)."""
     number = params.normalise_phone(phone) or ""
-    with queries.open_reader() as reader:
-        history = queries.number_history(reader, viewer, number)
-    return render(
-        request,
-        "quarantine_confirm.html",
-        viewer,
-        section="quarantine",
-        action=action,
-        count=1,
-        to_status=queries.QUARANTINE_ACTIONS[action],
-        filters=None,
-        number=number,
-        from_status=history.quarantine.status if history.quarantine else "Valid",
-    )
+    history = _number_history(viewer, number)
+    from_status = history.quarantine.status if history.quarantine else "Valid"
+    return _confirm(request, viewer, action, count=1, filters=None, number=number, from_status=from_status)
 
 
 @router.post("/quarantine/{phone}/{action}")
