@@ -54,9 +54,12 @@ def write_twilio_landing(
         os.utime(path, (arrival.timestamp(), arrival.timestamp()))
 
 
-def config_file(monkeypatch: pytest.MonkeyPatch, path: Path, option: str, text: str) -> Path:
-    """``text`` written to ``path``, set as the file of setting ``option`` (sources, quality_config, ...)."""
-    write(path.parent, path.name, text)
+def config_file(monkeypatch: pytest.MonkeyPatch, path: Path, option: str, content: str | dict[str, Any]) -> Path:
+    """``content`` (YAML text, or a document to write as YAML) in ``path``, set as the file of setting ``option``
+    (sources, quality_config, ...)."""
+    import yaml
+
+    write(path.parent, path.name, content if isinstance(content, str) else yaml.safe_dump(content))
     monkeypatch.setenv(f"AIRFLOW__SMS_TRACKING__{option.upper()}", str(path))
     return path
 

@@ -81,11 +81,8 @@ class Landing:
 
     @staticmethod
     def recipients() -> list[tuple[str, str, str]]:
-        return [
-            ("D1", "r1", "+33612345678"),
-            ("D1", "r2", "+33612345679"),
-            ("D1", "r3", "+33612345680"),
-            ("D1", "r4", "+33612345681"),
+        """D1's four SMPP recipients on consecutive French numbers, then D2's two on Twilio."""
+        return [("D1", f"r{n}", f"+336123456{77 + n}") for n in range(1, 5)] + [
             ("D2", "r5", "+15550199"),
             ("D2", "r6", "+15550198"),
         ]

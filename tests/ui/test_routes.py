@@ -732,11 +732,9 @@ def test_viewers_see_the_row_read_only(extras_dsn: str, client_for: Any) -> None
 def test_a_row_set_by_the_overrides_file_is_edited_there(
     extras_dsn: str, client_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    overrides = (
-        "overrides:\n  - {provider: smpp, raw_status: UNDELIV, error_code: '077', outcome: failed,"
-        " failure_type: Soft, failure_reason: Unreachable}\n"
-    )
-    config_file(monkeypatch, tmp_path / "overrides.yaml", "qualification_overrides", overrides)
+    row = {"provider": "smpp", "raw_status": "UNDELIV", "error_code": "077", "outcome": "failed"}
+    row |= {"failure_type": "Soft", "failure_reason": "Unreachable"}
+    config_file(monkeypatch, tmp_path / "overrides.yaml", "qualification_overrides", {"overrides": [row]})
     client = client_for("admin")
     assert "overrides.yaml sets this row" in client.get(ROW).text
     token = client.cookies.get("sms_tracking_csrf")  # the form token every page sets

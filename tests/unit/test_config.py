@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,19 +55,12 @@ def test_a_duration_that_is_not_one_is_refused(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "period"),
-    [
-        ("24h", timedelta(hours=24)),
-        ("86400", timedelta(days=1)),
-        ("90m", timedelta(minutes=90)),
-        ("1d", timedelta(days=1)),
-        ("30s", timedelta(seconds=30)),
-        ("0.5", timedelta(milliseconds=500)),
-    ],
+    ("text", "seconds"), {"24h": 86400, "86400": 86400, "90m": 5400, "1d": 86400, "30s": 30, "0.5": 0.5}.items()
 )
 def test_duration_settings_accept_units_or_bare_seconds(
-    monkeypatch: pytest.MonkeyPatch, text: str, period: timedelta
+    monkeypatch: pytest.MonkeyPatch, text: str, seconds: float
 ) -> None:
+    period = timedelta(seconds=seconds)
     assert parse_duration(text, bare_seconds=True) == period
     monkeypatch.setenv(f"{NEW}SIGNIFICANT_ERROR_PERIOD", text)
     assert get_settings().significant_error_period == period
@@ -144,17 +139,24 @@ def test_the_legacy_variable_names_itself_when_its_value_is_bad(monkeypatch: pyt
         get_settings()
 
 
-def test_airflow_cfg_is_read_too() -> None:
-    """A value in airflow.cfg (Airflow's parser, as the file fills it) counts as the section's."""
+@contextmanager
+def in_airflow_cfg(key: str, value: str) -> Iterator[None]:
+    """``[sms_tracking] key = value`` in Airflow's parsed configuration (as airflow.cfg fills it) for the block."""
     from airflow.configuration import conf
 
     if not conf.has_section("sms_tracking"):
         conf.add_section("sms_tracking")
-    conf.set("sms_tracking", "max_objects_per_run", "42")
+    conf.set("sms_tracking", key, value)
     try:
-        assert get_settings().max_objects_per_run == 42
+        yield
     finally:
-        conf.remove_option("sms_tracking", "max_objects_per_run")
+        conf.remove_option("sms_tracking", key)
+
+
+def test_airflow_cfg_is_read_too() -> None:
+    """A value in airflow.cfg (Airflow's parser, as the file fills it) counts as the section's."""
+    with in_airflow_cfg("max_objects_per_run", "42"):
+        assert get_settings().max_objects_per_run == 42
     assert get_settings().max_objects_per_run == 500
 
 
@@ -162,19 +164,12 @@ def test_an_explicit_value_equal_to_the_default_still_wins_over_the_legacy_varia
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Set is decided by Airflow's own sources, not by comparing with the default."""
-    from airflow.configuration import conf
-
     monkeypatch.setenv("SMS_TRACKING_MAX_REJECT_RATE", "0.5")
     monkeypatch.setenv(f"{NEW}MAX_REJECT_RATE", "0.05")
     assert get_settings().max_reject_rate == 0.05
     monkeypatch.delenv(f"{NEW}MAX_REJECT_RATE")
-    if not conf.has_section("sms_tracking"):
-        conf.add_section("sms_tracking")
-    conf.set("sms_tracking", "max_reject_rate", "0.05")
-    try:
+    with in_airflow_cfg("max_reject_rate", "0.05"):
         assert get_settings().max_reject_rate == 0.05
-    finally:
-        conf.remove_option("sms_tracking", "max_reject_rate")
     with pytest.warns(DeprecationWarning, match="SMS_TRACKING_MAX_REJECT_RATE"):
         assert get_settings().max_reject_rate == 0.5
 

@@ -146,7 +146,7 @@ def test_configuration_file_comes_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]
 ) -> None:
     document["thresholds"]["stuck_after_hours"] = 24
-    config_file(monkeypatch, tmp_path / "quality.yaml", "quality_config", yaml.safe_dump(document))
+    config_file(monkeypatch, tmp_path / "quality.yaml", "quality_config", document)
     assert load_config().stuck_after_hours == 24
 
 

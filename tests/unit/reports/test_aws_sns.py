@@ -23,20 +23,21 @@ from sms_tracking.reports.base import ParseContext
 
 CTX = ParseContext(source="sns_test", provider="aws")
 
-FAILURE_REASONS = {
-    "Blocked as spam by phone carrier": ("Ignored", "Refused"),
-    "Destination is on a blocked list": ("Hard", "Refused"),
-    "Invalid phone number": ("Hard", "User unknown"),
-    "Message body is invalid": ("Ignored", "Refused"),
-    "Phone carrier has blocked this message": ("Ignored", "Refused"),
-    "Phone carrier is currently unreachable/unavailable": ("Soft", "Unreachable"),
-    "Phone has blocked SMS": ("Hard", "Refused"),
-    "Phone is on a blocked list": ("Hard", "Refused"),
-    "Phone is currently unreachable/unavailable": ("Ignored", "Not connected"),
-    "Phone number is opted out": ("Hard", "Denylisted"),
-    "This delivery would exceed max price": ("Ignored", "Refused"),
-    "Unknown error attempting to reach phone": ("Soft", "Not defined"),
+QUALIFIED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Hard", "Refused"): ("Destination is on a blocked list", "Phone has blocked SMS", "Phone is on a blocked list"),
+    ("Hard", "User unknown"): ("Invalid phone number",),
+    ("Hard", "Denylisted"): ("Phone number is opted out",),
+    ("Soft", "Unreachable"): ("Phone carrier is currently unreachable/unavailable",),
+    ("Soft", "Not defined"): ("Unknown error attempting to reach phone",),
+    ("Ignored", "Not connected"): ("Phone is currently unreachable/unavailable",),
+    ("Ignored", "Refused"): (
+        "Blocked as spam by phone carrier",
+        "Message body is invalid",
+        "Phone carrier has blocked this message",
+        "This delivery would exceed max price",
+    ),
 }
+FAILURE_REASONS = {response: qualified for qualified, responses in QUALIFIED.items() for response in responses}
 """The documented failure reasons with the type and reason the shared decisions give them."""
 
 

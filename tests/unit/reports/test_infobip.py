@@ -435,23 +435,23 @@ INFOBIP_ERRORS = {
 }
 """Infobip's error table (error-code reference, HLR/SMS errors): each name with its id and ``permanent``."""
 
-DECIDED_OTHERWISE = {
+DECISIONS: dict[tuple[str, str], tuple[str, ...]] = {
     # decision 2: absent or busy handsets are Not connected, whatever the flag
-    "EC_ABSENT_SUBSCRIBER_SM": ("Ignored", "Not connected"),
-    "EC_ABSENT_SUBSCRIBER": ("Ignored", "Not connected"),
-    "EC_SUBSCRIBER_BUSY_FOR_MT_SMS": ("Ignored", "Not connected"),
+    ("Ignored", "Not connected"): ("EC_ABSENT_SUBSCRIBER_SM", "EC_ABSENT_SUBSCRIBER", "EC_SUBSCRIBER_BUSY_FOR_MT_SMS"),
     # decision 4: the sender, the message or the account's route, not the number
-    "EC_BLACKLISTED_SENDERADDRESS": ("Ignored", "Refused"),
-    "EC_SOURCE_ADDRESS_BLACKLISTED": ("Ignored", "Refused"),
-    "EC_INVALID_PDU_FORMAT": ("Ignored", "Refused"),
-    "EC_NOTSUBMITTEDTOSMPPCHANNEL": ("Ignored", "Refused"),
-    "EC_DESTINATION_FLOODING": ("Ignored", "Refused"),
-    "EC_DESTINATION_TXT_FLOODING": ("Ignored", "Refused"),
-    "EC_UNKNOWN_ALPHABET": ("Ignored", "Character not supported"),
+    ("Ignored", "Refused"): (
+        "EC_BLACKLISTED_SENDERADDRESS",
+        "EC_SOURCE_ADDRESS_BLACKLISTED",
+        "EC_INVALID_PDU_FORMAT",
+        "EC_NOTSUBMITTEDTOSMPPCHANNEL",
+        "EC_DESTINATION_FLOODING",
+        "EC_DESTINATION_TXT_FLOODING",
+    ),
+    ("Ignored", "Character not supported"): ("EC_UNKNOWN_ALPHABET",),
     # expiries are Soft / Unreachable like the EXPIRED statuses: permanent only says a resend expires too
-    "EC_MESSAGE_CANCELED": ("Soft", "Unreachable"),
-    "EC_VALIDITYEXPIRED": ("Soft", "Unreachable"),
+    ("Soft", "Unreachable"): ("EC_MESSAGE_CANCELED", "EC_VALIDITYEXPIRED"),
 }
+DECIDED_OTHERWISE = {name: qualified for qualified, names in DECISIONS.items() for name in names}
 """The errors whose type a shared decision gives rather than the ``permanent`` flag."""
 
 
