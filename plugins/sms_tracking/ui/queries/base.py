@@ -197,9 +197,11 @@ def capped_total(total: int) -> dict[str, Any]:
 
 
 def counted_page(reader: Reader, query: ListQuery, count: str, paging: params.Paging) -> m.Page[Any]:
-    """A page of a long list with its capped total: the ``count`` statement takes the list's arguments and filters."""
+    """A page of a long list with its capped total: the ``count`` statement takes the list's arguments and filters,
+    and the cap."""
     items = reader.page_of(query, paging.limit, paging.offset)
-    total = (reader.row(count, query.args, filters=query.fragments["filters"]) or {"total": 0})["total"]
+    args = {**query.args, **count_cap()}
+    total = (reader.row(count, args, filters=query.fragments["filters"]) or {"total": 0})["total"]
     return m.Page[Any](items=items, **capped_total(total), limit=paging.limit, offset=paging.offset)
 
 

@@ -12,7 +12,6 @@ from sms_tracking.ui.queries.base import (
     ListQuery,
     Reader,
     check_sort,
-    count_cap,
     counted_page,
     masked_phone,
     masked_text,
@@ -31,7 +30,6 @@ def log_query(viewer: Viewer, delivery_id: str, filters: params.LogFilters) -> L
         "failure_type": filters.failure_type,
         "failure_reason": filters.failure_reason,
         **phone_args(viewer, filters.phone),
-        **count_cap(),
     }
     where = sql_file("delivery_log_filters")
     order = params.order_by(params.LOG_SORTS, filters.sort, filters.direction, "l.provider, l.provider_message_id")

@@ -66,7 +66,7 @@ def quarantine_query(viewer: Viewer, filters: params.QuarantineFilters) -> ListQ
     order = params.order_by(params.QUARANTINE_SORTS, filters.sort, filters.direction, "q.phone_e164")
     return ListQuery(
         "quarantine",
-        {**_filter_args(viewer, filters), **count_cap()},
+        _filter_args(viewer, filters),
         {"filters": _where(filters), "order_by": order},
         lambda r: _quarantine_row(viewer, r),
     )
@@ -147,7 +147,7 @@ def bulk_targets(reader: Reader, viewer: Viewer, filters: params.QuarantineFilte
     The confirmation page shows how many; more than the cap is refused (narrow the filters).
     """
     _require_action_tables(reader)
-    args = {**_filter_args(viewer, filters), "to_status": QUARANTINE_ACTIONS[action], "cap": COUNT_CAP + 1}
+    args = {**_filter_args(viewer, filters), "to_status": QUARANTINE_ACTIONS[action], **count_cap()}
     phones = [r["phone_e164"] for r in reader.rows("quarantine_bulk", args, filters=_where(filters))]
     if len(phones) > COUNT_CAP:
         raise Invalid(f"More than {COUNT_CAP:,} numbers match these filters: narrow them to act in bulk.")
