@@ -1,0 +1,148 @@
+"""The floors of issue 19: the pipeline's work done by the simplest SQL on ideal input, to set beside a target.
+
+A floor is what the same work costs with nothing but its core, no bookkeeping: no rejects, no idempotent
+merges, no queues, no audit. When a target is missed, its floor says how far a better implementation could go
+on this machine (issue 19: "show its measured floor ... and what it would take"). Each function runs in a
+child process of bench/run.py (``TASKS``) and is measured like a task.
+
+- ingest: each CSV file COPYed into a typed table (the server parses the columns), each report file COPYed
+  raw into a one-column table and parsed by one ``INSERT .. SELECT`` (a regular expression per SMPP receipt,
+  ``substring`` per Twilio callback field and API field) into one typed report table;
+- build: one statement per output on the ingest floor's tables: the delivery log (each message's latest report,
+  ``DISTINCT ON``), the per-delivery summary, the exclusions (targets not sent), clicks per delivery and URL,
+  failures per number;
+- validation: the checks of the run's validation results as plain counts, one scan per table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CSV_TABLES = {
+    "deliveries": "delivery_id text, name text, sender text, content text, provider text, created_at timestamptz, "
+    "scheduled_at timestamptz, is_proof boolean",
+    "targets": "delivery_id text, recipient_id text, phone text",
+    "sends": "delivery_id text, recipient_id text, phone text, provider text, provider_message_id text, "
+    "submitted_at timestamptz, segments integer",
+    "clicks": "delivery_id text, recipient_id text, tracking_token text, url text, clicked_at timestamptz, "
+    "user_agent text, method text",
+    "inbound": "provider text, provider_message_id text, phone text, recipient text, text text, "
+    "received_at timestamptz",
+}
+"""The landing's CSV files as typed tables (their headers' columns, in order)."""
+REPORTS = "provider text, provider_message_id text, status text, error_code text, event_at timestamptz"
+PARSE = {
+    "reports/smpp_main": r"""SELECT 'smpp', m[1], m[3], m[4], to_timestamp(m[2], 'YYMMDDHH24MI')
+        FROM (SELECT regexp_match(line, '^id:(\S+) sub:\d+ dlvrd:\d+ submit date:\d+ done date:(\d{10}) '
+                                         'stat:(\w+) err:(\w+)') AS m FROM floor_raw) p
+        WHERE m IS NOT NULL""",
+    "reports/twilio_callbacks": r"""SELECT 'twilio', substring(line FROM 'MessageSid=([^&]*)'),
+        substring(line FROM 'MessageStatus=([^&]*)'), substring(line FROM 'ErrorCode=([^&]*)'),
+        to_timestamp(substring(line FROM 'RawDlrDoneDate=(\d{10})'), 'YYMMDDHH24MI')
+        FROM floor_raw WHERE line LIKE 'MessageSid=%'""",
+    "reports/twilio_api": r"""SELECT 'twilio', substring(line FROM '"sid": "([^"]*)"'),
+        substring(line FROM '"status": "([^"]*)"'), substring(line FROM '"error_code": (\d+)'),
+        to_timestamp(substring(line FROM '"date_updated": "\w+, ([^"]*) \+0000"'), 'DD Mon YYYY HH24:MI:SS')
+        FROM floor_raw WHERE line LIKE '{%}'""",
+}
+"""Each report kind's lines, parsed by one SELECT over the raw lines of one file."""
+BUILD = (
+    """CREATE TABLE floor_log AS SELECT DISTINCT ON (s.provider, s.provider_message_id) s.*, r.status,
+        r.error_code, r.event_at FROM floor_sends s LEFT JOIN floor_report r
+        ON (r.provider, r.provider_message_id) = (s.provider, s.provider_message_id)
+        ORDER BY s.provider, s.provider_message_id, r.event_at DESC NULLS LAST""",
+    """CREATE TABLE floor_summary AS SELECT delivery_id, count(*) AS sent,
+        count(*) FILTER (WHERE status IN ('delivered', 'DELIVRD')) AS delivered,
+        count(*) FILTER (WHERE status IN ('failed', 'undelivered', 'UNDELIV', 'REJECTD', 'EXPIRED')) AS failed,
+        sum(segments) AS segments FROM floor_log GROUP BY delivery_id""",
+    """CREATE TABLE floor_exclusion AS SELECT t.* FROM floor_targets t
+        WHERE NOT EXISTS (SELECT FROM floor_sends s WHERE (s.delivery_id, s.recipient_id) = (t.delivery_id,
+        t.recipient_id))""",
+    """CREATE TABLE floor_tracking AS SELECT delivery_id, url, count(*) AS clicks,
+        count(DISTINCT recipient_id) AS clickers FROM floor_clicks GROUP BY delivery_id, url""",
+    """CREATE TABLE floor_quarantine AS SELECT phone, count(*) AS errors, max(event_at) AS last_error_at
+        FROM floor_log WHERE status IN ('failed', 'undelivered', 'UNDELIV', 'REJECTD', 'EXPIRED') GROUP BY phone""",
+)
+"""The build's outputs, one statement each, on the ingest floor's tables."""
+
+
+def create_tables(dsn: str) -> None:
+    """The ingest floor's typed tables (unlogged, like the bare COPY's), empty."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        for kind, columns in CSV_TABLES.items():
+            conn.execute(f"CREATE UNLOGGED TABLE floor_{kind} ({columns})")  # type: ignore[arg-type]
+        conn.execute(f"CREATE UNLOGGED TABLE floor_report ({REPORTS})")  # type: ignore[arg-type]
+
+
+def floor_ingest(args: dict[str, Any]) -> dict[str, Any]:
+    """COPY each CSV file into its typed table; COPY each report file raw, then one INSERT .. SELECT parses it."""
+    import psycopg
+
+    rows = 0
+    with psycopg.connect(args["dsn"]) as conn:
+        conn.execute("CREATE TEMP TABLE floor_raw (line text)")
+        for kind, path in args["files"]:
+            with open(path, "rb") as stream:
+                if kind in CSV_TABLES:
+                    sql = f"COPY floor_{kind} FROM STDIN WITH (FORMAT csv, HEADER)"
+                else:
+                    conn.execute("TRUNCATE floor_raw")
+                    sql = "COPY floor_raw (line) FROM STDIN WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+                with conn.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[arg-type]
+                    while block := stream.read(1 << 20):
+                        copy.write(block)
+            if kind not in CSV_TABLES:
+                rows += conn.execute(f"INSERT INTO floor_report {PARSE[kind]}").rowcount  # type: ignore[arg-type]
+            conn.commit()
+    return {"files": len(args["files"]), "reports": rows}
+
+
+def floor_build(args: dict[str, Any]) -> dict[str, Any]:
+    """One statement per output of the build, on the ingest floor's tables."""
+    import psycopg
+
+    with psycopg.connect(args["dsn"]) as conn:
+        conn.execute("SET work_mem = '64MB'")  # the pipeline's sessions' setting (SMS_TRACKING_WORK_MEM)
+        for statement in BUILD:
+            conn.execute(statement)  # type: ignore[arg-type]
+        rows = conn.execute("SELECT count(*) FROM floor_log").fetchone()
+    return {"log_rows": rows[0] if rows else 0}
+
+
+def floor_validation(args: dict[str, Any]) -> dict[str, Any]:
+    """The run's validation checks as plain counts: per table, one scan counting rows and each checked column's
+    NULLs (``expect_column_values_to_not_be_null``), distinct keys (uniqueness) or values (any other check)."""
+    import psycopg
+
+    with psycopg.connect(args["dsn"]) as conn:
+        checks = conn.execute(
+            """SELECT DISTINCT table_name, column_name, expectation_type FROM sms_tracking.validation_result
+                WHERE run_id = %s AND table_name IS NOT NULL""",
+            (args["run_id"],),
+        ).fetchall()
+        tables: dict[str, list[str]] = {}
+        known: dict[str, set[str]] = {}
+        for table, column in conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'sms_tracking'"
+        ):
+            known.setdefault(table, set()).add(column)
+        for table, column, kind in checks:
+            if table not in known:
+                continue  # a check of a query's rows, not of a table
+            counts = tables.setdefault(table, ["count(*)"])
+            names = [c.strip() for c in (column or "").split(",") if c.strip()]
+            columns = [f'"{c}"' for c in names if c in known[table]]
+            if "unique" in kind and columns:
+                counts.append(f"count(DISTINCT ({', '.join(columns)}, 0))")
+            elif kind == "expect_column_values_to_not_be_null":
+                counts += [f"count(*) FILTER (WHERE {c} IS NULL)" for c in columns]
+            else:
+                counts += [f"count({c})" for c in columns]
+        for table, counts in tables.items():
+            conn.execute(f"SELECT {', '.join(counts)} FROM sms_tracking.{table}")  # type: ignore[arg-type]
+    return {"tables": len(tables), "checks": len(checks)}
+
+
+TASKS = {"floor_ingest": floor_ingest, "floor_build": floor_build, "floor_validation": floor_validation}
