@@ -82,7 +82,7 @@ def validate_run(
                 unique = [
                     c for c in suite.checks if c.unique_columns and severity_of[f"{suite.name}.{c.name}"] != "disabled"
                 ]
-                if materialise(conn, table, render_sql(suite.sql(), run_id, now, values), unique):
+                if materialise(conn, table, render_sql(suite.sql(), run_id, now, values), unique, suite.source()):
                     tables[suite.name] = table
                 else:
                     results += passed_empty(suite, severity_of)

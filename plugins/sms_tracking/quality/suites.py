@@ -73,6 +73,8 @@ class Suite:
     ``where`` filters the table (placeholders in :func:`render_sql`); ``query`` names a file under
     ``include/sql/quality`` to read instead, for checks that need computed columns. ``requires`` lists
     the other tables that query reads: the suite is skipped when one of them does not exist yet.
+    ``rows_of_table``: the query returns rows of ``table``, at most one per row, their columns as stored
+    (as a ``where`` does), so the table's unique indexes hold for them.
     """
 
     name: str
@@ -82,6 +84,11 @@ class Suite:
     where: str | None = None
     query: str | None = None
     requires: tuple[str, ...] = ()
+    rows_of_table: bool = False
+
+    def source(self) -> str | None:
+        """The table whose rows (a subset, as stored) the suite validates; None when its query computes them."""
+        return self.table if self.rows_of_table or not self.query else None
 
     def sql(self) -> str:
         """The SQL template of the rows to validate."""
@@ -221,7 +228,7 @@ SUITES: tuple[Suite, ...] = (
               {"column": "state", "value_set": ["keep", "ignore"]}),
     )),
     Suite("delivery_log", "delivery_log", ("provider", "provider_message_id"), query="delivery_log.sql",
-          requires=("delivery_summary",), checks=(
+          requires=("delivery_summary",), rows_of_table=True, checks=(
         *key("provider", "provider_message_id"),
         *qualified("status"),
         e164("phone_e164"),
