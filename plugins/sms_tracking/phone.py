@@ -26,8 +26,8 @@ def to_e164(raw: str | None, default_region: str | None = None) -> str | None:
 
     Channel prefixes (``whatsapp:``) are dropped. A number without ``+`` or ``00`` is read as
     national in ``default_region`` when one is set, else as international without its ``+``
-    (providers such as Vonage and Infobip write ``447700900000``). Cached: an audience is messaged
-    again and again, and parsing a number costs more than the rest of its send-log line.
+    (providers such as Vonage and Infobip write ``447700900000``). Cached per text, and per number
+    (:func:`_possible_e164`).
     """
     if raw is None:
         return None
@@ -42,10 +42,29 @@ def to_e164(raw: str | None, default_region: str | None = None) -> str | None:
             candidates.append((text, default_region))
         candidates.append(("+" + text, None))
     for number, region in candidates:
-        try:
-            parsed = phonenumbers.parse(number, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_possible_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        if len(number) <= _PLAIN_MAX and _PLAIN.fullmatch(number):
+            number = _SEPARATORS.sub("", number)
+        if found := _possible_e164(number, region):
+            return found
+    return None
+
+
+_PLAIN = re.compile(r"\+?[0-9](?:[ .\-]*[0-9]){2,}")
+"""A number of digits and separators only, at least three digits: phonenumbers reads it as its digits alone,
+so ``+33-670-169-096``, ``+33 670 169 096`` and ``33670169096`` (read with a ``+``) are parsed once."""
+_PLAIN_MAX = 250
+"""phonenumbers refuses a longer input, separators included."""
+_SEPARATORS = re.compile(r"[ .\-]")
+
+
+@lru_cache(maxsize=1 << 20)
+def _possible_e164(number: str, region: str | None) -> str | None:
+    """phonenumbers' E.164 form of a possible number, else None. Cached: an audience is messaged again and
+    again, and parsing a number costs more than the rest of its send-log line."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_possible_number(parsed):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return None

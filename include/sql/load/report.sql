@@ -39,17 +39,23 @@ UPDATE sms_tracking.source_object
    SET reported_until = (SELECT max(event_at) FROM stage_report)
  WHERE object_id = %(object_id)s;
 
+-- The stored copies that an earlier copy of this object displaces, found once (one natural-key join).
+CREATE TEMP TABLE load_report_displaced ON COMMIT DROP AS
+SELECT r.report_id, r.object_id, o.qualified_at IS NOT NULL AS qualified
+  FROM load_report_earliest s
+  JOIN sms_tracking.report r
+    ON (r.provider, r.provider_message_id, r.raw_status, coalesce(r.error_code, ''),
+        coalesce(r.event_at, '-infinity'))
+       = (s.provider, s.provider_message_id, s.raw_status, coalesce(s.error_code, ''),
+          coalesce(s.event_at, '-infinity'))
+  JOIN sms_tracking.source_object o ON o.object_id = r.object_id
+ WHERE (s.received_at, %(uri)s::text, s.position) < (r.received_at, o.uri, r.position);
+
 WITH replaced AS (
     SELECT rq.provider, rq.qualification_status, rq.qualification_code
-      FROM load_report_earliest s
-      JOIN sms_tracking.report_qualified rq
-        ON (rq.provider, rq.provider_message_id, rq.raw_status, coalesce(rq.error_code, ''),
-            coalesce(rq.event_at, '-infinity'))
-           = (s.provider, s.provider_message_id, s.raw_status, coalesce(s.error_code, ''),
-              coalesce(s.event_at, '-infinity'))
-      JOIN sms_tracking.source_object o ON o.object_id = rq.object_id
-     WHERE (s.received_at, %(uri)s::text, s.position) < (rq.received_at, o.uri, rq.position)
-       AND o.qualified_at IS NOT NULL AND rq.outcome = 'failed'
+      FROM load_report_displaced d
+      JOIN sms_tracking.report_qualified rq USING (report_id)
+     WHERE d.qualified AND rq.outcome = 'failed'
 )
 UPDATE sms_tracking.qualification q
    SET occurrences = greatest(q.occurrences - c.n, 0)
@@ -58,21 +64,9 @@ UPDATE sms_tracking.qualification q
 
 -- The stored copy a replacement displaces becomes its object's duplicate: each object still reads
 -- loaded + duplicate + rejected, and the report table holds as many rows as the objects loaded.
-WITH displaced AS (
-    SELECT r.object_id, count(*) AS n
-      FROM load_report_earliest s
-      JOIN sms_tracking.report r
-        ON (r.provider, r.provider_message_id, r.raw_status, coalesce(r.error_code, ''),
-            coalesce(r.event_at, '-infinity'))
-           = (s.provider, s.provider_message_id, s.raw_status, coalesce(s.error_code, ''),
-              coalesce(s.event_at, '-infinity'))
-      JOIN sms_tracking.source_object o ON o.object_id = r.object_id
-     WHERE (s.received_at, %(uri)s::text, s.position) < (r.received_at, o.uri, r.position)
-     GROUP BY r.object_id
-)
 UPDATE sms_tracking.source_object o
    SET rows_loaded = o.rows_loaded - d.n, rows_duplicate = o.rows_duplicate + d.n
-  FROM displaced d
+  FROM (SELECT object_id, count(*) AS n FROM load_report_displaced GROUP BY 1) d
  WHERE o.object_id = d.object_id;
 
 INSERT INTO sms_tracking.report AS r (
