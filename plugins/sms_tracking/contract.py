@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -107,20 +108,35 @@ def _bool(row: dict[str, str], column: str) -> bool:
 def _rows(
     lines: Iterable[tuple[int, str]], required: tuple[str, ...]
 ) -> Iterator[tuple[int, str, dict[str, str]] | Reject]:
-    """CSV rows with their line number and raw text; a header without a required column rejects the file."""
-    buffer: dict[int, str] = {}
+    """CSV rows with their line number and raw text; a header without a required column rejects the file.
+
+    The position is the count of lines read (blank lines are not), as the csv module's ``line_num``. A line
+    without quotes is split on commas, which is what the csv module does with it; a quoted one (which may go on
+    over the next lines) is read by the csv module."""
+    source = iter(lines)
+    fed: dict[int, str] = {}
+    count = 0
 
     def feed() -> Iterator[str]:
-        for position, line in lines:
-            buffer[position] = line
+        nonlocal count
+        for position, line in source:
+            fed[position] = line
+            count += 1
             yield line
 
-    reader = csv.reader(feed())
     header: list[str] | None = None
-    for fields in reader:
-        position = reader.line_num
-        raw = buffer.pop(position, ",".join(fields))
-        buffer.clear()
+    for first, line in source:
+        fed.clear()
+        if '"' in line or "\r" in line or len(line) >= _CSV_FIELD_LIMIT:
+            fed[first] = line
+            count += 1
+            fields = next(csv.reader(itertools.chain((line,), feed())))
+        else:
+            count += 1
+            fed[first] = line
+            fields = line.split(",")
+        position = count
+        raw = fed.get(position, ",".join(fields))
         if header is None:
             header = [name.strip().lower() for name in fields]
             missing = [name for name in required if name not in header]
@@ -134,6 +150,10 @@ def _rows(
             yield Reject(position, raw, f"{len(fields)} fields where the header has {len(header)}")
             continue
         yield position, raw, dict(zip(header, fields, strict=True))
+
+
+_CSV_FIELD_LIMIT = csv.field_size_limit()
+"""A longer line goes to the csv module, which refuses a field this long."""
 
 
 def _read(
