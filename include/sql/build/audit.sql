@@ -210,11 +210,12 @@ ANALYZE audit_object_report;
 -- Each new report's delivery (null for an unknown message id), outcome and finality, looked up as
 -- sms_tracking.report_qualified does (exact status and code, else the status's '*' row, else the
 -- provider's '*' row; rows in every state) but with joins, so a batch of a million reports
--- costs a hash join rather than a million lookups.
+-- costs a hash join rather than a million lookups. Counted at once: the events below need only the counts.
 CREATE TEMP TABLE audit_report ON COMMIT DROP AS
 SELECT m.delivery_id, r.object_id,
        coalesce(q1.outcome, q2.outcome, q3.outcome, 'failed') AS outcome,
-       coalesce(q1.is_final, q2.is_final, q3.is_final, true) AS is_final
+       coalesce(q1.is_final, q2.is_final, q3.is_final, true) AS is_final,
+       count(*) AS reports
   FROM audit_object_report r
   LEFT JOIN sms_tracking.message m USING (provider, provider_message_id)
   LEFT JOIN sms_tracking.qualification q1
@@ -222,7 +223,8 @@ SELECT m.delivery_id, r.object_id,
   LEFT JOIN sms_tracking.qualification q2
          ON q2.provider = r.provider AND q2.raw_status = r.raw_status AND q2.error_code = '*'
   LEFT JOIN sms_tracking.qualification q3
-         ON q3.provider = r.provider AND q3.raw_status = '*' AND q3.error_code = '*';
+         ON q3.provider = r.provider AND q3.raw_status = '*' AND q3.error_code = '*'
+ GROUP BY 1, 2, 3, 4;
 
 INSERT INTO audit_new (delivery_id, level, event, message, details)
 SELECT c.delivery_id, 'info', 'reports_ingested',
@@ -230,10 +232,11 @@ SELECT c.delivery_id, 'info', 'reports_ingested',
               c.reports, o.described, c.final, c.delivered, c.failed, c.intermediate),
        o.about || jsonb_build_object('key', o.object_id::text, 'reports', c.reports, 'final', c.final,
                                      'delivered', c.delivered, 'failed', c.failed, 'intermediate', c.intermediate)
-  FROM (SELECT delivery_id, object_id, count(*) AS reports, count(*) FILTER (WHERE is_final) AS final,
-               count(*) FILTER (WHERE is_final AND outcome = 'delivered') AS delivered,
-               count(*) FILTER (WHERE is_final AND outcome = 'failed') AS failed,
-               count(*) FILTER (WHERE NOT is_final) AS intermediate
+  FROM (SELECT delivery_id, object_id, sum(reports)::bigint AS reports,
+               coalesce(sum(reports) FILTER (WHERE is_final), 0)::bigint AS final,
+               coalesce(sum(reports) FILTER (WHERE is_final AND outcome = 'delivered'), 0)::bigint AS delivered,
+               coalesce(sum(reports) FILTER (WHERE is_final AND outcome = 'failed'), 0)::bigint AS failed,
+               coalesce(sum(reports) FILTER (WHERE NOT is_final), 0)::bigint AS intermediate
           FROM audit_report
          WHERE delivery_id IS NOT NULL
          GROUP BY delivery_id, object_id) c
@@ -244,7 +247,7 @@ SELECT NULL, 'warning', 'reports_unknown_message',
        format('%s of the %s reports of %s name no message of the send log (unknown message ids); they join their message when its send-log row arrives',
               u.unknown, o.rows_loaded, o.described),
        o.about || jsonb_build_object('key', o.object_id::text, 'reports_unknown_message', u.unknown)
-  FROM (SELECT object_id, count(*) AS unknown FROM audit_report WHERE delivery_id IS NULL GROUP BY object_id) u
+  FROM (SELECT object_id, sum(reports)::bigint AS unknown FROM audit_report WHERE delivery_id IS NULL GROUP BY object_id) u
   JOIN audit_object o USING (object_id);
 
 INSERT INTO audit_new (delivery_id, level, event, message, details)
