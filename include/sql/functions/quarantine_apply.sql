@@ -35,13 +35,22 @@ BEGIN
     TRUNCATE quarantine_apply_phone, quarantine_apply_transition;
 
     -- Continue from the stored state only when no applied event sorts at or after the first new one.
+    -- Counted by a join, so that the planner may read the event table once when most numbers have new events
+    -- (a first load: 68,000 index lookups, one per number, took 10 s of a 1M build) and look up the few of
+    -- an increment.
     INSERT INTO quarantine_apply_phone (phone_e164, full_replay)
+    WITH n AS (
+        SELECT phone_e164, min(at) AS first_new, count(*) AS new_events
+          FROM sms_tracking.pending_quarantine_event GROUP BY phone_e164
+    ), later AS (
+        SELECT n.phone_e164, count(*) AS events
+          FROM n JOIN sms_tracking.quarantine_event e ON e.phone_e164 = n.phone_e164 AND e.at >= n.first_new
+         GROUP BY n.phone_e164
+    )
     SELECT coalesce(n.phone_e164, r.phone_e164),
-           r.phone_e164 IS NOT NULL
-           OR (SELECT count(*) FROM sms_tracking.quarantine_event e
-                WHERE e.phone_e164 = n.phone_e164 AND e.at >= n.first_new) > n.new_events
-      FROM (SELECT phone_e164, min(at) AS first_new, count(*) AS new_events
-              FROM sms_tracking.pending_quarantine_event GROUP BY phone_e164) n
+           r.phone_e164 IS NOT NULL OR coalesce(later.events, 0) > n.new_events
+      FROM n
+      LEFT JOIN later ON later.phone_e164 = n.phone_e164
       FULL JOIN sms_tracking.pending_quarantine_replay r ON r.phone_e164 = n.phone_e164;
     ANALYZE quarantine_apply_phone;
 
