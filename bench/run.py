@@ -576,7 +576,6 @@ def task_ui(args: dict[str, Any]) -> dict[str, Any]:
     import random
     from unittest import mock
 
-    import psycopg
     from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from fastapi.testclient import TestClient
@@ -584,10 +583,7 @@ def task_ui(args: dict[str, Any]) -> dict[str, Any]:
     from sms_tracking.ui import auth
     from sms_tracking.ui.app import create_app
 
-    with psycopg.connect(args["dsn"]) as conn:
-        ids = [r[0] for r in conn.execute("SELECT delivery_id FROM sms_tracking.delivery_summary ORDER BY 1")]
-        phones = [r[0] for r in conn.execute("SELECT phone_e164 FROM sms_tracking.quarantine ORDER BY 1 LIMIT 100000")]
-        numbers = int(conn.execute("SELECT count(*) FROM sms_tracking.quarantine").fetchone()[0])  # type: ignore[index]
+    ids, phones, numbers = args["ids"], args["phones"], args["numbers"]
     picker = random.Random(7)
     requests = args["requests"]
     # Without replacement: a cold series must not ask twice for what it has already read.
@@ -1418,16 +1414,23 @@ def history_database(
 
 def ui_latency(dsn: str, landing: Path, work: Path, requests: int, cold: bool) -> dict[str, Any]:
     """Every route's series; cold: the caches emptied before each route's series (one process per route)."""
+    import psycopg
     from cold import disk_read_bytes
 
     env = child_env(dsn, landing, work)
+    # What the series ask for, read here before any cold series (reading it there would warm the tables).
+    with psycopg.connect(dsn) as conn:
+        ids = [r[0] for r in conn.execute("SELECT delivery_id FROM sms_tracking.delivery_summary ORDER BY 1")]
+        phones = [r[0] for r in conn.execute("SELECT phone_e164 FROM sms_tracking.quarantine ORDER BY 1 LIMIT 10000")]
+        numbers = int(conn.execute("SELECT count(*) FROM sms_tracking.quarantine").fetchone()[0])  # type: ignore[index]
+    job = {"dsn": dsn, "requests": requests, "ids": ids, "phones": phones, "numbers": numbers}
     if not cold:
-        return {**run_child("ui", {"dsn": dsn, "requests": requests}, env, work).result, "cold": False}
+        return {**run_child("ui", job, env, work).result, "cold": False}
     results: dict[str, Any] = {"cold": True}
     for route in UI_ROUTES:
         caches = make_cold(env, work, warm_code=False)  # the UI's process imports its code before its series
         before, blocks = disk_read_bytes(), block_counts(dsn)
-        found = run_child("ui", {"dsn": dsn, "requests": requests, "routes": [route], "cold": True}, env, work).result
+        found = run_child("ui", {**job, "routes": [route], "cold": True}, env, work).result
         results.update(found)
         results[route]["caches"] = caches
         results[route]["machine_disk_read_mb"] = (disk_read_bytes() - before) / 2**20
