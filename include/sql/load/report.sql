@@ -1,5 +1,13 @@
 -- Merge the staged reports of one object. An earlier version of the same object (same source and
 -- uri, other checksum) is replaced: its reports are removed and their messages rebuilt.
+--
+-- Objects of one provider merge one after the other (a lock held until the object's load commits): the
+-- earliest-arrival rule below must see every copy another load stored, or a later object that commits first
+-- keeps counting as loaded the rows an earlier one then takes over (tests/integration/test_concurrent_loads.py).
+-- Parsing and staging still run in parallel; providers are locked in name order, so two loads cannot deadlock.
+SELECT pg_advisory_xact_lock(hashtext('sms_tracking.load/report'), hashtext(provider))
+  FROM (SELECT DISTINCT provider FROM stage_report ORDER BY 1) p;
+
 WITH superseded AS (
     UPDATE sms_tracking.source_object
        SET status = 'superseded'
