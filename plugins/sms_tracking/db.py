@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,18 +25,20 @@ log = logging.getLogger(__name__)
 SQL_DIR = resources.sql_dir()
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 FUNCTIONS_DIR = SQL_DIR / "functions"
-"""Stored functions, one current definition each (``CREATE OR REPLACE``), re-applied by every :func:`migrate`;
-the build's advisory lock key is one of them (``sms_tracking.build_lock()``)."""
+"""Stored functions, one current definition each (``CREATE OR REPLACE``), applied by :func:`migrate` when
+changed (:func:`_apply_when_changed`); the build's advisory lock key is one of them (``sms_tracking.build_lock()``)."""
 VIEWS_DIR = SQL_DIR / "views"
 """Views, one file each named after its view (``CREATE OR REPLACE VIEW``), and their comments
-(``dictionary.yaml``), applied in name order after the functions by :func:`migrate` when any changed, a view is
-missing, or a migration ran."""
+(``dictionary.yaml``), applied in name order after the functions by :func:`migrate` when changed
+(:func:`_apply_when_changed`)."""
 VIEW_DICTIONARY = "dictionary.yaml"
 """In the views folder: the comments of the views and their columns, and of table columns that restate
 another's (:func:`_comment_views`)."""
 REWRITTEN_FILE = "rewritten.toml"
 """In the migrations folder: the migrations rewritten after they were applied, with their earlier checksums."""
 _MIGRATION_LOCK = 0x5D5_0001
+_CREATES = re.compile(r"^CREATE\s+OR\s+REPLACE\s+(FUNCTION|VIEW)\s+([\w.]+)", re.IGNORECASE | re.MULTILINE)
+"""What a file of the functions or views folder creates, for :func:`_apply_when_changed` to see it missing."""
 
 
 def session_settings() -> dict[str, str]:
@@ -173,9 +176,9 @@ def _has_code(statement: str) -> bool:
 
 
 def migrate(conn: psycopg.Connection[Any]) -> list[str]:
-    """Apply the migrations not applied yet, in order, then every file of ``include/sql/functions``, then the
-    views of ``include/sql/views`` (:func:`_apply_views`), in one transaction; idempotent. Returns the
-    migrations applied.
+    """Apply the migrations not applied yet, in order, then the files of ``include/sql/functions``, then the
+    views of ``include/sql/views``, each folder when it changed (:func:`_apply_when_changed`), in one
+    transaction; idempotent. Returns the migrations applied.
 
     An advisory lock serialises concurrent callers; a changed, already-applied file is an error
     (migrations are append-only), unless ``migrations/rewritten.toml`` records the checksum it was applied
@@ -221,29 +224,34 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
             )
             applied.append(path.stem)
             log.info("Applied migration %s", path.name)
-        for path in sorted(FUNCTIONS_DIR.glob("*.sql")):
-            _execute_file(conn, path)
-        _apply_views(conn, after_migrations=bool(applied))
+        _apply_when_changed(conn, "functions", FUNCTIONS_DIR, after_migrations=bool(applied))
+        _apply_when_changed(conn, "views", VIEWS_DIR, after_migrations=bool(applied))
     return applied
 
 
-def _apply_views(conn: psycopg.Connection[Any], after_migrations: bool) -> None:
-    """Create or replace every view of the views folder when a file changed since the last time (its checksum
-    is a row ``views/<file>`` of schema_migration), a view is missing, or migrations just ran (one may have
-    dropped or changed what a view reads). Not on every migrate: replacing a view waits for the BI queries
-    reading it and makes the next ones wait, and migrate runs at the start of every ingest run."""
-    files = sorted(VIEWS_DIR.glob("*.sql"))
-    dictionary = VIEWS_DIR / VIEW_DICTIONARY
+def _apply_when_changed(conn: psycopg.Connection[Any], name: str, folder: Path, after_migrations: bool) -> None:
+    """Run every file of the folder (and comment the views of its ``dictionary.yaml``, if any) when one changed
+    since the last time (its checksum is a row ``<name>/<file>`` of schema_migration), a function or view it
+    creates is missing, or migrations just ran (one may have dropped or changed what the files read). Not on
+    every migrate: migrate runs at the start of every ingest run, and replacing a view waits for the BI queries
+    reading it and makes the next ones wait (a trigger, for the writers of its table)."""
+    files = sorted(folder.glob("*.sql"))
+    dictionary = folder / VIEW_DICTIONARY
     wanted = {
-        f"views/{path.stem}": hashlib.sha256(path.read_bytes()).hexdigest()
+        f"{name}/{path.stem}": hashlib.sha256(path.read_bytes()).hexdigest()
         for path in [*files, dictionary]
         if path.exists()
     }
     recorded = dict(
-        conn.execute("SELECT version, checksum FROM sms_tracking.schema_migration WHERE version LIKE 'views/%'")
+        conn.execute(
+            "SELECT version, checksum FROM sms_tracking.schema_migration WHERE starts_with(version, %s)", (f"{name}/",)
+        )
     )
+    created = [match.groups() for path in files for match in _CREATES.finditer(path.read_text(encoding="utf-8"))]
     missing = conn.execute(
-        "SELECT count(*) FROM unnest(%s::text[]) AS v WHERE to_regclass(v) IS NULL", ([path.stem for path in files],)
+        """SELECT count(*) FROM unnest(%s::text[], %s::text[]) AS o(kind, name)
+            WHERE CASE upper(kind) WHEN 'VIEW' THEN to_regclass(name)::oid ELSE to_regproc(name)::oid END IS NULL""",
+        ([kind for kind, _ in created], [object_name for _, object_name in created]),
     ).fetchone()
     if not after_migrations and recorded == wanted and missing == (0,):
         return
@@ -251,12 +259,12 @@ def _apply_views(conn: psycopg.Connection[Any], after_migrations: bool) -> None:
         _execute_file(conn, path)
     if dictionary.exists():
         _comment_views(conn, dictionary)
-    conn.execute("DELETE FROM sms_tracking.schema_migration WHERE version LIKE 'views/%'")
+    conn.execute("DELETE FROM sms_tracking.schema_migration WHERE starts_with(version, %s)", (f"{name}/",))
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO sms_tracking.schema_migration (version, checksum) VALUES (%s, %s)", list(wanted.items())
         )
-    log.info("Applied the %d view files of include/sql/views", len(files))
+    log.info("Applied the %d files of include/sql/%s", len(files), name)
 
 
 def _comment_views(conn: psycopg.Connection[Any], dictionary: Path) -> None:

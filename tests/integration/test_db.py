@@ -1,5 +1,5 @@
 """sms_tracking.db on a real Postgres: statistics refreshed before a build step plans on them, deferred indexes,
-and migrations with the stored functions re-applied by every migrate."""
+and migrations with the stored functions and views applied when their files changed."""
 
 from __future__ import annotations
 
@@ -157,21 +157,25 @@ def test_the_build_lock_key_is_written_once(dsn: str) -> None:
     assert holders == ["include/sql/functions/build_lock.sql"]
 
 
-def test_migrate_on_an_existing_database_applies_the_current_function_definitions(
+def test_functions_are_replaced_when_a_file_changed_or_a_function_is_missing_and_not_on_every_migrate(
     dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    stale = "CREATE OR REPLACE FUNCTION sms_tracking.url_key(url text) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$"
     with psycopg.connect(dsn) as conn:
         current = stored_functions(conn)
-        # As an old migration would have left it.
-        conn.execute(
-            "CREATE OR REPLACE FUNCTION sms_tracking.url_key(url text) RETURNS text "
-            "LANGUAGE sql IMMUTABLE AS $$ SELECT 'stale' $$"
-        )
+        conn.execute(stale)  # by hand
+    with psycopg.connect(dsn) as reader, db.connect(dsn) as conn:
+        # A BI reader and a qualification writer in flight: a migrate with nothing new waits for neither.
+        reader.execute("SELECT count(*) FROM sms_tracking_bi.delivery_status")
+        reader.execute("LOCK TABLE sms_tracking.qualification IN ROW EXCLUSIVE MODE")
+        conn.execute("SET lock_timeout = '2s'")
+        assert db.migrate(conn) == []
+        assert conn.execute("SELECT sms_tracking.url_key('a')").fetchone() == ("x",)  # untouched
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DROP FUNCTION sms_tracking.build_lock()")
     with db.connect(dsn) as conn:
         assert db.migrate(conn) == []
-        assert stored_functions(conn) == current
-        url = conn.execute("SELECT sms_tracking.url_key('https://www.Example.com/a/')").fetchone()
-        assert url == ("example.com/a",)
+        assert stored_functions(conn) == current  # the folder applied again, the hand-made url_key replaced too
     # A definition changed in its file takes effect at the next migrate, with no new migration.
     changed = tmp_path / "functions"
     shutil.copytree(db.FUNCTIONS_DIR, changed)
@@ -186,6 +190,10 @@ def test_migrate_on_an_existing_database_applies_the_current_function_definition
         assert conn.execute("SELECT sms_tracking.url_key('https://www.Example.com/a/')").fetchone() == (
             "https://www.example.com/a/",
         )
+        recorded = conn.execute(
+            "SELECT checksum FROM sms_tracking.schema_migration WHERE version = 'functions/url_key'"
+        ).fetchone()
+        assert recorded == (hashlib.sha256(url_key.read_bytes()).hexdigest(),)
 
 
 def test_migrate_is_idempotent(dsn: str) -> None:
