@@ -31,20 +31,22 @@ CSV_TABLES = {
 }
 """The landing's CSV files as typed tables (their headers' columns, in order)."""
 REPORTS = "provider text, provider_message_id text, status text, error_code text, event_at timestamptz"
+DONE_IS_DATE = "length(done) = 10 AND ltrim(done, '0123456789') = ''"
+"""An SMPP done date (YYMMDDhhmm), checked by length and digits before ``to_timestamp`` reads it."""
 PARSE = {
     # Fields cut with split_part/position, not regular expressions (Postgres' regex engine cost 182 s of server CPU
     # at 1M, more than the pipeline's whole ingest); a date is checked by length and digits before it is read.
-    "reports/smpp_main": r"""SELECT 'smpp', split_part(substr(line, 4), ' ', 1), stat, err,
+    "reports/smpp_main": rf"""SELECT 'smpp', split_part(substr(line, 4), ' ', 1), stat, err,
                to_timestamp(done, 'YYMMDDHH24MI')
           FROM (SELECT line, split_part(split_part(line, ' done date:', 2), ' ', 1) AS done,
                        split_part(split_part(line, ' stat:', 2), ' ', 1) AS stat,
                        split_part(split_part(line, ' err:', 2), ' ', 1) AS err
                   FROM floor_raw WHERE line LIKE 'id:%') p
-         WHERE length(done) = 10 AND ltrim(done, '0123456789') = '' AND stat <> '' AND err <> ''""",
-    "reports/twilio_callbacks": r"""SELECT 'twilio', nullif(split_part(split_part(f, '&MessageSid=', 2), '&', 1), ''),
+         WHERE {DONE_IS_DATE} AND stat <> '' AND err <> ''""",
+    "reports/twilio_callbacks": rf"""SELECT 'twilio', nullif(split_part(split_part(f, '&MessageSid=', 2), '&', 1), ''),
                nullif(split_part(split_part(f, '&MessageStatus=', 2), '&', 1), ''),
                nullif(split_part(split_part(f, '&ErrorCode=', 2), '&', 1), ''),
-               CASE WHEN length(done) = 10 AND ltrim(done, '0123456789') = ''
+               CASE WHEN {DONE_IS_DATE}
                     THEN to_timestamp(done, 'YYMMDDHH24MI') END
           FROM (SELECT f, split_part(split_part(f, '&RawDlrDoneDate=', 2), '&', 1) AS done
                   FROM (SELECT '&' || line AS f FROM floor_raw WHERE line LIKE 'MessageSid=%') l) p""",
