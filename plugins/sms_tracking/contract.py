@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sms_tracking import segments, tracking
 from sms_tracking.phone import to_e164
@@ -96,6 +97,14 @@ def _text(row: dict[str, str], column: str, required: bool = True) -> str | None
     return value or None
 
 
+def _required(row: dict[str, str], column: str) -> str:
+    """A required column's stripped value (the header has every required column)."""
+    value = row[column].strip()
+    if not value:
+        raise BadValue(f"{column} is empty")
+    return value
+
+
 def _bool(row: dict[str, str], column: str) -> bool:
     value = (row.get(column) or "").strip().lower()
     if value in ("", "false", "0", "no", "f"):
@@ -126,17 +135,16 @@ def _rows(
 
     header: list[str] | None = None
     for first, line in source:
-        fed.clear()
+        count += 1
         if '"' in line or "\r" in line or len(line) >= _CSV_FIELD_LIMIT:
+            fed.clear()
             fed[first] = line
-            count += 1
             fields = next(csv.reader(itertools.chain((line,), feed())))
+            raw = fed.get(count, ",".join(fields))
         else:
-            count += 1
-            fed[first] = line
             fields = line.split(",")
+            raw = line
         position = count
-        raw = fed.get(position, ",".join(fields))
         if header is None:
             header = [name.strip().lower() for name in fields]
             missing = [name for name in required if name not in header]
@@ -144,7 +152,9 @@ def _rows(
                 yield Reject(position, raw, f"header lacks column(s) {', '.join(missing)}; found {', '.join(header)}")
                 return
             continue
-        if not any(field.strip() for field in fields):
+        # A row whose first cell starts with a visible character is not blank: most rows, tested at once.
+        start = fields[0][:1] if fields else ""
+        if (not start or start.isspace()) and not any(field.strip() for field in fields):
             continue
         if len(fields) != len(header):
             yield Reject(position, raw, f"{len(fields)} fields where the header has {len(header)}")
@@ -156,11 +166,18 @@ _CSV_FIELD_LIMIT = csv.field_size_limit()
 """A longer line goes to the csv module, which refuses a field this long."""
 
 
-def _read(
-    required: tuple[str, ...], build: Callable[[int, dict[str, str], ParseContext], object]
-) -> Callable[[Iterable[tuple[int, str]], ParseContext], Iterator[object]]:
-    def parse(lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[object]:
-        for item in _rows(lines, required):
+@dataclass(frozen=True)
+class Reader:
+    """The reader of one landing kind: its rows as values in the order of ``record``'s fields (what the load
+    stages, without a record object per row), or as records."""
+
+    record: type
+    required: tuple[str, ...]
+    build: Callable[[int, dict[str, str], ParseContext], tuple[Any, ...]]
+
+    def rows(self, lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[tuple[Any, ...] | Reject]:
+        build = self.build
+        for item in _rows(lines, self.required):
             if isinstance(item, Reject):
                 yield item
                 continue
@@ -170,90 +187,92 @@ def _read(
             except BadValue as exc:
                 yield Reject(position, raw, str(exc))
 
-    return parse
+    def __call__(self, lines: Iterable[tuple[int, str]], ctx: ParseContext) -> Iterator[object]:
+        for item in self.rows(lines, ctx):
+            yield item if isinstance(item, Reject) else self.record(*item)
 
 
-def _delivery(position: int, row: dict[str, str], ctx: ParseContext) -> Delivery:
+def _delivery(position: int, row: dict[str, str], ctx: ParseContext) -> tuple[Any, ...]:
     content = row.get("content") or ""
     measured = segments.profile(content)
     urls = [
         {"position": u.position, "url": u.url, "label": u.label, "is_opt_out": u.is_opt_out}
         for u in tracking.extract_urls(content)
     ]
-    return Delivery(
-        delivery_id=str(_text(row, "delivery_id")),
-        name=str(_text(row, "name")),
-        sender=_text(row, "sender", required=False),
-        content=content,
-        provider=str(_text(row, "provider")).lower(),
-        created_at=_timestamp(row, "created_at", ctx),  # type: ignore[arg-type]
-        scheduled_at=_timestamp(row, "scheduled_at", ctx, required=False),
-        is_proof=_bool(row, "is_proof"),
-        encoding=measured.encoding,
-        content_length=measured.characters,
-        content_units=measured.units,
-        segments_per_message=measured.segments,
-        segments_if_gsm7=measured.segments_if_gsm7,
-        non_gsm7_characters=measured.non_gsm7 or None,
-        tracked_urls=json.dumps(urls, ensure_ascii=False),
+    return (
+        _required(row, "delivery_id"),
+        _required(row, "name"),
+        _text(row, "sender", required=False),
+        content,
+        _required(row, "provider").lower(),
+        _timestamp(row, "created_at", ctx),
+        _timestamp(row, "scheduled_at", ctx, required=False),
+        _bool(row, "is_proof"),
+        measured.encoding,
+        measured.characters,
+        measured.units,
+        measured.segments,
+        measured.segments_if_gsm7,
+        measured.non_gsm7 or None,
+        json.dumps(urls, ensure_ascii=False),
     )
 
 
-def _target(position: int, row: dict[str, str], ctx: ParseContext) -> Target:
-    phone = _text(row, "phone", required=False)
-    return Target(
-        delivery_id=str(_text(row, "delivery_id")),
-        recipient_id=str(_text(row, "recipient_id")),
-        phone_raw=phone,
-        phone_e164=to_e164(phone, ctx.options.get("default_region")),
+def _target(position: int, row: dict[str, str], ctx: ParseContext) -> tuple[Any, ...]:
+    phone = row["phone"].strip() or None
+    return (
+        _required(row, "delivery_id"),
+        _required(row, "recipient_id"),
+        phone,
+        to_e164(phone, ctx.options.get("default_region")),
     )
 
 
-def _send(position: int, row: dict[str, str], ctx: ParseContext) -> Send:
-    phone = _text(row, "phone", required=False)
+def _send(position: int, row: dict[str, str], ctx: ParseContext) -> tuple[Any, ...]:
+    phone = row["phone"].strip() or None
     segments = (row.get("segments") or "1").strip() or "1"
     if not segments.isdigit() or int(segments) < 1:
         raise BadValue(f"segments {segments!r} is not a positive integer")
-    return Send(
-        provider=str(_text(row, "provider")).lower(),
-        provider_message_id=str(_text(row, "provider_message_id")),
-        delivery_id=str(_text(row, "delivery_id")),
-        recipient_id=str(_text(row, "recipient_id")),
-        phone_raw=phone,
-        phone_e164=to_e164(phone, ctx.options.get("default_region")),
-        submitted_at=_timestamp(row, "submitted_at", ctx),  # type: ignore[arg-type]
-        segments=int(segments),
+    return (
+        _required(row, "provider").lower(),
+        _required(row, "provider_message_id"),
+        _required(row, "delivery_id"),
+        _required(row, "recipient_id"),
+        phone,
+        to_e164(phone, ctx.options.get("default_region")),
+        _timestamp(row, "submitted_at", ctx),
+        int(segments),
     )
 
 
-def _click(position: int, row: dict[str, str], ctx: ParseContext) -> Click:
+def _click(position: int, row: dict[str, str], ctx: ParseContext) -> tuple[Any, ...]:
     method = (_text(row, "method", required=False) or "GET").upper()
     fields = [
         row.get(c, "")
         for c in ("delivery_id", "recipient_id", "tracking_token", "url", "clicked_at", "user_agent", "method")
     ]
-    return Click(
-        click_key=hashlib.sha256("\x1f".join(fields).encode()).hexdigest(),
-        delivery_id=str(_text(row, "delivery_id")),
-        recipient_id=_text(row, "recipient_id", required=False),
-        tracking_token=_text(row, "tracking_token", required=False),
-        url=str(_text(row, "url")),
-        clicked_at=_timestamp(row, "clicked_at", ctx),  # type: ignore[arg-type]
-        user_agent=_text(row, "user_agent", required=False),
-        method=method,
-        position=position,
+    return (
+        hashlib.sha256("\x1f".join(fields).encode()).hexdigest(),
+        _required(row, "delivery_id"),
+        _text(row, "recipient_id", required=False),
+        _text(row, "tracking_token", required=False),
+        _required(row, "url"),
+        _timestamp(row, "clicked_at", ctx),
+        _text(row, "user_agent", required=False),
+        method,
+        position,
     )
 
 
-def _inbound(position: int, row: dict[str, str], ctx: ParseContext) -> Inbound:
-    return Inbound(
-        provider=str(_text(row, "provider")).lower(),
-        provider_message_id=_text(row, "provider_message_id", required=False),
-        phone=str(_text(row, "phone")),
-        recipient=_text(row, "recipient", required=False),
-        text=row.get("text") or "",
-        received_at=_timestamp(row, "received_at", ctx),
-        position=position,
+def _inbound(position: int, row: dict[str, str], ctx: ParseContext) -> tuple[Any, ...]:
+    return (
+        _required(row, "provider").lower(),
+        _text(row, "provider_message_id", required=False),
+        _required(row, "phone"),
+        _text(row, "recipient", required=False),
+        row.get("text") or "",
+        _timestamp(row, "received_at", ctx),
+        position,
     )
 
 
@@ -318,10 +337,12 @@ def logged_delivery(send: Send, report: Report, ctx: ParseContext) -> Delivery:
 
 
 PARSERS = {
-    "deliveries": _read(("delivery_id", "name", "content", "provider", "created_at"), _delivery),
-    "targets": _read(("delivery_id", "recipient_id", "phone"), _target),
-    "sends": _read(("delivery_id", "recipient_id", "phone", "provider", "provider_message_id", "submitted_at"), _send),
-    "clicks": _read(("delivery_id", "url", "clicked_at"), _click),
-    "inbound": _read(("provider", "phone", "text", "received_at"), _inbound),
+    "deliveries": Reader(Delivery, ("delivery_id", "name", "content", "provider", "created_at"), _delivery),
+    "targets": Reader(Target, ("delivery_id", "recipient_id", "phone"), _target),
+    "sends": Reader(
+        Send, ("delivery_id", "recipient_id", "phone", "provider", "provider_message_id", "submitted_at"), _send
+    ),
+    "clicks": Reader(Click, ("delivery_id", "url", "clicked_at"), _click),
+    "inbound": Reader(Inbound, ("provider", "phone", "text", "received_at"), _inbound),
 }
 """Reader of each landing kind of the sending system, by folder name."""

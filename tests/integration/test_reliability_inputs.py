@@ -237,3 +237,19 @@ def test_numbers_in_every_format_are_normalised_by_rule(
         rows = dict(conn.execute("SELECT phone_raw, phone_e164 FROM sms_tracking.message").fetchall())
     assert result["rows_read"] == len(PHONES)
     assert rows == PHONES
+
+
+def test_nul_characters_are_stored_as_replacement_characters(dsn: str, landing: Path) -> None:
+    """Postgres text holds no NUL: a NUL written in a contract file or escaped in a provider's JSON is stored
+    as U+FFFD, and the rest of the value is kept."""
+    (landing / "targets").mkdir()
+    (landing / "targets" / "targets.csv").write_bytes(b"delivery_id,recipient_id,phone\nD1,r\x001,+33612345678\n")
+    [uri] = pipeline.pending_objects("campaign", dsn)
+    assert pipeline.load("campaign", uri, dsn=dsn)["rows_loaded"] == 1
+    report = '{"sid": "SM1", "status": "deli\\u0000vered", "to": "+33612345678", "from": "Shop\\u0000Ex"}\n'
+    result = load_one(dsn, landing, "twilio_api", "nul.jsonl", report.encode())
+    assert result["rows_loaded"] == 1
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT recipient_id FROM sms_tracking.target").fetchall() == [("r\ufffd1",)]
+        stored_report = conn.execute("SELECT raw_status, sender, raw_text FROM sms_tracking.report").fetchone()
+    assert stored_report == ("deli\ufffdvered", "Shop\ufffdEx", report.rstrip("\n"))
