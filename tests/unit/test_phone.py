@@ -1,0 +1,54 @@
+"""phone.py: the shortcut for ``+`` and digits gives what phonenumbers' own parse gives."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+from sms_tracking import phone
+
+
+def _international_numbers() -> list[str]:
+    """Every country code with national parts of every length (1-16 digits), plus digits after no code."""
+    draw = random.Random(19)
+    numbers = [
+        f"+{code}{''.join(draw.choice('0123456789') for _ in range(length))}"
+        for code in COUNTRY_CODE_TO_REGION_CODE
+        for length in range(0, 17)
+        for _ in range(3)
+    ]
+    numbers += [f"+{''.join(draw.choice('0123456789') for _ in range(draw.randint(1, 19)))}" for _ in range(20_000)]
+    return numbers
+
+
+def test_the_shortcut_gives_the_parse_result_for_every_country_and_length() -> None:
+    numbers = _international_numbers()
+    differ = [(n, phone._international(n), phone._parsed(n, None)) for n in numbers]
+    differ = [d for d in differ if d[1] != d[2]]
+    assert differ == []
+    # The corpus holds impossible numbers, possible ones, and ones whose national prefix is dropped.
+    found = {n: phone._international(n) for n in numbers}
+    assert None in found.values()
+    assert sum(e is not None for e in found.values()) > 5_000
+    assert sum(e is not None and e != n for n, e in found.items()) > 100
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+33670169096", "+33670169096"),
+        ("+33-670-169-096", "+33670169096"),
+        ("33670169096", "+33670169096"),
+        ("+390612345678", "+390612345678"),  # Italy keeps its leading zero
+        ("+5491123456789", "+5491123456789"),
+        ("+1", None),
+        ("+0033670169096", None),
+        ("+999123456", None),  # no such country code
+        ("+٣٣٦٧٠١٦٩٠٩٦", "+33670169096"),  # Arabic-Indic digits: the public parse reads them
+    ],
+)
+def test_to_e164(raw: str, expected: str | None) -> None:
+    assert phone.to_e164(raw) == expected
+    assert phone._parsed(phone._SEPARATORS.sub("", raw) if raw.startswith("+") else "+" + raw, None) == expected
