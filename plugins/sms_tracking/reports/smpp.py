@@ -110,7 +110,7 @@ class _Invalid(Exception):
     """Internal: the line cannot be read; the message is the reject reason."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per receipt, and a frozen __init__ costs 2.7x (see Report)
 class ReceiptFields:
     """The ``name:value`` fields of an Appendix B receipt text, as written (None when absent or empty).
 
