@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEND_LISTS_FOLDER = "send_lists"
-WRITE_BLOCK = 1 << 20
+WRITE_ROWS = 20_000
+"""Rows of a send list written at once (about 1 MB)."""
 EXPORT_BATCH = 500
 """Deliveries whose send lists one transaction exports."""
 SEND_LIST_COLUMNS = ("delivery_id", "recipient_id", "phone_e164", "flag")
@@ -118,17 +120,19 @@ def _write_batch(conn: psycopg.Connection[Any], folder: Any, batch: list[str]) -
         for delivery_id in batch:
             name = send_list_name(delivery_id)
             target, partial = folder / name, folder / f".{name}.part"
-            buffer = bytearray(header)
-            size = 0
+            left = counts.get(delivery_id, 0)
             with partial.open("wb") as out:
-                for _ in range(counts.get(delivery_id, 0)):
-                    buffer += next(rows)
-                    if len(buffer) >= WRITE_BLOCK:
-                        out.write(buffer)
-                        size += len(buffer)
-                        buffer.clear()
-                out.write(buffer)
-                size += len(buffer)
+                out.write(header)
+                size = len(header)
+                while left:
+                    # Joined in C a block at a time: a Python statement per row cost 1 s of a 1M export.
+                    block = list(islice(rows, min(left, WRITE_ROWS)))
+                    if len(block) < min(left, WRITE_ROWS):
+                        raise RuntimeError("send lists changed during their export (fewer rows than counted)")
+                    data = b"".join(block)
+                    out.write(data)
+                    size += len(data)
+                    left -= len(block)
             partial.rename(target)
             files.append((target, size))
         if next(rows, None) is not None:

@@ -222,11 +222,13 @@ def test_two_consecutive_deliveries_first_failures_become_second_exclusions(dsn:
 def test_send_lists_are_exported_in_batches_each_file_whole(
     dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Batches of 2 deliveries, one COPY each: every file holds exactly its delivery's rows, a delivery
-    whose recipients were all excluded gets a header-only file, and the queue ends empty."""
+    """Batches of 2 deliveries, one COPY each, written a row at a time: every file holds exactly its
+    delivery's rows, a delivery whose recipients were all excluded gets a header-only file, and the queue
+    ends empty."""
     from sms_tracking import exclusions as module
 
     monkeypatch.setattr(module, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(module, "WRITE_ROWS", 1)
     write(
         landing,
         "deliveries/deliveries.csv",
