@@ -127,6 +127,23 @@ def test_a_first_load_builds_the_log_indexes_after_its_rows(dsn: str, landing: P
     assert after == before
 
 
+def test_build_steps_run_with_their_session_settings(dsn: str, landing: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each step's statements run with pipeline.BUILD_SETTINGS (no JIT, 1M-row sorts in memory)."""
+    from sms_tracking import db
+
+    seen: dict[str, dict[str, str]] = {}
+    run_sql_file = db.run_sql_file
+
+    def spy(conn: psycopg.Connection[Any], relative: str, params: Any = None) -> int:
+        seen[relative] = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in pipeline.BUILD_SETTINGS}  # type: ignore[index]
+        return run_sql_file(conn, relative, params)
+
+    load_all(dsn)
+    monkeypatch.setattr(db, "run_sql_file", spy)
+    pipeline.build_step("qualify", run_id="test", dsn=dsn)
+    assert seen == {"build/qualify.sql": {"jit": "off", "work_mem": "64MB", "maintenance_work_mem": "256MB"}}
+
+
 def test_a_first_load_does_not_wait_for_a_reader_of_the_log(dsn: str, landing: Path) -> None:
     """A reader holds the log (an open BI transaction): the first load's build neither waits for it nor
     makes it wait; the batch goes in with the indexes maintained (the same index objects)."""
