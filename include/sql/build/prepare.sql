@@ -57,13 +57,14 @@ SELECT delivery_id, recipient_id, phone_e164, CASE WHEN quarantine_status = 'Qua
   FROM prepare_decision
  WHERE reason IS NULL;
 
+-- The decisions counted once per delivery and reason: the journal and both queues read these few rows.
+CREATE TEMP TABLE prepare_count ON COMMIT DROP AS
+SELECT delivery_id, bool_or(is_proof) AS is_proof, reason, count(*) AS n,
+       count(*) FILTER (WHERE reason IS NULL AND quarantine_status = 'Quarantine') AS flagged
+  FROM prepare_decision
+ GROUP BY delivery_id, reason;
+
 -- The preparation counts go to the delivery's journal; a proof sent to quarantined numbers is a warning.
-WITH counts AS (
-    SELECT delivery_id, bool_or(is_proof) AS is_proof, reason, count(*) AS n,
-           count(*) FILTER (WHERE reason IS NULL AND quarantine_status = 'Quarantine') AS flagged
-      FROM prepare_decision
-     GROUP BY delivery_id, reason
-)
 INSERT INTO sms_tracking.audit_event (delivery_id, level, event, message, details, dag_id, run_id, task_id)
 SELECT delivery_id,
        CASE WHEN sum(flagged) > 0 THEN 'warning' ELSE 'info' END,
@@ -81,15 +82,15 @@ SELECT delivery_id,
            'flagged_in_quarantine', sum(flagged),
            'control_group_basis_points', %(control_group_basis_points)s),
        %(dag_id)s, %(run_id)s, %(task_id)s
-  FROM counts
+  FROM prepare_count
  GROUP BY delivery_id;
 
 INSERT INTO sms_tracking.pending_export (delivery_id)
-SELECT DISTINCT delivery_id FROM prepare_decision
+SELECT DISTINCT delivery_id FROM prepare_count
 ON CONFLICT DO NOTHING;
 
 INSERT INTO sms_tracking.pending_delivery (delivery_id)
-SELECT DISTINCT delivery_id FROM prepare_decision
+SELECT DISTINCT delivery_id FROM prepare_count
 ON CONFLICT DO NOTHING;
 
 DELETE FROM sms_tracking.pending_preparation
