@@ -69,6 +69,13 @@ SELECT delivery_id, row_number() OVER (PARTITION BY delivery_id ORDER BY positio
 
 DELETE FROM sms_tracking.tracking_log t USING build_deliveries b WHERE t.delivery_id = b.delivery_id;
 
+-- Each clicked URL's key, computed once per URL rather than per click (three regular expressions: a 1M load's
+-- 64,000 clicks name 6 URLs).
+CREATE TEMP TABLE build_click_url ON COMMIT DROP AS
+SELECT url, sms_tracking.url_key(url) AS url_key
+  FROM (SELECT DISTINCT c.url FROM sms_tracking.click c JOIN build_deliveries b USING (delivery_id)) u;
+ANALYZE build_click_url;
+
 INSERT INTO sms_tracking.tracking_log (
     click_key, delivery_id, recipient_id, tracking_token, clicker, provider, provider_message_id, url,
     url_position, label, is_opt_out, clicked_at, user_agent, method, message_at, seconds_after_message,
@@ -91,15 +98,16 @@ SELECT c.click_key, c.delivery_id, c.recipient_id, c.tracking_token,
          WHERE l.delivery_id = c.delivery_id AND l.recipient_id = c.recipient_id
          ORDER BY l.status = 'delivered' DESC, l.submitted_at DESC, l.provider_message_id
          LIMIT 1) m ON true
-  LEFT JOIN sms_tracking.tracked_url t
-         ON t.delivery_id = c.delivery_id AND t.url_key = sms_tracking.url_key(c.url)
- -- The bot flag, computed once per click (OFFSET 0 keeps both subqueries from being inlined: the CASE then
- -- ran once per use of its result, and lower() once per token).
- CROSS JOIN LATERAL (SELECT lower(c.user_agent) AS agent OFFSET 0) ua
+  LEFT JOIN build_click_url k ON k.url = c.url
+  LEFT JOIN sms_tracking.tracked_url t ON t.delivery_id = c.delivery_id AND t.url_key = k.url_key
+ -- The bot flag, computed once per click and its User-Agent test once per distinct agent (OFFSET 0 keeps both
+ -- subqueries from being inlined: the CASE then ran once per use of its result, and lower() once per token).
+ CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM unnest(%(bot_user_agents)s::text[]) AS token
+                                    WHERE strpos(lower(c.user_agent), token) > 0) AS bot_agent
+                     OFFSET 0) ua
  CROSS JOIN LATERAL (
         SELECT CASE
-                 WHEN EXISTS (SELECT 1 FROM unnest(%(bot_user_agents)s::text[]) AS token
-                               WHERE strpos(ua.agent, token) > 0) THEN 'user_agent'
+                 WHEN ua.bot_agent THEN 'user_agent'
                  WHEN c.method = ANY (%(probe_methods)s::text[]) THEN 'head_request'
                  WHEN c.clicked_at < m.message_at + make_interval(secs => %(bot_click_seconds)s::double precision) THEN 'too_fast'
                END AS bot_reason
