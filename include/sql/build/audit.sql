@@ -210,14 +210,17 @@ ANALYZE audit_object_report;
 -- Each new report's delivery (null for an unknown message id), outcome and finality, looked up as
 -- sms_tracking.report_qualified does (exact status and code, else the status's '*' row, else the
 -- provider's '*' row; rows in every state) but with joins, so a batch of a million reports
--- costs a hash join rather than a million lookups. Counted at once: the events below need only the counts.
+-- costs a hash join rather than a million lookups. Counted at once: the events below need only the counts,
+-- and the qualification is looked up per (delivery, object, status, code) counted, not per report.
 CREATE TEMP TABLE audit_report ON COMMIT DROP AS
-SELECT m.delivery_id, r.object_id,
+SELECT r.delivery_id, r.object_id,
        coalesce(q1.outcome, q2.outcome, q3.outcome, 'failed') AS outcome,
        coalesce(q1.is_final, q2.is_final, q3.is_final, true) AS is_final,
-       count(*) AS reports
-  FROM audit_object_report r
-  LEFT JOIN sms_tracking.message m USING (provider, provider_message_id)
+       sum(r.reports)::bigint AS reports
+  FROM (SELECT m.delivery_id, r.object_id, r.provider, r.raw_status, r.error_code, count(*) AS reports
+          FROM audit_object_report r
+          LEFT JOIN sms_tracking.message m USING (provider, provider_message_id)
+         GROUP BY 1, 2, 3, 4, 5) r
   LEFT JOIN sms_tracking.qualification q1
          ON q1.provider = r.provider AND q1.raw_status = r.raw_status AND q1.error_code = coalesce(r.error_code, '*')
   LEFT JOIN sms_tracking.qualification q2
