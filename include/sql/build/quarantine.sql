@@ -35,7 +35,8 @@ SELECT 'report:' || l.provider || ':' || l.provider_message_id AS event_key,
   LEFT JOIN sms_tracking.quarantine_event e ON e.event_key = o.event_key
  WHERE o.kind IS NOT NULL;
 
-CREATE UNIQUE INDEX ON quarantine_outcome (event_key);
+-- No index: the recorded events below meet these outcomes in hash joins (on a first load, building one over a
+-- million text keys took longer than the joins it served).
 ANALYZE quarantine_outcome;
 
 -- A recorded event of these deliveries that vanished or changed: its number is replayed from scratch.
