@@ -21,7 +21,7 @@ from tests.landing import run_all, write_all
 
 from sms_tracking import quality
 from sms_tracking.errors import SettingsError
-from sms_tracking.quality import SUITES, Suite, ValidationFailed, check_ids, e164
+from sms_tracking.quality import SUITES, Check, Suite, ValidationFailed, check_ids, e164
 
 pytestmark = pytest.mark.integration
 
@@ -190,6 +190,24 @@ def test_duplicate_reports_with_no_error_code_fail_the_natural_key(dsn: str, lan
     assert [(r["provider_message_id"], r["raw_status"], r["error_code"]) for r in row["unexpected_sample"]] == [
         ("A1", "DELIVRD", None)
     ]
+
+
+def test_a_unique_index_on_columns_or_their_coalesce_with_a_constant_proves_a_key(dsn: str) -> None:
+    """Then the key is not counted (report_natural_key proves report.natural_key_unique); a COALESCE with another
+    column does not prove it: (NULL, 1) and (NULL, 2) differ in the index but are duplicates of the check."""
+    check = Check("k", "ExpectCompoundColumnsToBeUnique", "d", {"column_list": ["a", "b"]})
+    with psycopg.connect(dsn) as conn:
+        conn.execute("CREATE TABLE sms_tracking.test_keys (a text NOT NULL, b text, c text)")
+        conn.execute("CREATE UNIQUE INDEX test_keys_ab ON sms_tracking.test_keys (a, coalesce(b, ''))")
+        assert quality.rows.unique_index(conn, "test_keys", check)
+        conn.execute("DROP INDEX sms_tracking.test_keys_ab")
+        conn.execute("CREATE UNIQUE INDEX test_keys_abc ON sms_tracking.test_keys (a, coalesce(b, c))")
+        assert not quality.rows.unique_index(conn, "test_keys", check)
+        conn.execute("CREATE UNIQUE INDEX test_keys_b ON sms_tracking.test_keys (a, b)")  # b nullable: NULLs differ
+        assert not quality.rows.unique_index(conn, "test_keys", check)
+        report = next(suite for suite in SUITES if suite.name == "report")
+        natural = next(c for c in report.checks if c.name == "natural_key_unique")
+        assert report.source() == "report" and quality.rows.unique_index(conn, "report", natural)
 
 
 def test_unknown_status_fails_status_known(dsn: str, landing: Landing) -> None:

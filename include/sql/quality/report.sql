@@ -1,7 +1,8 @@
 -- Reports of the objects this run validates, with what their checks need: how the qualification table
 -- knows the report's status ('unknown' when it has no row for it at all), and the sent message the
 -- report belongs to (null for an orphan report): one probe of the message key per report, so the cost
--- follows the run's reports, not the size of the send log.
+-- follows the run's reports, not the size of the send log. One row per report row, its natural key as stored
+-- (rows_of_table in the suite): report_natural_key proves it unique.
 SELECT r.report_id, r.provider, r.provider_message_id, r.raw_status, r.error_code, r.event_at, r.received_at,
        coalesce(q.state, 'unknown') AS status_qualification,
        CASE WHEN EXISTS (SELECT FROM sms_tracking.message m

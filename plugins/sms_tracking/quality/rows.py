@@ -112,17 +112,23 @@ def materialise(
 
 def unique_index(conn: psycopg.Connection[Any], table: str, check: Check) -> bool:
     """Whether a valid unique index of ``sms_tracking.<table>`` (a primary key, say) keys on some of the
-    check's columns, all NOT NULL, with no expression or predicate: then no two rows of the table, nor of
-    any subset of its rows, share the check's key, and Postgres enforces it on every write."""
+    check's columns, with no predicate, each key either a NOT NULL column or ``COALESCE(column, constant)``
+    (``report_natural_key``): then no two rows of the table, nor of any subset of its rows, share the check's
+    key (NULLs equal: the COALESCE makes the index stricter still), and Postgres enforces it on every write."""
     row = conn.execute(
         """SELECT EXISTS (
                SELECT FROM pg_index x
-                WHERE x.indrelid = to_regclass(%s) AND x.indisunique AND x.indisvalid
-                  AND x.indpred IS NULL AND x.indexprs IS NULL
+                WHERE x.indrelid = to_regclass(%s) AND x.indisunique AND x.indisvalid AND x.indpred IS NULL
                   AND NOT EXISTS (
                       SELECT FROM unnest(x.indkey) WITH ORDINALITY AS k (attnum, position)
-                        JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
-                       WHERE k.position <= x.indnkeyatts AND (NOT a.attnotnull OR a.attname <> ALL (%s))))""",
+                        LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+                       WHERE k.position <= x.indnkeyatts
+                         AND NOT coalesce(
+                             CASE WHEN k.attnum = 0
+                                  THEN substring(pg_get_indexdef(x.indexrelid, k.position::int, true)
+                                                 FROM '^COALESCE\((\w+), (?:''[^'']*''|-?[0-9.]+)(?:::[\w ]+)?\)$')
+                                  WHEN a.attnotnull THEN a.attname::text
+                              END = ANY (%s), false)))""",
         (f"{SCHEMA}.{table}", list(check.unique_columns or ())),
     ).fetchone()
     return bool(row and row[0])

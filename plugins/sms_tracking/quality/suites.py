@@ -169,7 +169,7 @@ SUITES: tuple[Suite, ...] = (
         not_in_future("finished_at"),
     )),
     Suite("report", "report", ("report_id", "provider", "provider_message_id", "raw_status"), query="report.sql",
-          requires=("qualification", "message"), checks=(
+          requires=("qualification", "message"), rows_of_table=True, checks=(
         not_null("provider"),
         not_null("provider_message_id"),
         not_null("raw_status"),
