@@ -1,5 +1,5 @@
-"""Great Expectations: its connection, its import (seconds long, so in the background and only when
-there is something to validate) and the validation of each suite's scratch table."""
+"""Great Expectations: its connection, its import (seconds long, so in the background from the start of the
+validation) and the validation of each suite's scratch table."""
 
 from __future__ import annotations
 
