@@ -142,19 +142,24 @@ def test_each_function_has_one_definition_in_the_functions_folder_and_the_databa
         assert [name for name, _ in stored_functions(conn)] == sorted(names)  # no stale signature left over
 
 
-def test_the_build_lock_key_is_written_once(dsn: str) -> None:
+def test_the_advisory_lock_keys_are_written_once(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
-        key = str(conn.execute("SELECT sms_tracking.build_lock()").fetchone()[0])
+        build, load_high, smpp, twilio = conn.execute(
+            "SELECT sms_tracking.build_lock(), sms_tracking.load_lock('smpp') >> 32, sms_tracking.load_lock('smpp'),"
+            " sms_tracking.load_lock('twilio')"
+        ).fetchone()
+    assert len({build, smpp, twilio}) == 3  # one key per provider, none the build's
     project = Path.cwd()  # pytest runs from the top of the checkout
-    holders = [
-        path.relative_to(project).as_posix()
-        for folder in ("include/sql", "plugins", "dags", "tests", "docs", "bench")
-        for path in (project / folder).rglob("*")
-        if path.suffix in (".sql", ".py", ".md")
-        and project / "include/sql/migrations" not in path.parents
-        and re.search(rf"\b{key}\b", path.read_text(encoding="utf-8"))
-    ]
-    assert holders == ["include/sql/functions/build_lock.sql"]
+    for key in (build, load_high):
+        holders = [
+            path.relative_to(project).as_posix()
+            for folder in ("include/sql", "plugins", "dags", "tests", "docs", "bench")
+            for path in (project / folder).rglob("*")
+            if path.suffix in (".sql", ".py", ".md")
+            and project / "include/sql/migrations" not in path.parents
+            and re.search(rf"\b{key}\b", path.read_text(encoding="utf-8"))
+        ]
+        assert holders == ["include/sql/functions/locks.sql"], key
 
 
 def test_functions_are_replaced_when_a_file_changed_or_a_function_is_missing_and_not_on_every_migrate(

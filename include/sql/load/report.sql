@@ -5,7 +5,7 @@
 -- earliest-arrival rule below must see every copy another load stored, or a later object that commits first
 -- keeps counting as loaded the rows an earlier one then takes over (tests/integration/test_concurrent_loads.py).
 -- Parsing and staging still run in parallel; providers are locked in name order, so two loads cannot deadlock.
-SELECT pg_advisory_xact_lock(hashtext('sms_tracking.load/report'), hashtext(provider))
+SELECT pg_advisory_xact_lock(sms_tracking.load_lock(provider))
   FROM (SELECT DISTINCT provider FROM stage_report ORDER BY 1) p;
 
 WITH superseded AS (
