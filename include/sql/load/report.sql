@@ -22,42 +22,64 @@ INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
 SELECT DISTINCT provider, provider_message_id FROM removed ORDER BY 1, 2
 ON CONFLICT DO NOTHING;
 
-INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-SELECT DISTINCT provider, provider_message_id FROM stage_report ORDER BY 1, 2
-ON CONFLICT DO NOTHING;
-
--- Same natural key as a report already stored (the same callback in several files, the same file under two
--- names, a re-read API page): one row, the earliest arrival's -- the earliest received time, then the
--- smaller uri, then the first position (docs/reliability.md) -- whatever order or batches the objects are
--- loaded in. A stored copy that a new object's earlier copy replaces moves to that object; if its object
--- was qualified already, its failure was counted there, and the new object's qualification counts it
--- again: the count it made is taken back here. Rows go in natural-key order so that two loads of
--- overlapping reports lock index entries in the same order and cannot deadlock. The row count of this
--- last statement is the number of new or replaced reports.
-CREATE TEMP TABLE load_report_earliest ON COMMIT DROP AS
-SELECT DISTINCT ON (provider, provider_message_id, raw_status, coalesce(error_code, ''),
-                    coalesce(event_at, '-infinity'))
-       *
-  FROM stage_report
- ORDER BY provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity'),
-          position;
-
 -- The object's own time (migration 0021): the latest date its reports carry.
 UPDATE sms_tracking.source_object
    SET reported_until = (SELECT max(event_at) FROM stage_report)
  WHERE object_id = %(object_id)s;
 
--- The stored copies that an earlier copy of this object displaces, found once (one natural-key join).
+-- Same natural key as a report already stored (the same callback in several files, the same file under two
+-- names, a re-read API page): one row, the earliest arrival's -- the earliest received time, then the
+-- smaller uri, then the first position (docs/reliability.md) -- whatever order or batches the objects are
+-- loaded in. First the object's own copies of a key, the first position's, go in where no stored copy holds
+-- the key (one sort of the staged rows, inserted in natural-key order). Most reports are new, and the
+-- insert's own look-up of the key is then the only one: the stored copies are read for the few keys left.
+CREATE TEMP TABLE load_report_inserted ON COMMIT DROP AS
+WITH inserted AS (
+    INSERT INTO sms_tracking.report (
+        provider, provider_message_id, raw_status, raw_error, error_code, event_at, received_at, submitted_at,
+        phone_raw, sender, segments, price, price_unit, raw_text, object_id, position, parse_warning)
+    SELECT DISTINCT ON (provider, provider_message_id, raw_status, coalesce(error_code, ''),
+                        coalesce(event_at, '-infinity'))
+           provider, provider_message_id, raw_status, raw_error, error_code, event_at, received_at, submitted_at,
+           phone_raw, sender, segments, price, price_unit, raw_text, object_id, position, parse_warning
+      FROM stage_report
+     ORDER BY provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity'),
+              position
+    ON CONFLICT (provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity'))
+    DO NOTHING
+    RETURNING provider, provider_message_id, raw_status, coalesce(error_code, '') AS error_code,
+              coalesce(event_at, '-infinity') AS event_at
+)
+SELECT * FROM inserted;
+
+-- The keys a stored copy holds: the object's first copy of each, and the stored copy it displaces when it
+-- arrived earlier (one index look-up per key). A stored copy that a new object's earlier copy replaces moves
+-- to that object; if its object was qualified already, its failure was counted there, and the new object's
+-- qualification counts it again: the count it made is taken back here.
 CREATE TEMP TABLE load_report_displaced ON COMMIT DROP AS
-SELECT r.report_id, r.object_id, o.qualified_at IS NOT NULL AS qualified
-  FROM load_report_earliest s
-  JOIN sms_tracking.report r
-    ON (r.provider, r.provider_message_id, r.raw_status, coalesce(r.error_code, ''),
-        coalesce(r.event_at, '-infinity'))
-       = (s.provider, s.provider_message_id, s.raw_status, coalesce(s.error_code, ''),
-          coalesce(s.event_at, '-infinity'))
-  JOIN sms_tracking.source_object o ON o.object_id = r.object_id
- WHERE (s.received_at, %(uri)s::text, s.position) < (r.received_at, o.uri, r.position);
+SELECT r.report_id, r.object_id, r.qualified, s.raw_error, s.received_at, s.submitted_at, s.phone_raw, s.sender,
+       s.segments, s.price, s.price_unit, s.raw_text, s.position, s.parse_warning
+  FROM (SELECT DISTINCT ON (s.provider, s.provider_message_id, s.raw_status, k.error_code, k.event_at) s.*
+          FROM stage_report s
+          JOIN (SELECT provider, provider_message_id, raw_status, coalesce(error_code, '') AS error_code,
+                       coalesce(event_at, '-infinity') AS event_at
+                  FROM stage_report
+                EXCEPT
+                SELECT provider, provider_message_id, raw_status, error_code, event_at
+                  FROM load_report_inserted) k
+            ON (k.provider, k.provider_message_id, k.raw_status, k.error_code, k.event_at)
+               = (s.provider, s.provider_message_id, s.raw_status, coalesce(s.error_code, ''),
+                  coalesce(s.event_at, '-infinity'))
+         ORDER BY s.provider, s.provider_message_id, s.raw_status, k.error_code, k.event_at, s.position) s
+ CROSS JOIN LATERAL (
+        SELECT r.report_id, r.object_id, o.qualified_at IS NOT NULL AS qualified
+          FROM sms_tracking.report r
+          JOIN sms_tracking.source_object o ON o.object_id = r.object_id
+         WHERE r.provider = s.provider AND r.provider_message_id = s.provider_message_id
+           AND r.raw_status = s.raw_status AND coalesce(r.error_code, '') = coalesce(s.error_code, '')
+           AND coalesce(r.event_at, '-infinity') = coalesce(s.event_at, '-infinity')
+           AND (s.received_at, %(uri)s::text, s.position) < (r.received_at, o.uri, r.position)
+         LIMIT 1) r;
 
 WITH replaced AS (
     SELECT rq.provider, rq.qualification_status, rq.qualification_code
@@ -77,19 +99,26 @@ UPDATE sms_tracking.source_object o
   FROM (SELECT object_id, count(*) AS n FROM load_report_displaced GROUP BY 1) d
  WHERE o.object_id = d.object_id;
 
-INSERT INTO sms_tracking.report AS r (
-    provider, provider_message_id, raw_status, raw_error, error_code, event_at, received_at, submitted_at,
-    phone_raw, sender, segments, price, price_unit, raw_text, object_id, position, parse_warning)
-SELECT provider, provider_message_id, raw_status, raw_error, error_code, event_at, received_at, submitted_at,
-       phone_raw, sender, segments, price, price_unit, raw_text, object_id, position, parse_warning
-  FROM load_report_earliest
- ORDER BY provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity')
-ON CONFLICT (provider, provider_message_id, raw_status, coalesce(error_code, ''), coalesce(event_at, '-infinity'))
-DO UPDATE
-   SET raw_error = excluded.raw_error, received_at = excluded.received_at, submitted_at = excluded.submitted_at,
-       phone_raw = excluded.phone_raw, sender = excluded.sender, segments = excluded.segments,
-       price = excluded.price, price_unit = excluded.price_unit, raw_text = excluded.raw_text,
-       object_id = excluded.object_id, position = excluded.position, parse_warning = excluded.parse_warning
- WHERE (excluded.received_at, %(uri)s::text, excluded.position)
-       < (r.received_at, (SELECT o.uri FROM sms_tracking.source_object o WHERE o.object_id = r.object_id),
-          r.position);
+-- The object's loaded reports, new or replacing a stored copy (the row count of this last statement), and
+-- their messages queued for the build, in key order (two loads queueing the same messages wait for each
+-- other in one order: no deadlock).
+CREATE TEMP TABLE load_report_loaded ON COMMIT DROP AS
+WITH replaced AS (
+    UPDATE sms_tracking.report r
+       SET raw_error = d.raw_error, received_at = d.received_at, submitted_at = d.submitted_at,
+           phone_raw = d.phone_raw, sender = d.sender, segments = d.segments, price = d.price,
+           price_unit = d.price_unit, raw_text = d.raw_text, object_id = %(object_id)s, position = d.position,
+           parse_warning = d.parse_warning
+      FROM load_report_displaced d
+     WHERE r.report_id = d.report_id
+ RETURNING r.provider, r.provider_message_id
+), loaded AS (
+    SELECT provider, provider_message_id FROM load_report_inserted
+     UNION ALL
+    SELECT provider, provider_message_id FROM replaced
+), queued AS (
+    INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
+    SELECT provider, provider_message_id FROM loaded ORDER BY 1, 2
+    ON CONFLICT DO NOTHING
+)
+SELECT provider, provider_message_id FROM loaded;
