@@ -144,6 +144,51 @@ def test_build_steps_run_with_their_session_settings(dsn: str, landing: Path, mo
     assert seen == {"build/qualify.sql": {"jit": "off", "work_mem": "64MB", "maintenance_work_mem": "256MB"}}
 
 
+def test_a_first_send_log_builds_the_message_indexes_after_its_rows(dsn: str, landing: Path) -> None:
+    """The first send log is larger than the (empty) message table: its secondary indexes are dropped and built
+    again after the insert, the same definitions under the same names. A later small send log keeps them."""
+    indexes = (
+        "SELECT indexname, indexdef, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
+        "FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = 'message' ORDER BY 1"
+    )
+
+    def load_sends() -> tuple[dict[str, Any], list[tuple], list[tuple]]:
+        with psycopg.connect(dsn) as conn:
+            before = conn.execute(indexes).fetchall()
+        (uri,) = pipeline.pending_objects("campaign", dsn=dsn)
+        result = pipeline.load("campaign", uri, dsn=dsn)
+        with psycopg.connect(dsn) as conn:
+            return result, before, conn.execute(indexes).fetchall()
+
+    for relative in FILES:
+        if relative != "sends/sends.csv":
+            (landing / relative).unlink()
+    result, before, after = load_sends()
+    assert result["rows_loaded"] == 6
+    assert [i[:2] for i in after] == [i[:2] for i in before] and len(after) > 1
+    assert {i[0] for i in after if i not in before} == {i[0] for i in after} - {"message_pkey"}
+    write(landing, "sends/sends-2.csv", SENDS.splitlines()[0] + "\nD2,r7,+15550197,twilio,SM3,2026-05-04T09:00:00Z,1\n")
+    result, before, after = load_sends()  # one message against 6 stored
+    assert result["rows_loaded"] == 1
+    assert after == before
+
+
+def test_reports_stored_already_queue_no_message(dsn: str, landing: Path) -> None:
+    """An object whose reports are all stored (the same file under another name) changes no message: the
+    build's queue gets none of them; a new report queues its message once."""
+    run_all(dsn)
+    write(landing, "reports/smpp_main/r1-copy.txt", SMPP)
+    write(
+        landing,
+        "reports/smpp_main/r2.txt",
+        SMPP + SMPP.splitlines()[0].replace("done date:2605041012", "done date:2605041013") + "\n",
+    )
+    results = load_all(dsn, ["smpp_main"])
+    assert sorted((r["rows_loaded"], r["rows_duplicate"]) for r in results) == [(0, 7), (1, 7)]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT * FROM sms_tracking.pending_message").fetchall() == [("smpp", "A1")]
+
+
 def test_a_first_load_does_not_wait_for_a_reader_of_the_log(dsn: str, landing: Path) -> None:
     """A reader holds the log (an open BI transaction): the first load's build neither waits for it nor
     makes it wait; the batch goes in with the indexes maintained (the same index objects)."""

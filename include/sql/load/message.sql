@@ -3,8 +3,11 @@ UPDATE sms_tracking.source_object
    SET status = 'superseded'
  WHERE source = %(source)s AND uri = %(uri)s AND object_id <> %(object_id)s AND status = 'loaded';
 
+-- Queued before the messages are written, in key order, as the report loads queue theirs: a load of a
+-- provider's message log (send_log.sql) queues, then writes messages too, so neither waits for the other in
+-- the opposite order. A message twice in the file is queued once (DO NOTHING), without a DISTINCT.
 INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-SELECT DISTINCT provider, provider_message_id FROM stage_message ORDER BY 1, 2
+SELECT provider, provider_message_id FROM stage_message ORDER BY 1, 2
 ON CONFLICT DO NOTHING;
 
 -- A message moved to another delivery (a corrected send log): the delivery it leaves is rebuilt too. Queued
@@ -15,6 +18,11 @@ SELECT DISTINCT m.delivery_id
   JOIN sms_tracking.message m USING (provider, provider_message_id)
  WHERE m.delivery_id <> s.delivery_id
 ON CONFLICT DO NOTHING;
+
+-- A first load or a backfill: the secondary indexes are built once after the rows are in
+-- (sms_tracking.defer_indexes, include/sql/functions).
+CREATE TEMP TABLE load_message_deferred_index ON COMMIT DROP AS
+SELECT sms_tracking.defer_indexes('sms_tracking.message', (SELECT count(*) FROM stage_message)) AS definitions;
 
 INSERT INTO sms_tracking.message (
     provider, provider_message_id, delivery_id, recipient_id, phone_raw, phone_e164, submitted_at, segments,
@@ -31,3 +39,5 @@ ON CONFLICT (provider, provider_message_id) DO UPDATE
  WHERE (message.delivery_id, message.recipient_id, message.phone_raw, message.submitted_at, message.segments)
        IS DISTINCT FROM
        (excluded.delivery_id, excluded.recipient_id, excluded.phone_raw, excluded.submitted_at, excluded.segments);
+
+DO $$ BEGIN PERFORM sms_tracking.restore_indexes(definitions) FROM load_message_deferred_index; END $$;
