@@ -674,6 +674,7 @@ class Stage:
     detail: str = ""
     process_seconds: float = 0.0
     process_cpu_s: float = 0.0
+    blks_read: int | None = None
 
 
 @dataclass
@@ -936,10 +937,17 @@ def run_pipeline(
     detail: dict[str, Any] = {}
     started = time.monotonic()
 
-    stage, _ = measured("prepare_database", "prepare", [{}], env, work)
+    def step(name: str, task: str, jobs: Sequence[dict[str, Any]]) -> tuple[Stage, list[Child]]:
+        """The step measured, with the database's blocks read during it (what may grow with the history)."""
+        before = block_counts(dsn)["blks_read"]
+        stage, children = measured(name, task, jobs, env, work)
+        stage.blks_read = block_counts(dsn)["blks_read"] - before
+        return stage, children
+
+    stage, _ = step("prepare_database", "prepare", [{}])
     stages.append(stage)
 
-    stage, (child,) = measured("pending_objects", "pending", [{}], env, work)
+    stage, (child,) = step("pending_objects", "pending", [{}])
     objects = [tuple(o) for o in child.result]
     stage.detail = f"{len(objects)} new objects"
     stages.append(stage)
@@ -947,12 +955,10 @@ def run_pipeline(
     if objects:
         sizes = [Path(unquote(urlsplit(uri).path)).stat().st_size for _, uri in objects]
         shares = balance(objects, sizes, workers)
-        stage, children = measured(
+        stage, children = step(
             f"load_object ×{len(objects)} on {len(shares)} workers",
             "load",
             [{"objects": share, "run_id": run_id} for share in shares],
-            env,
-            work,
         )
         totals = {key: sum(c.result[key] for c in children) for key in children[0].result}
         detail["load"] = totals
@@ -962,12 +968,12 @@ def run_pipeline(
         )
         stages.append(stage)
 
-    for step in BUILD_STEPS:
-        stage, (child,) = measured(f"build: {step}", "build", [{"step": step, "run_id": run_id}], env, work)
+    for name in BUILD_STEPS:
+        stage, (child,) = step(f"build: {name}", "build", [{"step": name, "run_id": run_id}])
         stage.detail = f"{child.result.get('rows', '')} rows"
         stages.append(stage)
 
-    stage, (child,) = measured("validate", "validate", [{"run_id": run_id}], env, work)
+    stage, (child,) = step("validate", "validate", [{"run_id": run_id}])
     detail["validation"] = outcome = child.result
     stage.detail = (
         f"{outcome.get('checks')} checks, {outcome.get('passed')} passed"
@@ -1102,7 +1108,11 @@ def report(results: dict[str, Any]) -> str:
         return (
             f"    {s['name']:<54} {fmt_seconds(s['seconds']):>8} {'':>6} {fmt_seconds(cpu_of(s)):>8} {'':>6} "
             f"{fmt_seconds(s.get('process_seconds')):>8} {'':>6} {'':>9} {fmt_mb(s['peak_rss_mb']):>9}  "
-            f"{s['detail']}"
+            + ", ".join(
+                part
+                for part in (s["detail"], s.get("blks_read") is not None and f"{s['blks_read']:,} blocks read")
+                if part
+            )
         )
 
     for v in results["variants"]:
