@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -187,6 +188,44 @@ def test_reports_stored_already_queue_no_message(dsn: str, landing: Path) -> Non
     assert sorted((r["rows_loaded"], r["rows_duplicate"]) for r in results) == [(0, 7), (1, 7)]
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT * FROM sms_tracking.pending_message").fetchall() == [("smpp", "A1")]
+
+
+def test_a_small_batch_reads_only_its_own_reports(dsn: str, landing: Path) -> None:
+    """Rebuilding a few log rows reads those messages' reports by key, not the report table: the step's cost
+    follows the new data, not the history (issue 19's incremental row: on a 3M history the outer join straight
+    onto the qualified reports hashed all 4.7M of them for 10,000 messages)."""
+    run_all(dsn)
+    read = (
+        "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0), idx_scan FROM pg_stat_user_tables "
+        "WHERE relid = 'sms_tracking.report'::regclass"
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # A history: 20,000 more messages like A1, one report each; 100 of them and A1 are queued.
+        conn.execute(
+            "INSERT INTO sms_tracking.message SELECT provider, 'H' || g, delivery_id, recipient_id, phone_raw, "
+            "phone_e164, submitted_at, segments, object_id FROM sms_tracking.message, generate_series(1, 20000) g "
+            "WHERE provider_message_id = 'A1'"
+        )
+        conn.execute(
+            "INSERT INTO sms_tracking.report (provider, provider_message_id, raw_status, received_at, raw_text, "
+            "object_id, position) SELECT provider, 'H' || g, raw_status, received_at, raw_text, object_id, 1000 + g "
+            "FROM (SELECT * FROM sms_tracking.report WHERE provider_message_id = 'A1' LIMIT 1) r, "
+            "generate_series(1, 20000) g"
+        )
+        conn.execute("ANALYZE sms_tracking.message, sms_tracking.report")
+        conn.execute(
+            "INSERT INTO sms_tracking.pending_message (provider, provider_message_id) "
+            "SELECT 'smpp', 'H' || g FROM generate_series(1, 100) g UNION ALL SELECT 'smpp', 'A1'"
+        )
+        before = conn.execute(read).fetchone()
+        assert before is not None
+        pipeline.build_step("delivery_log", run_id="test", dsn=dsn)
+        deadline = time.monotonic() + 10  # the step's backend reports its counts when it ends
+        while (after := conn.execute(read).fetchone()) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert after is not None and after[1] > before[1]  # the step probed the report table's index
+    assert after[0] - before[0] < 1000  # and read its 102 reports, not the 20,000 others
+    assert log_rows(dsn)["A1"][0] == "delivered"
 
 
 def test_a_first_load_does_not_wait_for_a_reader_of_the_log(dsn: str, landing: Path) -> None:
