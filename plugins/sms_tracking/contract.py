@@ -18,6 +18,7 @@ from typing import Any
 from sms_tracking import segments, tracking
 from sms_tracking.phone import to_e164
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report, as_utc
+from sms_tracking.reports.fields import COUNT_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +232,11 @@ def _target(position: int, row: dict[str, str], ctx: ParseContext) -> tuple[Any,
 def _send(position: int, row: dict[str, str], ctx: ParseContext) -> tuple[Any, ...]:
     phone = row["phone"].strip() or None
     segments = (row.get("segments") or "1").strip() or "1"
-    if not segments.isdigit() or int(segments) < 1:
+    # ASCII digits only ("²" is a digit to str.isdigit but not to int()), within the message column's int4.
+    if not (segments.isascii() and segments.isdigit()) or int(segments) < 1:
         raise BadValue(f"segments {segments!r} is not a positive integer")
+    if int(segments) > COUNT_LIMIT:
+        raise BadValue(f"segments {segments} is out of range (at most {COUNT_LIMIT})")
     return (
         _required(row, "provider").lower(),
         _required(row, "provider_message_id"),

@@ -19,7 +19,6 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from decimal import Decimal
 from functools import cache
 from typing import IO, TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from sms_tracking.audit import RunInfo
 from sms_tracking.errors import PermanentError
 from sms_tracking.phone import to_e164
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report, normalise_error_code
+from sms_tracking.reports.fields import COUNT_LIMIT, PRICE_LIMIT
 
 if TYPE_CHECKING:
     import psycopg
@@ -257,11 +257,6 @@ def _clean(value: Any) -> Any:
     return value
 
 
-PRICE_LIMIT = Decimal(10) ** 7
-"""The report table stores prices as numeric(12, 5)."""
-INT_LIMIT = 2**31 - 1
-
-
 def out_of_range(record: Any) -> str | None:
     """Why a parsed record cannot be stored as is, whatever adapter made it (one bad value must not
     abort the COPY of the whole object)."""
@@ -270,7 +265,7 @@ def out_of_range(record: Any) -> str | None:
     if isinstance(record, Report):
         if record.price is not None and not abs(record.price) < PRICE_LIMIT:
             return f"price {record.price} is out of range (|price| < {PRICE_LIMIT})"
-        if record.segments is not None and not 0 <= record.segments <= INT_LIMIT:
+        if record.segments is not None and not 0 <= record.segments <= COUNT_LIMIT:
             return f"segments {record.segments} is out of range"
     return None
 

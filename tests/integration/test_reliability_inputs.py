@@ -253,3 +253,30 @@ def test_nul_characters_are_stored_as_replacement_characters(dsn: str, landing: 
         assert conn.execute("SELECT recipient_id FROM sms_tracking.target").fetchall() == [("r\ufffd1",)]
         stored_report = conn.execute("SELECT raw_status, sender, raw_text FROM sms_tracking.report").fetchone()
     assert stored_report == ("deli\ufffdvered", "Shop\ufffdEx", report.rstrip("\n"))
+
+
+def test_a_send_whose_segments_are_not_an_int4_is_rejected_and_the_others_load(dsn: str, landing: Path) -> None:
+    """A count past the message column's integer, or a digit that int() does not read, is a reject at its
+    line, not an error that aborts the COPY of the whole file."""
+    sends = (
+        "delivery_id,recipient_id,phone,provider,provider_message_id,submitted_at,segments\n"
+        "D1,r1,+33612345678,smpp,P1,2026-05-04T08:00:00Z,2\n"
+        "D1,r2,+33612345679,smpp,P2,2026-05-04T08:00:00Z,99999999999\n"
+        "D1,r3,+33612345680,smpp,P3,2026-05-04T08:00:00Z,²\n"
+        "D1,r4,+33612345681,smpp,P4,2026-05-04T08:00:00Z,2147483647\n"
+    )
+    (landing / "sends").mkdir()
+    (landing / "sends" / "sends.csv").write_text(sends, encoding="utf-8")
+    [uri] = pipeline.pending_objects("campaign", dsn)
+    result = pipeline.load("campaign", uri, dsn=dsn)
+    with psycopg.connect(dsn) as conn:
+        loaded = conn.execute("SELECT recipient_id, segments FROM sms_tracking.message ORDER BY 1").fetchall()
+        rejects = conn.execute(
+            "SELECT position, reason FROM sms_tracking.reject WHERE object_id = %s ORDER BY 1", (result["object_id"],)
+        ).fetchall()
+    assert result["status"] == "loaded" and result["rows_loaded"] == 2 and result["rows_rejected"] == 2
+    assert loaded == [("r1", 2), ("r4", 2147483647)]
+    assert rejects == [
+        (3, "segments 99999999999 is out of range (at most 2147483647)"),
+        (4, "segments '²' is not a positive integer"),
+    ]

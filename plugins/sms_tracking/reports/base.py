@@ -100,7 +100,7 @@ def normalise_error_code(raw: str | None) -> str | None:
     code = raw.strip()
     if not code:
         return None
-    if code.isdigit():
+    if code.isascii() and code.isdigit():  # "²" is a digit to str.isdigit but not to int()
         return str(int(code))
     return code.upper()
 

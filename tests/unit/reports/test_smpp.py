@@ -666,3 +666,9 @@ def test_unknown_id_format_is_a_configuration_error() -> None:
 def test_receipted_message_id_is_a_c_string_without_its_nul() -> None:
     pdu = decode_deliver_sm(hex_to_bytes(_pdu(tlvs=((TAG_RECEIPTED_MESSAGE_ID, b"6aad5\x00"),))))
     assert pdu.receipted_message_id == "6aad5"
+
+
+def test_a_non_ascii_digit_error_code_is_kept_as_text() -> None:
+    """str.isdigit accepts "²", which int() refuses: such a code is text, not a number to strip zeros from."""
+    assert normalise_error_code("²") == "²"
+    assert normalise_error_code("007") == "7"
