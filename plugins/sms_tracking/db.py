@@ -37,8 +37,13 @@ another's (:func:`_comment_views`)."""
 REWRITTEN_FILE = "rewritten.toml"
 """In the migrations folder: the migrations rewritten after they were applied, with their earlier checksums."""
 _MIGRATION_LOCK = 0x5D5_0001
-_CREATES = re.compile(r"^CREATE\s+OR\s+REPLACE\s+(FUNCTION|VIEW)\s+([\w.]+)", re.IGNORECASE | re.MULTILINE)
-"""What a file of the functions or views folder creates, for :func:`_apply_when_changed` to see it missing."""
+_CREATES = re.compile(
+    r"^CREATE\s+OR\s+REPLACE\s+(?P<kind>FUNCTION|VIEW|(?P<trigger>TRIGGER))\s+(?P<name>[\w.]+)"
+    r"(?(trigger)[^;]*?\sON\s+(?P<table>[\w.]+))",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""What a file of the functions or views folder creates (a trigger with its table: its name is per table), for
+:func:`_apply_when_changed` to see it missing."""
 
 
 def session_settings() -> dict[str, str]:
@@ -247,11 +252,17 @@ def _apply_when_changed(conn: psycopg.Connection[Any], name: str, folder: Path, 
             "SELECT version, checksum FROM sms_tracking.schema_migration WHERE starts_with(version, %s)", (f"{name}/",)
         )
     )
-    created = [match.groups() for path in files for match in _CREATES.finditer(path.read_text(encoding="utf-8"))]
+    created = [
+        match.group("kind", "name", "table") for path in files for match in _CREATES.finditer(path.read_text("utf-8"))
+    ]
     missing = conn.execute(
-        """SELECT count(*) FROM unnest(%s::text[], %s::text[]) AS o(kind, name)
-            WHERE CASE upper(kind) WHEN 'VIEW' THEN to_regclass(name)::oid ELSE to_regproc(name)::oid END IS NULL""",
-        ([kind for kind, _ in created], [object_name for _, object_name in created]),
+        """SELECT count(*) FROM unnest(%s::text[], %s::text[], %s::text[]) AS o(kind, name, on_table)
+            WHERE CASE upper(kind)
+                  WHEN 'VIEW' THEN to_regclass(name) IS NULL
+                  WHEN 'TRIGGER' THEN NOT EXISTS (
+                      SELECT FROM pg_trigger WHERE tgname = lower(name) AND tgrelid = to_regclass(on_table))
+                  ELSE to_regproc(name) IS NULL END""",
+        ([kind for kind, _, _ in created], [name for _, name, _ in created], [table for _, _, table in created]),
     ).fetchone()
     if not after_migrations and recorded == wanted and missing == (0,):
         return

@@ -201,6 +201,17 @@ def test_functions_are_replaced_when_a_file_changed_or_a_function_is_missing_and
         assert recorded == (hashlib.sha256(url_key.read_bytes()).hexdigest(),)
 
 
+def test_a_dropped_trigger_of_the_functions_folder_is_restored_by_migrate(dsn: str) -> None:
+    trigger = """SELECT count(*) FROM pg_trigger
+                  WHERE tgname = 'qualification_reason_check' AND tgrelid = 'sms_tracking.qualification'::regclass"""
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DROP TRIGGER qualification_reason_check ON sms_tracking.qualification")
+        assert conn.execute(trigger).fetchone() == (0,)
+    with db.connect(dsn) as conn:
+        assert db.migrate(conn) == []
+        assert conn.execute(trigger).fetchone() == (1,)
+
+
 def test_migrate_is_idempotent(dsn: str) -> None:
     with db.connect(dsn) as conn:
         before = (
