@@ -297,9 +297,11 @@ def _report_row(record: Report, object_id: int, received_at: datetime) -> tuple[
     return row
 
 
-_REPORT_CLEANED = frozenset((2, 3, 8, 9, 13, 16))
-"""The report columns that come from the provider's text as it is (raw_status, raw_error, phone_raw, sender,
-raw_text, parse_warning)."""
+_REPORT_CLEANED = frozenset(
+    _REPORT_COLUMNS.index(name)
+    for name in ("raw_status", "raw_error", "phone_raw", "sender", "raw_text", "parse_warning")
+)
+"""The positions of the report columns that come from the provider's text as it is."""
 
 
 def _row(record: Any, object_id: int, ctx: ParseContext) -> tuple[Any, ...]:
