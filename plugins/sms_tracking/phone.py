@@ -83,7 +83,8 @@ def _formatted(parsed: phonenumbers.PhoneNumber) -> str | None:
 def _international(number: str) -> str | None:
     """What :func:`_parsed` gives for ``+`` and ASCII digits, by the steps ``phonenumbers.parse`` takes for
     them without its search for a number in free text (two thirds of its cost). These steps are phonenumbers'
-    private functions: without them, the public parse. tests/unit/test_phone.py compares the two."""
+    private functions: without them, or when their signatures changed, the public parse. tests/unit/test_phone.py
+    compares the two and checks the private names are there."""
     from phonenumbers import phonenumberutil as util
 
     try:
@@ -97,20 +98,23 @@ def _international(number: str) -> str | None:
     digits = number[1:]
     if len(digits) <= shortest:
         return _parsed(number, None)
-    country_code, national = extract(digits)
-    if country_code == 0 or len(national) < shortest:
-        return None
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
-        country_code, phonenumbers.region_code_for_country_code(country_code)
-    )
-    if metadata is not None:
-        _, stripped, _ = strip_prefix(national, metadata)
-        if test_length(stripped, metadata) not in _KEEP_PREFIX:
-            national = stripped
-    if not shortest <= len(national) <= longest:
-        return None
-    parsed = phonenumbers.PhoneNumber(country_code=country_code)
-    leading_zeros(national, parsed)
+    try:
+        country_code, national = extract(digits)
+        if country_code == 0 or len(national) < shortest:
+            return None
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            country_code, phonenumbers.region_code_for_country_code(country_code)
+        )
+        if metadata is not None:
+            _, stripped, _ = strip_prefix(national, metadata)
+            if test_length(stripped, metadata) not in _KEEP_PREFIX:
+                national = stripped
+        if not shortest <= len(national) <= longest:
+            return None
+        parsed = phonenumbers.PhoneNumber(country_code=country_code)
+        leading_zeros(national, parsed)
+    except (TypeError, ValueError):  # a private function whose signature or results changed
+        return _parsed(number, None)
     parsed.national_number = int(national)
     return _formatted(parsed)
 

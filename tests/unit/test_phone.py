@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import pytest
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, phonenumberutil
 
 from sms_tracking import phone
 
@@ -33,6 +34,40 @@ def test_the_shortcut_gives_the_parse_result_for_every_country_and_length() -> N
     assert None in found.values()
     assert sum(e is not None for e in found.values()) > 5_000
     assert sum(e is not None and e != n for n, e in found.items()) > 100
+
+
+PRIVATE = (
+    "_extract_country_code",
+    "_maybe_strip_national_prefix_carrier_code",
+    "_test_number_length",
+    "_set_italian_leading_zeros_for_phone_number",
+    "_MIN_LENGTH_FOR_NSN",
+    "_MAX_LENGTH_FOR_NSN",
+)
+"""The private names of phonenumbers the shortcut uses: without one it falls back to the public parse silently,
+so the comparison above would pass with no shortcut left."""
+
+
+def test_the_private_names_of_the_shortcut_exist() -> None:
+    assert [name for name in PRIVATE if not hasattr(phonenumberutil, name)] == []
+
+
+@pytest.mark.parametrize("name", PRIVATE[:4])
+@pytest.mark.parametrize("error", [TypeError, ValueError])
+def test_a_private_function_that_changed_falls_back_to_the_public_parse(
+    name: str, error: type[Exception], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = getattr(phonenumberutil, name)
+
+    def changed(*args: object) -> object:
+        """Changed as the shortcut calls it; the public parse, which calls it too, keeps the original."""
+        if sys._getframe(1).f_code is phone._international.__code__:
+            raise error("changed")
+        return original(*args)
+
+    monkeypatch.setattr(phonenumberutil, name, changed)
+    for number in ("+33670169096", "+390612345678", "+5491123456789", "+999123456"):
+        assert phone._international(number) == phone._parsed(number, None)
 
 
 @pytest.mark.parametrize(
