@@ -145,9 +145,10 @@ def test_build_steps_run_with_their_session_settings(dsn: str, landing: Path, mo
     assert seen == {"build/qualify.sql": {"jit": "off", "work_mem": "64MB", "maintenance_work_mem": "256MB"}}
 
 
-def test_a_first_send_log_builds_the_message_indexes_after_its_rows(dsn: str, landing: Path) -> None:
-    """The first send log is larger than the (empty) message table: its secondary indexes are dropped and built
-    again after the insert, the same definitions under the same names. A later small send log keeps them."""
+def test_a_first_sends_file_builds_the_message_indexes_after_its_rows(dsn: str, landing: Path) -> None:
+    """The campaign's first sends file is larger than the (empty) message table: its secondary indexes are
+    dropped and built again after the insert, the same definitions under the same names. A later small sends
+    file keeps them."""
     indexes = (
         "SELECT indexname, indexdef, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
         "FROM pg_indexes WHERE schemaname = 'sms_tracking' AND tablename = 'message' ORDER BY 1"
