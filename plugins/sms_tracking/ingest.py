@@ -443,8 +443,7 @@ def load_object(
         stager = _Stager(conn)
         read = rejected = warned = 0
         first_rejects: list[Reject] = []
-        nul = False
-        """Whether a line held a NUL: the values of a contract row are cut from its lines."""
+        nul = False  # whether a line held a NUL: the values of a contract row are cut from its lines
 
         def lines() -> Iterator[tuple[int, str]]:
             nonlocal read, rejected, nul

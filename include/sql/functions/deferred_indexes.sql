@@ -1,7 +1,8 @@
 -- A batch at least as large as its table (a first load, a backfill) is written faster with the table's
 -- secondary indexes built once afterwards than maintained row by row: 1M delivery-log rows with 8 indexes
 -- took 32 s to insert, 5.5 s with the primary key only, and each index about 1.3 s to build. The build
--- steps call these around their largest inserts, in their own transaction: an error restores the indexes.
+-- steps and the loads (load/message.sql) call these around their largest inserts, in their own transaction:
+-- an error restores the indexes.
 
 -- Drop the table's secondary indexes (neither primary nor unique: ON CONFLICT needs those) and return their
 -- definitions, read from the catalog so this follows the migrations; an empty array when the table holds
