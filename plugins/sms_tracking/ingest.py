@@ -525,7 +525,7 @@ def load_object(
         if rate > max_reject_rate:
             status = "rejected"
         else:
-            params = {"object_id": object_id, "source": source, "uri": uri}
+            params = {"object_id": object_id, "source": source, "uri": uri, "send_log": send_log}
             for table, staged in stager.counts.items():
                 if table == "reject" or (send_log and table in ("message", "delivery")):
                     continue

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -21,6 +22,8 @@ from tests.servers import rows, schema_before
 from sms_tracking import pipeline
 
 pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
 
 SOURCES = """sources:
   - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api}
@@ -284,6 +287,31 @@ def test_the_providers_log_alone_gives_every_kpi(dsn: str, make_landing: Callabl
     assert "message.recipient_sent_once" not in str(summary["failed_warning"])
 
 
+def _in_both_orders(
+    dsn: str, objects: list[tuple[str, Path]], read: Callable[[str], T], *, build_each: bool = False
+) -> list[T]:
+    """``read`` of the database after loading the objects (source, path) in the given order, then in reverse,
+    each order in a database of its own; built once after the loads, or after each load with ``build_each``."""
+    base, template = dsn.rsplit("/", 1)
+    found = []
+    for k, batch in enumerate((objects, objects[::-1])):
+        name = f"{template}_{k}"
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")  # type: ignore[arg-type]
+        try:
+            for source, path in batch:
+                pipeline.load(source, str(path), dsn=f"{base}/{name}")
+                if build_each:
+                    build_all(f"{base}/{name}", "log")
+            if not build_each:
+                build_all(f"{base}/{name}", "log")
+            found.append(read(f"{base}/{name}"))
+        finally:
+            with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+    return found
+
+
 def test_the_providers_log_gives_the_same_tables_in_any_load_order(dsn: str, make_landing: Callable[..., Path]) -> None:
     """Each line of Twilio's fixtures in a file of its own (a message's lines: sent with a sender, then
     scheduled or canceled without one, earlier), loaded in both orders: the same deliveries, created at the
@@ -295,20 +323,7 @@ def test_the_providers_log_gives_the_same_tables_in_any_load_order(dsn: str, mak
     for n, line in enumerate(lines):
         write(root, f"reports/twilio_api/{n:02d}.jsonl", line + "\n")
     names = sorted(path.name for path in (root / "reports" / "twilio_api").iterdir())
-    base, template = dsn.rsplit("/", 1)
-    dumps = []
-    for k, batch in enumerate((names, names[::-1])):
-        name = f"{template}_{k}"
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-            admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")  # type: ignore[arg-type]
-        try:
-            for file in batch:
-                pipeline.load("twilio_api", str(root / "reports" / "twilio_api" / file), dsn=f"{base}/{name}")
-            build_all(f"{base}/{name}", "log")
-            dumps.append(dump(f"{base}/{name}"))
-        finally:
-            with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+    dumps = _in_both_orders(dsn, [("twilio_api", root / "reports" / "twilio_api" / name) for name in names], dump)
     for table in dumps[0]:
         assert dumps[1][table] == dumps[0][table], f"{table} differs with the files loaded in reverse"
     messages = {row["provider_message_id"]: row for row in map(json.loads, dumps[0]["message"])}
@@ -345,3 +360,59 @@ def test_a_configured_field_gives_one_delivery_per_value_and_day(dsn: str, make_
         senders = conn.execute("SELECT DISTINCT sender FROM sms_tracking.delivery").fetchall()
     assert got == expected and len(got) >= 2
     assert senders == [(None,)]
+
+
+HOOK_SOURCES = """sources:
+  - {name: twilio_hook, provider: twilio, format: twilio_json, path: reports/twilio_hook}
+  - {name: twilio_api, provider: twilio, format: twilio_json, path: reports/twilio_api, send_log: true}
+"""
+
+
+def _sm1(**fields: Any) -> str:
+    """Message SMaaaa of Twilio's fixtures, delivered (one line, its fields changed as given)."""
+    line = json.loads((SAMPLES / "twilio_api_examples" / "messages.jsonl").read_text().splitlines()[0])
+    line["message"].update(status="delivered", **fields)
+    return json.dumps(line) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "delivery"),
+    [
+        # A webhook stores the report first: its message is an orphan until the message log, whose copy of
+        # the report is then a duplicate, writes the message; it is built all the same.
+        (
+            {"reports/twilio_hook/hook.jsonl": ("twilio_hook", {}), "reports/twilio_api/log.jsonl": ("twilio_api", {})},
+            "twilio_api:+14155552345:2015-07-30",
+        ),
+        # The log's later copy names the sender its first one lacked: the message moves to the sender's
+        # delivery, and its log row with it.
+        (
+            {
+                "reports/twilio_api/a.jsonl": ("twilio_api", {"from": None}),
+                "reports/twilio_api/b.jsonl": ("twilio_api", {}),
+            },
+            "twilio_api:+14155552345:2015-07-30",
+        ),
+    ],
+    ids=["orphan_then_log", "log_moves_message"],
+)
+def test_a_message_log_of_stored_reports_still_builds_its_messages(
+    dsn: str, make_landing: Callable[..., Path], files: dict[str, tuple[str, dict[str, Any]]], delivery: str
+) -> None:
+    """A send-log object whose reports are all stored already (duplicates) still queues the messages it
+    writes: the same delivery log whatever order the objects arrive and are built in (docs/reliability.md)."""
+    root = make_landing(sources=HOOK_SOURCES)
+    arrival = datetime(2026, 5, 4, 9, tzinfo=UTC).timestamp()
+    for n, (relative, (_, fields)) in enumerate(files.items()):
+        path = write(root, relative, _sm1(**fields))
+        os.utime(path, (arrival + 60 * n, arrival + 60 * n))  # the first file arrives first
+    # Each load is built before the next: the first object's build takes its queued message off the queue.
+    log = "SELECT provider_message_id, delivery_id, status, report_count FROM sms_tracking.delivery_log"
+    first, reverse = _in_both_orders(
+        dsn,
+        [(source, root / relative) for relative, (source, _) in files.items()],
+        lambda database: rows(database, log),
+        build_each=True,
+    )
+    assert first == [("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", delivery, "delivered", 1)]
+    assert reverse == first

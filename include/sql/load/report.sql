@@ -101,7 +101,9 @@ UPDATE sms_tracking.source_object o
 
 -- The object's loaded reports, new or replacing a stored copy (the row count of this last statement), and
 -- their messages queued for the build, in key order (two loads queueing the same messages wait for each
--- other in one order: no deadlock).
+-- other in one order: no deadlock). A message log's object (send_log) queues every staged report's message:
+-- send_log.sql writes them even when their reports are all duplicates, and queues none itself (one sorted
+-- batch, as message.sql's; a key twice is queued once: DO NOTHING).
 CREATE TEMP TABLE load_report_loaded ON COMMIT DROP AS
 WITH replaced AS (
     UPDATE sms_tracking.report r
@@ -118,7 +120,10 @@ WITH replaced AS (
     SELECT provider, provider_message_id FROM replaced
 ), queued AS (
     INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-    SELECT provider, provider_message_id FROM loaded ORDER BY 1, 2
+    SELECT provider, provider_message_id FROM loaded
+     UNION ALL
+    SELECT provider, provider_message_id FROM stage_report WHERE %(send_log)s
+     ORDER BY 1, 2
     ON CONFLICT DO NOTHING
 )
 SELECT provider, provider_message_id FROM loaded;
