@@ -54,11 +54,17 @@ def session_settings() -> dict[str, str]:
     4 MB default (an empty value keeps the server's). JIT is off: the planner prices a statement that
     reads a few thousand rows through a lateral join as if it read millions, and compiled it for longer
     than it ran (0.56 s of JIT for a 20 ms statement of an incremental build; measured in bench/README.md).
+    ``maintenance_work_mem`` is 256 MB: the indexes a first load or build drops and builds again after its rows
+    (``sms_tracking.defer_indexes``) are sorted in memory.
     """
     from sms_tracking.settings import get_settings
 
     memory = get_settings().work_mem
-    return {**({"work_mem": memory, "temp_buffers": memory} if memory else {}), "jit": "off"}
+    return {
+        **({"work_mem": memory, "temp_buffers": memory} if memory else {}),
+        "jit": "off",
+        "maintenance_work_mem": "256MB",
+    }
 
 
 def dsn_shortcut(dsn: str | None = None) -> str | None:

@@ -147,12 +147,6 @@ change it; quarantine applies the delivery log's new outcomes before the summary
 takes the deliveries to rebuild (the set audit and summary then share) and rebuilds their clicks."""
 
 
-BUILD_SETTINGS = {"jit": "off", "work_mem": "64MB", "maintenance_work_mem": "256MB"}
-"""Each build step's session settings. Its statements read up to a whole load once each: JIT compiled every
-one of them for more than it saved (1.8 s of a 1M preparation's 3.3 s decision), and with 4 MB per sort or
-hash a 1M-row sort spilled to disk."""
-
-
 def build_step(
     step: str, run_id: str | None = None, dsn: str | None = None, dag_id: str | None = None
 ) -> dict[str, int]:
@@ -180,8 +174,6 @@ def build_step(
     with closing(db.connect(dsn)) as conn:
         db.vacuum_analyze_stale(conn)
         with conn.transaction():
-            for setting, value in BUILD_SETTINGS.items():
-                conn.execute("SELECT set_config(%s, %s, true)", (setting, value))
             rows = db.run_sql_file(conn, f"build/{step}.sql", params)
         exported = export_send_lists(conn, settings.landing_url) if step == "prepare" else []
         counts = dict(
