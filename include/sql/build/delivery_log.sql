@@ -3,13 +3,14 @@
 -- finals the later one wins (by the report's time, below); an exact tie keeps delivered.
 SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
--- The batch's messages: the queue's keys, taken and read from the send log in one statement (the queue's key
--- makes them unique; each probe of a large send log is a page read). A queued key with no message yet (an
--- orphan's report) leaves the queue too: the log has no row for it, and its message's load queues it again.
+-- The batch's messages: the queue's keys, taken and read from the send log in one statement (a key queued
+-- several times is taken once; each probe of a large send log is a page read). A queued key with no message
+-- yet (an orphan's report) leaves the queue too: the log has no row for it, and its message's load queues it
+-- again.
 CREATE TEMP TABLE build_messages ON COMMIT DROP AS
 WITH taken AS (DELETE FROM sms_tracking.pending_message RETURNING provider, provider_message_id)
 SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone_e164, m.submitted_at, m.segments
-  FROM taken k
+  FROM (SELECT DISTINCT provider, provider_message_id FROM taken) k
   JOIN sms_tracking.message m USING (provider, provider_message_id);
 ANALYZE build_messages;
 

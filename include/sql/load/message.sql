@@ -3,12 +3,9 @@ UPDATE sms_tracking.source_object
    SET status = 'superseded'
  WHERE source = %(source)s AND uri = %(uri)s AND object_id <> %(object_id)s AND status = 'loaded';
 
--- Queued before the messages are written, in key order, as the report loads queue theirs: a load of a
--- provider's message log (send_log.sql) queues, then writes messages too, so neither waits for the other in
--- the opposite order. A message twice in the file is queued once (DO NOTHING), without a DISTINCT.
+-- The messages are queued for the build (a key queued twice is taken once: migration 0028).
 INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-SELECT provider, provider_message_id FROM stage_message ORDER BY 1, 2
-ON CONFLICT DO NOTHING;
+SELECT provider, provider_message_id FROM stage_message;
 
 -- A message moved to another delivery (a corrected send log): the delivery it leaves is rebuilt too. Queued
 -- here, where the move is seen, so the delivery_log step reads only the messages' current deliveries.

@@ -19,8 +19,7 @@ WITH superseded AS (
  RETURNING r.provider, r.provider_message_id
 )
 INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-SELECT DISTINCT provider, provider_message_id FROM removed ORDER BY 1, 2
-ON CONFLICT DO NOTHING;
+SELECT provider, provider_message_id FROM removed;
 
 -- The object's own time (migration 0021): the latest date its reports carry.
 UPDATE sms_tracking.source_object
@@ -100,10 +99,9 @@ UPDATE sms_tracking.source_object o
  WHERE o.object_id = d.object_id;
 
 -- The object's loaded reports, new or replacing a stored copy (the row count of this last statement), and
--- their messages queued for the build, in key order (two loads queueing the same messages wait for each
--- other in one order: no deadlock). A message log's object (send_log) queues every staged report's message:
--- send_log.sql writes them even when their reports are all duplicates, and queues none itself (one sorted
--- batch, as message.sql's; a key twice is queued once: DO NOTHING).
+-- their messages queued for the build (a key queued twice is taken once: migration 0028). A message log's
+-- object (send_log) queues every staged report's message: send_log.sql writes them even when their reports
+-- are all duplicates, and queues none itself.
 CREATE TEMP TABLE load_report_loaded ON COMMIT DROP AS
 WITH replaced AS (
     UPDATE sms_tracking.report r
@@ -123,7 +121,5 @@ WITH replaced AS (
     SELECT provider, provider_message_id FROM loaded
      UNION ALL
     SELECT provider, provider_message_id FROM stage_report WHERE %(send_log)s
-     ORDER BY 1, 2
-    ON CONFLICT DO NOTHING
 )
 SELECT provider, provider_message_id FROM loaded;
