@@ -428,6 +428,7 @@ HISTORY_TABLES = (
     "exclusion",
     "send_list",
     "click",
+    "quarantine_event",
     "tracking_log",
     "tracked_url",
     "audit_event",
@@ -440,7 +441,15 @@ HISTORY_TABLES = (
     "daily_failure_reason",
 )
 """The tables whose rows belong to a delivery or a day: what grows with the history."""
-HISTORY_KEYS = ("delivery_id", "provider_message_id", "recipient_id", "click_key", "inbound_key", "tracking_token")
+HISTORY_KEYS = (
+    "delivery_id",
+    "provider_message_id",
+    "recipient_id",
+    "click_key",
+    "inbound_key",
+    "tracking_token",
+    "event_key",
+)
 
 
 @task
