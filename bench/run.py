@@ -538,6 +538,8 @@ def task_history(args: dict[str, Any]) -> dict[str, Any]:
                     "ON CONFLICT DO NOTHING"
                 )
             print(f"    history copy {copy + 1}/{args['copies']} in {time.monotonic() - started:.0f} s", flush=True)
+        replay_quarantine(conn)
+        print(f"    quarantine replayed in {time.monotonic() - started:.0f} s", flush=True)
         conn.execute("VACUUM ANALYZE")
         messages = conn.execute("SELECT count(*) FROM sms_tracking.delivery_log").fetchone()[0]
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
@@ -548,6 +550,36 @@ def task_history(args: dict[str, Any]) -> dict[str, Any]:
         "database_bytes": size,
         "seconds": time.monotonic() - started,
     }
+
+
+def replay_quarantine(conn: Any) -> None:
+    """Replay every number from its events, as the build does for a number it replays: the copies' events share
+    the originals' numbers, so each number's state and history must be those of all its events (a history whose
+    stored transitions miss the copies' makes the next replay rewrite them all, and re-summarise their
+    deliveries)."""
+    from sms_tracking.quarantine import QuarantineConfig
+
+    params = QuarantineConfig.from_settings().sql_params()
+    conn.execute(
+        "INSERT INTO sms_tracking.pending_quarantine_replay (phone_e164) "
+        "SELECT DISTINCT phone_e164 FROM sms_tracking.quarantine_event ON CONFLICT DO NOTHING"
+    )
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(sms_tracking.build_lock())")
+        conn.execute(
+            "SELECT sms_tracking.quarantine_apply(%(error_threshold)s, "
+            "make_interval(secs => %(significant_error_period)s), make_interval(secs => %(with_errors_release)s), "
+            "make_interval(secs => %(mailbox_full_release)s))",
+            params,
+        )
+        # The replay's removed and rewritten transitions are the history's own, seen by no build step: no
+        # delivery to re-summarise (include/sql/build/tracking.sql reads what is past its watermark).
+        conn.execute("DELETE FROM sms_tracking.pending_history_removed")
+        conn.execute(
+            "INSERT INTO sms_tracking.build_watermark AS w (name, last_id) "
+            "SELECT 'quarantine_history', max(id) FROM sms_tracking.quarantine_history HAVING max(id) IS NOT NULL "
+            "ON CONFLICT (name) DO UPDATE SET last_id = GREATEST(w.last_id, excluded.last_id)"
+        )
 
 
 # --- UI latency --------------------------------------------------------------------------------------------
