@@ -372,7 +372,9 @@ def gx_import_clock() -> Iterator[dict[str, Any]]:
 def task_incremental_files(args: dict[str, Any]) -> dict[str, Any]:
     """Write final reports for the latest messages sent, as providers send them hours later: one new SMPP
     file and one new Twilio callback file. The latest sends, not pending messages from anywhere in the
-    history: a day's reports are about the day's deliveries, and the build's work is per delivery touched."""
+    history: a day's reports are about the day's deliveries, and the build's work is per delivery touched.
+    The latest that no earlier incremental run reported on: a reused history would otherwise give the same
+    messages one more report a run, and each run would read more reports than the first."""
     from zoneinfo import ZoneInfo
 
     import psycopg
@@ -386,6 +388,10 @@ def task_incremental_files(args: dict[str, Any]) -> dict[str, Any]:
                       left(coalesce(d.content, ''), 20)
                  FROM sms_tracking.delivery_log l LEFT JOIN sms_tracking.delivery d USING (delivery_id)
                 WHERE l.provider IN ('smpp', 'twilio')
+                  AND NOT EXISTS (
+                        SELECT 1 FROM sms_tracking.report r JOIN sms_tracking.source_object o USING (object_id)
+                         WHERE (r.provider, r.provider_message_id) = (l.provider, l.provider_message_id)
+                           AND o.uri LIKE '%%/incremental-%%')
                 ORDER BY l.submitted_at DESC, l.provider, l.provider_message_id LIMIT %s""",
             (args["reports"],),
         ).fetchall()
