@@ -210,6 +210,20 @@ def test_a_unique_index_on_columns_or_their_coalesce_with_a_constant_proves_a_ke
         assert report.source() == "report" and quality.rows.unique_index(conn, "report", natural)
 
 
+def test_postgres_matches_the_e164_pattern_as_the_bounded_pattern(dsn: str) -> None:
+    """GX matches numbers in Postgres: the lookahead form of E164 accepts there what ``{1,14}`` accepts."""
+    with psycopg.connect(dsn) as conn:
+        differ, matched = conn.execute(
+            r"""WITH s (t) AS (
+                    SELECT p || repeat('1', n) || e FROM unnest(ARRAY['+', '+0', '', '1']) p,
+                           generate_series(0, 20) n, unnest(ARRAY['', E'\n', ' ', 'x']) e)
+                SELECT count(*) FILTER (WHERE (t ~ %s) IS DISTINCT FROM (t ~ '^\+[1-9][0-9]{1,14}$')),
+                       count(*) FILTER (WHERE t ~ %s) FROM s""",
+            (quality.E164, quality.E164),
+        ).fetchone()  # type: ignore[misc]
+    assert (differ, matched) == (0, 14)
+
+
 def test_unknown_status_fails_status_known(dsn: str, landing: Landing) -> None:
     landing.files["reports/smpp_main/r1.txt"] += smpp("A3", "BOGUS", "000", landing.t0 + timedelta(minutes=20))
     build(dsn, landing)
