@@ -153,6 +153,15 @@ def mark_duplicates(conn: psycopg.Connection[Any], table: str, check: Check, pro
     conn.execute(f'ALTER TABLE {table} ADD COLUMN "{check.marker}" bigint')
     if proven:
         return
+    # Keys whose 64-bit hashes all differ are all different: counting distinct hashes (a sort of integers)
+    # is 0.6 s on a million keys, against 1.6 s for the grouping below, which then runs only when two keys
+    # share a hash (duplicates, or a collision it tells apart).
+    shared = conn.execute(
+        f"""SELECT count(*) > count(DISTINCT hash_record_extended(ROW({key}), 0)) FROM {table}
+             WHERE {" OR ".join(f'"{c}" IS NOT NULL' for c in columns)}"""
+    ).fetchone()
+    if not (shared and shared[0]):
+        return
     conn.execute(
         f"""UPDATE {table} t SET "{check.marker}" = d.rows
               FROM (SELECT ROW({key})::text AS key, count(*) AS rows FROM {table}
