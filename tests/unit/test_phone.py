@@ -12,19 +12,21 @@ from sms_tracking import phone
 
 
 def _international_numbers() -> list[str]:
-    """Every country code with national parts of every length (1-16 digits), plus digits after no code."""
+    """Every country code with national parts of every length (1-16 digits), plus digits after no code: several of
+    each, so that the plan made for the first is used for the others."""
     draw = random.Random(19)
     numbers = [
         f"+{code}{''.join(draw.choice('0123456789') for _ in range(length))}"
         for code in COUNTRY_CODE_TO_REGION_CODE
         for length in range(0, 17)
-        for _ in range(3)
+        for _ in range(6)
     ]
     numbers += [f"+{''.join(draw.choice('0123456789') for _ in range(draw.randint(1, 19)))}" for _ in range(20_000)]
     return numbers
 
 
-def test_the_shortcut_gives_the_parse_result_for_every_country_and_length() -> None:
+def test_the_shortcut_gives_the_parse_result_for_every_country_and_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(phone, "_PLANS", {})
     numbers = _international_numbers()
     differ = [(n, phone._international(n), phone._parsed(n, None)) for n in numbers]
     differ = [d for d in differ if d[1] != d[2]]
@@ -34,6 +36,9 @@ def test_the_shortcut_gives_the_parse_result_for_every_country_and_length() -> N
     assert None in found.values()
     assert sum(e is not None for e in found.values()) > 5_000
     assert sum(e is not None and e != n for n, e in found.items()) > 100
+    # Most numbers were answered by a plan, and the step-by-step reading gives the same for them.
+    assert sum(plan is not phone._STEPWISE for plan in phone._PLANS.values()) > 5_000
+    assert [n for n in numbers if phone._stepwise(n) != found[n]] == []
 
 
 PRIVATE = (
@@ -61,11 +66,12 @@ def test_a_private_function_that_changed_falls_back_to_the_public_parse(
 
     def changed(*args: object) -> object:
         """Changed as the shortcut calls it; the public parse, which calls it too, keeps the original."""
-        if sys._getframe(1).f_code is phone._international.__code__:
+        if sys._getframe(1).f_code in (phone._stepwise.__code__, phone._plan.__code__):
             raise error("changed")
         return original(*args)
 
     monkeypatch.setattr(phonenumberutil, name, changed)
+    monkeypatch.setattr(phone, "_PLANS", {})
     for number in ("+33670169096", "+390612345678", "+5491123456789", "+999123456"):
         assert phone._international(number) == phone._parsed(number, None)
 
@@ -87,3 +93,13 @@ def test_a_private_function_that_changed_falls_back_to_the_public_parse(
 def test_to_e164(raw: str, expected: str | None) -> None:
     assert phone.to_e164(raw) == expected
     assert phone._parsed(phone._SEPARATORS.sub("", raw) if raw.startswith("+") else "+" + raw, None) == expected
+
+
+def test_an_international_number_with_separators_reads_as_phonenumbers_reads_it() -> None:
+    """The shortcut of to_e164 for ``+``, digits and separators (a fresh cache: it is what answers)."""
+    draw = random.Random(3)
+    raws = ["+" + "".join(draw.choice("0123456789 .-") for _ in range(draw.randint(1, 18))) for _ in range(5_000)]
+    raws += ["+33 6 70 16 90 96", "+33.670.169.096", "+39 06 1234 5678", "+44 020 7946 0958", " +1 415-555-2671 "]
+    phone.to_e164.cache_clear()
+    assert [(raw, phone.to_e164(raw)) for raw in raws] == [(raw, phone._parsed(raw.strip(), None)) for raw in raws]
+    assert sum(phone.to_e164(raw) is not None for raw in raws) > 1_000
