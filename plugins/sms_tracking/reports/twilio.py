@@ -9,6 +9,7 @@ raises on bad input, and every non-blank line yields at least one record.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -307,6 +308,12 @@ def _parse_date_text(value: str, tz: ZoneInfo) -> datetime | None:
     offset from Airbyte, and Fivetran's ``2023-05-09 23:17:40.768000 UTC``.
     """
     text = value.strip()
+    if (rest := _API_DATE.fullmatch(text)) is not None:
+        day, month, year, hour, minute, second = rest.groups()
+        try:
+            return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+        except ValueError:
+            pass  # not a calendar date: the general reading says so
     explicit_utc = text.endswith(" UTC")
     if explicit_utc:
         text = text.removesuffix(" UTC").rstrip()
@@ -324,3 +331,16 @@ def _parse_date_text(value: str, tz: ZoneInfo) -> datetime | None:
             return None
         return parsed.replace(tzinfo=UTC)
     return as_utc(parsed, tz)
+
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_API_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (" + "|".join(_MONTHS) + r") ([1-9]\d\d\d) (\d\d):(\d\d):(\d\d) \+0000"
+)
+"""The REST API's own form of a date, read by hand: what ``parsedate_to_datetime`` gives for it, at a tenth of its
+cost (it came after a failed ``fromisoformat``; the two took half of a Message's reading, issue 19)."""

@@ -622,3 +622,21 @@ def test_a_configured_field_names_the_delivery_instead_of_the_sender() -> None:
     assert [send.delivery_id for send in sends if send] == ["twilio_api:MG1:2019-05-24", "twilio_api::2019-05-24"]
     delivery = contract.logged_delivery(sends[0], reports[0], ctx)  # type: ignore[arg-type]
     assert (delivery.name, delivery.sender) == ("MG1 2019-05-24 (twilio_api)", None)
+
+
+def test_api_dates_read_by_hand_are_what_the_email_parser_reads() -> None:
+    """The REST API's date form is read without ``parsedate_to_datetime``; impossible dates still are not dates."""
+    from email.utils import parsedate_to_datetime
+
+    from sms_tracking.reports.twilio import _parse_date_text
+
+    start = datetime(1999, 12, 31, 23, 59, 58, tzinfo=UTC)
+    texts = [f"{(start + timedelta(seconds=s * 7919)):%a, %d %b %Y %H:%M:%S} +0000" for s in range(20_000)]
+    texts += ["Mon, 31 Feb 2026 08:13:19 +0000", "Mon, 04 May 2026 24:00:00 +0000", "Mon, 04 May 2026 08:60:19 +0000"]
+    texts += ["Mon, 00 May 2026 08:13:19 +0000", "Mon, 04 May 0999 08:13:19 +0000", "Thu, 29 Feb 2024 23:59:59 +0000"]
+    for text in texts:
+        try:
+            expected: datetime | None = parsedate_to_datetime(text).astimezone(UTC)
+        except ValueError:
+            expected = None
+        assert (text, _parse_date_text(text, NEW_YORK.tz)) == (text, expected)
