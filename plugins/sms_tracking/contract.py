@@ -86,7 +86,9 @@ def _timestamp(row: dict[str, str], column: str, ctx: ParseContext, required: bo
             raise BadValue(f"{column} is empty")
         return None
     try:
-        return as_utc(datetime.fromisoformat(value.replace(" UTC", "+00:00")), ctx.tz)
+        parsed = datetime.fromisoformat(value.replace(" UTC", "+00:00"))
+        # Most stamps end in Z: in UTC already, which as_utc would give back as it is.
+        return parsed if parsed.tzinfo is UTC else as_utc(parsed, ctx.tz)
     except ValueError:
         raise BadValue(f"{column} {value!r} is not an ISO-8601 timestamp") from None
 
@@ -233,9 +235,9 @@ def _send(position: int, row: dict[str, str], ctx: ParseContext) -> tuple[Any, .
     phone = row["phone"].strip() or None
     segments = (row.get("segments") or "1").strip() or "1"
     # ASCII digits only ("²" is a digit to str.isdigit but not to int()), within the message column's int4.
-    if not (segments.isascii() and segments.isdigit()) or int(segments) < 1:
+    if not (segments.isascii() and segments.isdigit()) or (count := int(segments)) < 1:
         raise BadValue(f"segments {segments!r} is not a positive integer")
-    if int(segments) > COUNT_LIMIT:
+    if count > COUNT_LIMIT:
         raise BadValue(f"segments {segments} is out of range (at most {COUNT_LIMIT})")
     return (
         _required(row, "provider").lower(),
@@ -245,7 +247,7 @@ def _send(position: int, row: dict[str, str], ctx: ParseContext) -> tuple[Any, .
         phone,
         to_e164(phone, ctx.options.get("default_region")),
         _timestamp(row, "submitted_at", ctx),
-        int(segments),
+        count,
     )
 
 

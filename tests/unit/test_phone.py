@@ -95,11 +95,26 @@ def test_to_e164(raw: str, expected: str | None) -> None:
     assert phone._parsed(phone._SEPARATORS.sub("", raw) if raw.startswith("+") else "+" + raw, None) == expected
 
 
-def test_an_international_number_with_separators_reads_as_phonenumbers_reads_it() -> None:
+def test_an_international_number_with_separators_reads_as_phonenumbers_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The shortcut of to_e164 for ``+``, digits and separators (a fresh cache: it is what answers)."""
     draw = random.Random(3)
     raws = ["+" + "".join(draw.choice("0123456789 .-") for _ in range(draw.randint(1, 18))) for _ in range(5_000)]
     raws += ["+33 6 70 16 90 96", "+33.670.169.096", "+39 06 1234 5678", "+44 020 7946 0958", " +1 415-555-2671 "]
-    phone.to_e164.cache_clear()
+    monkeypatch.setattr(phone, "_KNOWN", {})
     assert [(raw, phone.to_e164(raw)) for raw in raws] == [(raw, phone._parsed(raw.strip(), None)) for raw in raws]
     assert sum(phone.to_e164(raw) is not None for raw in raws) > 1_000
+
+
+def test_the_cache_keeps_each_region_apart_and_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(phone, "_KNOWN", {})
+    monkeypatch.setattr(phone, "_KNOWN_MAX", 2)
+    assert phone.to_e164("0612345678", "FR") == "+33612345678"
+    assert phone.to_e164("0612345678") is None  # international without its +: +0... is no number
+    assert phone.to_e164("0612345678", "FR") == "+33612345678"
+    assert phone.to_e164("33612345678", "FR") == "+33612345678"  # not national in France: international
+    assert phone.to_e164("447700900000", "FR") == "+447700900000"
+    assert phone._KNOWN["FR"] == {"447700900000": "+447700900000"}  # full at two texts: started again
+    assert phone._KNOWN[None] == {"0612345678": None}
+    assert phone.to_e164(None) is None
