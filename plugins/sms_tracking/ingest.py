@@ -271,30 +271,48 @@ def out_of_range(record: Any) -> str | None:
 
 
 def _report_row(record: Report, object_id: int, received_at: datetime) -> tuple[Any, ...]:
+    raw_error = record.raw_error
+    error_code = _ERROR_CODES.get(raw_error, _UNSET)  # type: ignore[arg-type]
+    if error_code is _UNSET:
+        if len(_ERROR_CODES) >= _ERROR_CODES_MAX:
+            _ERROR_CODES.clear()
+        error_code = _ERROR_CODES[raw_error] = normalise_error_code(raw_error)  # type: ignore[index]
     row = (
         record.provider,
         record.provider_message_id,
-        record.raw_status,
-        record.raw_error,
-        record.error_code,
+        raw_status := record.raw_status,
+        raw_error,
+        error_code,
         record.event_at,
         received_at,
         record.submitted_at,
-        record.phone,
-        record.sender,
+        phone := record.phone,
+        sender := record.sender,
         record.segments,
         record.price,
         record.price_unit,
-        record.raw_text,
+        raw_text := record.raw_text,
         object_id,
         record.position,
-        record.parse_warning,
+        warning := record.parse_warning,
     )
-    # One test over the texts that may hold a NUL (decoded JSON or form fields can), not a call per value.
-    texts = f"{record.raw_status}{record.raw_error}{record.phone}{record.sender}{record.raw_text}{record.parse_warning}"
-    if "\x00" in texts:
+    # The texts that may hold a NUL (decoded JSON or form fields can) tested one by one: cheaper than joining them.
+    if (
+        "\x00" in raw_text
+        or "\x00" in raw_status
+        or (raw_error is not None and "\x00" in raw_error)
+        or (phone is not None and "\x00" in phone)
+        or (sender is not None and "\x00" in sender)
+        or (warning is not None and "\x00" in warning)
+    ):
         return tuple(_clean(v) if i in _REPORT_CLEANED else v for i, v in enumerate(row))
     return row
+
+
+_ERROR_CODES: dict[str | None, str | None] = {}
+""":func:`normalise_error_code` of each raw error met: a few dozen codes, read for every report."""
+_ERROR_CODES_MAX = 1 << 12
+_UNSET = object()
 
 
 _REPORT_CLEANED = frozenset(

@@ -51,3 +51,15 @@ def test_a_report_row_replaces_nul_in_the_provider_texts_only() -> None:
     row = ingest._report_row(report, 7, at)
     assert row[2] == "deli\ufffdvered" and row[8] == "+33\ufffd" and row[13] == report.raw_text
     assert ingest._report_row(Report("twilio", "SM1", "delivered", None, at, 3, "x"), 7, at)[2] == "delivered"
+
+
+@pytest.mark.parametrize("field", ["raw_status", "raw_error", "phone", "sender", "raw_text", "parse_warning"])
+def test_a_nul_in_any_provider_text_of_a_report_is_replaced(field: str) -> None:
+    at = datetime(2026, 5, 4, tzinfo=UTC)
+    report = Report("twilio", "SM1", "delivered", "30007", at, 3, "x", phone="+33", sender="Shop", parse_warning="w")
+    setattr(report, field, getattr(report, field) + "\x00")
+    row = ingest._report_row(report, 7, at)
+    column = ingest._REPORT_COLUMNS.index("phone_raw" if field == "phone" else field)
+    assert row[column] == getattr(report, field).replace("\x00", "\ufffd")
+    assert [i for i, value in enumerate(row) if i != 4 and isinstance(value, str) and "\x00" in value] == []
+    assert row[4] == ("30007\x00" if field == "raw_error" else "30007")  # the error code is not cleaned
