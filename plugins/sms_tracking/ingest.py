@@ -512,8 +512,12 @@ def load_object(
                 # Read counts records, not lines: a CSV header is not a row, so read = loaded + duplicate + rejected.
                 read += 1
                 if isinstance(record, Report):
-                    if (record.price is not None or record.segments is not None) and (reason := out_of_range(record)):
-                        reject(Reject(record.position, record.raw_text, reason))
+                    # out_of_range's tests, inline: most reports have a segment count, few a bad one.
+                    price, segments = record.price, record.segments
+                    if (price is not None and not abs(price) < PRICE_LIMIT) or (
+                        segments is not None and not 0 <= segments <= COUNT_LIMIT
+                    ):
+                        reject(Reject(record.position, record.raw_text, out_of_range(record)))  # type: ignore[arg-type]
                         continue
                     warned += record.parse_warning is not None
                     if staged is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import json
 import random
 import resource
 import zlib
@@ -279,4 +280,29 @@ def test_a_send_whose_segments_are_not_an_int4_is_rejected_and_the_others_load(d
     assert rejects == [
         (3, "segments 99999999999 is out of range (at most 2147483647)"),
         (4, "segments '²' is not a positive integer"),
+    ]
+
+
+def test_a_report_whose_price_or_segments_do_not_fit_is_rejected_and_the_others_load(dsn: str, landing: Path) -> None:
+    """The load's own range test of a report (whatever adapter made it): a price past numeric(12, 5) or a
+    segment count past int4 is a reject at its line, the price named first, not an aborted COPY."""
+    lines = [
+        {"sid": "SM1", "status": "delivered", "price": "-0.015", "num_segments": "2"},
+        {"sid": "SM2", "status": "delivered", "price": "-1e9", "num_segments": "2"},
+        {"sid": "SM3", "status": "delivered", "price": "-0.015", "num_segments": "99999999999"},
+        {"sid": "SM4", "status": "delivered", "price": "1e9", "num_segments": "99999999999"},
+        {"sid": "SM5", "status": "delivered", "price": "-9999999.99999", "num_segments": "2147483647"},
+    ]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    result = load_one(dsn, landing, "twilio_api", "range.jsonl", data)
+    with psycopg.connect(dsn) as conn:
+        loaded = conn.execute("SELECT provider_message_id FROM sms_tracking.report ORDER BY 1").fetchall()
+        rejects = conn.execute(
+            "SELECT position, reason FROM sms_tracking.reject WHERE object_id = %s ORDER BY 1", (result["object_id"],)
+        ).fetchall()
+    assert loaded == [("SM1",), ("SM5",)]
+    assert rejects == [
+        (2, "price 1E+9 is out of range (|price| < 10000000)"),
+        (3, "segments 99999999999 is out of range"),
+        (4, "price 1E+9 is out of range (|price| < 10000000)"),
     ]

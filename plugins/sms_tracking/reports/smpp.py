@@ -453,7 +453,7 @@ def _report(
     if not message_id:
         raise _Invalid("missing id: no receipted_message_id TLV and no 'id:' field in the receipt text")
 
-    status = message_state_to_stat(tlv_state)
+    status = None if tlv_state is None else message_state_to_stat(tlv_state)
     if status is None and fields.stat:
         status = fields.stat.strip().upper()
     if status is None:
@@ -464,10 +464,11 @@ def _report(
             )
         raise _Invalid(f"missing stat: no message_state TLV and no 'stat:' field (id {message_id!r})")
 
-    try:
-        message_id = convert_id(message_id, id_format)
-    except ValueError as exc:
-        raise _Invalid(str(exc)) from None
+    if id_format is not None:
+        try:
+            message_id = convert_id(message_id, id_format)
+        except ValueError as exc:
+            raise _Invalid(str(exc)) from None
 
     submitted_at = _receipt_date("submit date", fields.submit_date, ctx.tz)
     done_at = _receipt_date("done date", fields.done_date, ctx.tz)
@@ -509,6 +510,10 @@ def _report(
 
 def _receipt_date(name: str, value: str | None, tz: ZoneInfo) -> datetime | None:
     """A receipt date or :class:`_Invalid` naming the field and the value."""
+    try:
+        return parse_compact_date(value, tz)  # cached: what parse_receipt_date reads first
+    except ValueError:
+        pass
     try:
         return parse_receipt_date(value, tz)
     except ValueError as exc:
