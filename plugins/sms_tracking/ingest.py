@@ -317,9 +317,10 @@ _UNSET = object()
 
 _REPORT_CLEANED = frozenset(
     _REPORT_COLUMNS.index(name)
-    for name in ("raw_status", "raw_error", "phone_raw", "sender", "raw_text", "parse_warning")
+    for name in ("raw_status", "raw_error", "error_code", "phone_raw", "sender", "raw_text", "parse_warning")
 )
-"""The positions of the report columns that come from the provider's text as it is."""
+"""The positions of the report columns that come from the provider's text as it is (the error code is the raw
+error's: a NUL left in it would fail the whole object's COPY)."""
 
 
 def _row(record: Any, object_id: int, ctx: ParseContext) -> tuple[Any, ...]:

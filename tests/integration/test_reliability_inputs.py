@@ -247,13 +247,18 @@ def test_nul_characters_are_stored_as_replacement_characters(dsn: str, landing: 
     (landing / "targets" / "targets.csv").write_bytes(b"delivery_id,recipient_id,phone\nD1,r\x001,+33612345678\n")
     [uri] = pipeline.pending_objects("campaign", dsn)
     assert pipeline.load("campaign", uri, dsn=dsn)["rows_loaded"] == 1
-    report = '{"sid": "SM1", "status": "deli\\u0000vered", "to": "+33612345678", "from": "Shop\\u0000Ex"}\n'
+    report = (
+        '{"sid": "SM1", "status": "deli\\u0000vered", "to": "+33612345678", "from": "Shop\\u0000Ex", '
+        '"error_code": "3000\\u00007"}\n'
+    )
     result = load_one(dsn, landing, "twilio_api", "nul.jsonl", report.encode())
     assert result["rows_loaded"] == 1
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT recipient_id FROM sms_tracking.target").fetchall() == [("r\ufffd1",)]
-        stored_report = conn.execute("SELECT raw_status, sender, raw_text FROM sms_tracking.report").fetchone()
-    assert stored_report == ("deli\ufffdvered", "Shop\ufffdEx", report.rstrip("\n"))
+        stored_report = conn.execute(
+            "SELECT raw_status, sender, raw_error, error_code, raw_text FROM sms_tracking.report"
+        ).fetchone()
+    assert stored_report == ("deli\ufffdvered", "Shop\ufffdEx", "3000\ufffd7", "3000\ufffd7", report.rstrip("\n"))
 
 
 def test_a_send_whose_segments_are_not_an_int4_is_rejected_and_the_others_load(dsn: str, landing: Path) -> None:
