@@ -147,8 +147,10 @@ def _plan(digits: str) -> _Plan:
         if len(digits) <= shortest:
             return _STEPWISE
         country_code, national = util._extract_country_code(digits)
-        if country_code == 0 or not shortest <= len(national) <= longest:
+        if country_code == 0 or len(national) < shortest:
             return (0, None, False)
+        if len(national) > longest:  # stripping a national or carrier prefix may still leave a possible number
+            return _STEPWISE
         metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
             country_code, phonenumbers.region_code_for_country_code(country_code)
         )

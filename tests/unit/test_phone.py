@@ -12,15 +12,18 @@ from sms_tracking import phone
 
 
 def _international_numbers() -> list[str]:
-    """Every country code with national parts of every length (1-16 digits), plus digits after no code: several of
-    each, so that the plan made for the first is used for the others."""
+    """Every country code with national parts of every length (0-21 digits: past phonenumbers' longest, 17, a
+    national or carrier prefix may still be stripped to a possible number), plus digits after no code: several
+    of each, so that the plan made for the first is used for the others."""
     draw = random.Random(19)
     numbers = [
         f"+{code}{''.join(draw.choice('0123456789') for _ in range(length))}"
         for code in COUNTRY_CODE_TO_REGION_CODE
-        for length in range(0, 17)
+        for length in range(0, 22)
         for _ in range(6)
     ]
+    # Found by review: too long before their prefix is stripped, possible after.
+    numbers += ["+82085818310863792692", "+62021980552598431833", "+81077386097824138697"]
     numbers += [f"+{''.join(draw.choice('0123456789') for _ in range(draw.randint(1, 19)))}" for _ in range(20_000)]
     return numbers
 
