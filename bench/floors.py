@@ -11,7 +11,7 @@ child process of bench/run.py (``TASKS``) and is measured like a task.
 - build: one statement per output on the ingest floor's tables: the delivery log (each message's latest report,
   ``DISTINCT ON``), the per-delivery summary, the exclusions (targets not sent), clicks per delivery and URL,
   failures per number;
-- validation: the checks of the run's validation results as plain counts, one scan per table.
+- validation: each check of the run's suites as a plain count over the rows it checks, one statement per suite.
 """
 
 from __future__ import annotations
@@ -128,37 +128,70 @@ def floor_build(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def floor_validation(args: dict[str, Any]) -> dict[str, Any]:
-    """The run's validation checks as plain counts: per table, one scan counting rows and each checked column's
-    NULLs (``expect_column_values_to_not_be_null``), distinct keys (uniqueness) or values (any other check)."""
+    """The run's validation checks, each as a plain count of its unexpected rows: per suite, one statement over the
+    rows the suite checks (its ``where`` or its query file, in the run's scope: the same rows, computed columns
+    included), with no GX and no scratch table. As the real checks, a uniqueness check counts the distinct hashes
+    of the keys (equal counts: no duplicate), unless a unique index of the table proves the key (no two stored
+    rows can share it)."""
+    from datetime import UTC, datetime
+
     import psycopg
 
+    from sms_tracking import db
+    from sms_tracking.config import load_sources
+    from sms_tracking.quality.config import load_config, runtime_params
+    from sms_tracking.quality.rows import literal, render_sql, sql_values, unique_index
+    from sms_tracking.quality.suites import SUITES, resolve_kwargs
+    from sms_tracking.settings import get_settings
+
+    now = datetime.now(UTC)
+    config = load_config()
+    values = sql_values(config, (source.name for source in load_sources()))
+    checks = 0
     with psycopg.connect(args["dsn"]) as conn:
-        checks = conn.execute(
-            """SELECT DISTINCT table_name, column_name, expectation_type FROM sms_tracking.validation_result
-                WHERE run_id = %s AND table_name IS NOT NULL""",
-            (args["run_id"],),
-        ).fetchall()
-        tables: dict[str, list[str]] = {}
-        known: dict[str, set[str]] = {}
-        for table, column in conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'sms_tracking'"
-        ):
-            known.setdefault(table, set()).add(column)
-        for table, column, kind in checks:
-            if table not in known:
-                continue  # a check of a query's rows, not of a table
-            counts = tables.setdefault(table, ["count(*)"])
-            names = [c.strip() for c in (column or "").split(",") if c.strip()]
-            columns = [f'"{c}"' for c in names if c in known[table]]
-            if "unique" in kind and columns:
-                counts.append(f"count(DISTINCT ({', '.join(columns)}, 0))")
-            elif kind == "expect_column_values_to_not_be_null":
-                counts += [f"count(*) FILTER (WHERE {c} IS NULL)" for c in columns]
-            else:
-                counts += [f"count({c})" for c in columns]
-        for table, counts in tables.items():
-            conn.execute(f"SELECT {', '.join(counts)} FROM sms_tracking.{table}")  # type: ignore[arg-type]
-    return {"tables": len(tables), "checks": len(checks)}
+        for name, value in db.session_settings().items():
+            conn.execute("SELECT set_config(%s, %s, false)", (name, str(value)))
+        reasons = [row[0] for row in conn.execute("SELECT reason FROM sms_tracking.failure_reason ORDER BY reason")]
+        params = runtime_params(config, now, get_settings().unknown_failure_reason, reasons)
+        for suite in SUITES:
+            counts = ["count(*)"]
+            for check in suite.checks:
+                if config.severity(f"{suite.name}.{check.name}") == "disabled":
+                    continue
+                checks += 1
+                kwargs = resolve_kwargs(check.kwargs, params)
+                if not check.unique_columns:
+                    counts.append(f"count(*) FILTER (WHERE {_unexpected(check.expectation, kwargs, literal)})")
+                elif not (suite.source() and unique_index(conn, str(suite.source()), check)):
+                    key = ", ".join(f'"{c}"' for c in check.unique_columns)
+                    counts.append(f"count(DISTINCT hash_record_extended(ROW({key}), 0))")
+            query = render_sql(suite.sql(), args["run_id"], now, values)
+            conn.execute(f"SELECT {', '.join(counts)} FROM ({query}) AS rows")  # type: ignore[arg-type]
+    return {"suites": len(SUITES), "checks": checks}
+
+
+def _unexpected(expectation: str, kwargs: dict[str, Any], literal: Any) -> str:
+    """The condition of a row a check does not expect, as GX counts it (a NULL is unexpected only to the null
+    checks)."""
+    column = f'"{kwargs.get("column")}"'
+    if expectation == "ExpectColumnValuesToNotBeNull":
+        return f"{column} IS NULL"
+    if expectation == "ExpectColumnValuesToBeNull":
+        return f"{column} IS NOT NULL"
+    if expectation == "ExpectColumnValuesToBeInSet":
+        return f"{column} NOT IN ({', '.join(literal(v) for v in kwargs['value_set'])})"
+    if expectation == "ExpectColumnValuesToMatchRegex":
+        return f"{column} !~ {literal(kwargs['regex'])}"
+    if expectation == "ExpectColumnValuesToBeBetween":
+        bounds = [
+            f"{column} < {literal(kwargs['min_value'])}" if kwargs.get("min_value") is not None else None,
+            f"{column} > {literal(kwargs['max_value'])}" if kwargs.get("max_value") is not None else None,
+        ]
+        return " OR ".join(b for b in bounds if b)
+    if expectation == "ExpectColumnPairValuesAToBeGreaterThanB":
+        below = "<" if kwargs.get("or_equal") else "<="
+        return f'"{kwargs["column_A"]}" {below} "{kwargs["column_B"]}"'
+    raise ValueError(f"no floor for {expectation}")
 
 
 TASKS = {"floor_ingest": floor_ingest, "floor_build": floor_build, "floor_validation": floor_validation}

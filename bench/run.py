@@ -1080,7 +1080,7 @@ def measure_floors(admin_dsn: str, pipeline_dsn: str | None, landing: Path, work
         stage, _ = measured(
             "floor: validation", "floor_validation", [{"dsn": pipeline_dsn, "run_id": RUN_ID}], env, work
         )
-        found["validation"] = {**asdict(stage), "what": "the run's checks as plain counts, one scan per table"}
+        found["validation"] = {**asdict(stage), "what": "each check as a plain count over its suite's rows"}
     return found
 
 
