@@ -145,6 +145,27 @@ def test_clean_run_validates_green_and_builds_data_docs(dsn: str, landing: Landi
     index = tmp_path / "data_docs" / "index.html"
     assert index.exists() and "delivery_log" in index.read_text()
     assert not list((tmp_path).glob(".data_docs.*")), "the build folder was swapped in"
+    with psycopg.connect(dsn) as conn:
+        left = conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'sms_tracking_work'::regnamespace")
+        assert left.fetchone() == (0,), "the scratch tables and views are dropped"
+
+
+def test_scratch_tables_and_views_a_killed_validation_left_are_dropped_a_day_later(dsn: str) -> None:
+    from sms_tracking.quality.rows import drop_stale_work_tables
+
+    now = datetime.now(UTC)
+    old, recent = int((now - timedelta(days=1, minutes=1)).timestamp()), int(now.timestamp())
+    execute(
+        dsn,
+        f"CREATE TABLE sms_tracking_work.v{old}_x_report (n int)",
+        f"CREATE VIEW sms_tracking_work.v{old}_x_message AS SELECT * FROM sms_tracking.message",
+        f"CREATE VIEW sms_tracking_work.v{recent}_y_message AS SELECT * FROM sms_tracking.message",
+    )
+    with psycopg.connect(dsn) as conn:
+        drop_stale_work_tables(conn, now)
+        conn.commit()
+        left = conn.execute("SELECT relname FROM pg_class WHERE relnamespace = 'sms_tracking_work'::regnamespace")
+        assert [row[0] for row in left] == [f"v{recent}_y_message"]
 
 
 def test_duplicate_message_fails_the_send_log_key(dsn: str, landing: Landing) -> None:

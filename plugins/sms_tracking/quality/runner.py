@@ -79,11 +79,12 @@ def validate_run(
                 if missing:
                     results += skipped(suite, severity_of, missing)
                     continue
-                table = work_table(suite, run_id, now)
                 unique = [
                     c for c in suite.checks if c.unique_columns and severity_of[f"{suite.name}.{c.name}"] != "disabled"
                 ]
-                if materialise(conn, table, render_sql(suite.sql(), run_id, now, values), unique, suite.source()):
+                table = work_table(suite, run_id, now)
+                query = render_sql(suite.sql(), run_id, now, values)
+                if materialise(conn, table, query, unique, suite.source(), suite.copy):
                     tables[suite.name] = table
                 else:
                     results += passed_empty(suite, severity_of)

@@ -74,7 +74,9 @@ class Suite:
     ``include/sql/quality`` to read instead, for checks that need computed columns. ``requires`` lists
     the other tables that query reads: the suite is skipped when one of them does not exist yet.
     ``rows_of_table``: the query returns rows of ``table``, at most one per row, their columns as stored
-    (as a ``where`` does), so the table's unique indexes hold for them.
+    (as a ``where`` does), so the table's unique indexes hold for them. ``copy``: the rows cost more to
+    compute than to copy (a probe or a join per row, recomputed figures), so they are computed once into a
+    scratch table; the other suites' rows, filters of stored rows, are read by GX through a view.
     """
 
     name: str
@@ -85,6 +87,7 @@ class Suite:
     query: str | None = None
     requires: tuple[str, ...] = ()
     rows_of_table: bool = False
+    copy: bool = False
 
     def source(self) -> str | None:
         """The table whose rows (a subset, as stored) the suite validates; None when its query computes them."""
@@ -169,7 +172,7 @@ SUITES: tuple[Suite, ...] = (
         not_in_future("finished_at"),
     )),
     Suite("report", "report", ("report_id", "provider", "provider_message_id", "raw_status"), query="report.sql",
-          requires=("qualification", "message"), rows_of_table=True, checks=(
+          requires=("qualification", "message"), rows_of_table=True, copy=True, checks=(
         not_null("provider"),
         not_null("provider_message_id"),
         not_null("raw_status"),
@@ -239,7 +242,7 @@ SUITES: tuple[Suite, ...] = (
         not_in_future("last_report_at"),
     )),
     Suite("delivery_summary", "delivery_summary", ("delivery_id",), query="delivery_summary.sql",
-          requires=("delivery_log",), checks=(
+          requires=("delivery_log",), copy=True, checks=(
         *key("delivery_id"),
         Check("agrees_with_delivery_log", "ExpectColumnValuesToBeNull",
               "every count of the summary equals its delivery log's, and "
@@ -259,7 +262,7 @@ SUITES: tuple[Suite, ...] = (
         e164("phone_e164"),
         not_in_future("prepared_at"),
     )),
-    Suite("quarantine", "quarantine", ("phone_e164",), requires=("delivery_summary", "delivery_log"),
+    Suite("quarantine", "quarantine", ("phone_e164",), requires=("delivery_summary", "delivery_log"), copy=True,
           where="phone_e164 IN (SELECT phone_e164 FROM sms_tracking.delivery_log"
                 " WHERE delivery_id IN {run_deliveries})",
           checks=(
