@@ -91,37 +91,6 @@ def test_deferred_indexes_are_dropped_for_a_batch_as_large_as_the_table_and_rest
         assert index_definitions(conn, "quarantine_event") == before
 
 
-def test_deferred_keys_are_dropped_and_built_again_checking_their_uniqueness(dsn: str) -> None:
-    with psycopg.connect(dsn) as conn:
-        before = index_definitions(conn, "send_list")
-        deferred = conn.execute(
-            "SELECT sms_tracking.defer_table_indexes('sms_tracking.send_list', 10, with_keys => true)"
-        ).fetchone()[0]
-        assert len(deferred) == 2 and all(
-            d.startswith("ALTER TABLE sms_tracking.send_list ADD CONSTRAINT") for d in deferred
-        )
-        assert index_definitions(conn, "send_list") == []
-        conn.execute(
-            "INSERT INTO sms_tracking.send_list (delivery_id, recipient_id, phone_e164, prepared_at) "
-            "VALUES ('d', 'r1', '+33612345678', now()), ('d', 'r2', '+33612345679', now())"
-        )
-        conn.execute("SELECT sms_tracking.restore_indexes(%s)", (deferred,))
-        assert index_definitions(conn, "send_list") == before
-        conn.rollback()
-        # A duplicate written while the keys were away fails the transaction when they are built again.
-        deferred = conn.execute(
-            "SELECT sms_tracking.defer_table_indexes('sms_tracking.send_list', 10, with_keys => true)"
-        ).fetchone()[0]
-        conn.execute(
-            "INSERT INTO sms_tracking.send_list (delivery_id, recipient_id, phone_e164, prepared_at) "
-            "VALUES ('d', 'r1', '+33612345678', now()), ('d', 'r2', '+33612345678', now())"
-        )
-        with pytest.raises(psycopg.errors.UniqueViolation):
-            conn.execute("SELECT sms_tracking.restore_indexes(%s)", (deferred,))
-        conn.rollback()
-        assert index_definitions(conn, "send_list") == before
-
-
 def test_deferred_indexes_are_kept_when_a_reader_holds_the_table(dsn: str) -> None:
     with psycopg.connect(dsn) as reader, psycopg.connect(dsn) as build:
         reader.execute("SELECT count(*) FROM sms_tracking.delivery_log")  # its lock lasts until it commits

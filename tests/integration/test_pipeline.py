@@ -97,8 +97,8 @@ def test_final_status_precedence_and_qualification(dsn: str, landing: Path) -> N
 
 
 def test_a_first_load_builds_the_log_indexes_after_its_rows(dsn: str, landing: Path) -> None:
-    """The first build's batch is larger than the (empty) log: its indexes, its primary key too, are dropped and
-    built again after the insert, the same definitions under the same names, and the step still counts its rows.
+    """The first build's batch is larger than the (empty) log: its secondary indexes are dropped and built
+    again after the insert, the same definitions under the same names, and the step still counts its rows.
     A later small batch keeps them (same index objects)."""
     indexes = (
         "SELECT indexname, indexdef, (quote_ident(schemaname) || '.' || quote_ident(indexname))::regclass::oid "
@@ -123,7 +123,7 @@ def test_a_first_load_builds_the_log_indexes_after_its_rows(dsn: str, landing: P
         )
     assert [i[:2] for i in after] == [i[:2] for i in before] and len(after) > 1
     rebuilt = {i[0] for i in after} - {i[0] for i in after if i in before}
-    assert rebuilt == {i[0] for i in after}
+    assert rebuilt == {i[0] for i in after} - {"delivery_log_pkey"}
     _, before, after = build_log()  # one message: a batch smaller than the log
     assert after == before
 

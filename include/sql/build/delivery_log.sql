@@ -61,11 +61,10 @@ SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone
   -- Whether the message has a log row already: a new one is inserted, a logged one updated (below).
   LEFT JOIN sms_tracking.delivery_log l USING (provider, provider_message_id);
 
--- A first load or a backfill: the log's indexes, its primary key too (nothing below writes it with ON CONFLICT),
--- are built once after its rows are in (sms_tracking.defer_table_indexes, include/sql/functions).
+-- A first load or a backfill: the log's secondary indexes are built once after its rows are in
+-- (sms_tracking.defer_indexes, include/sql/functions).
 CREATE TEMP TABLE build_deferred_index ON COMMIT DROP AS
-SELECT sms_tracking.defer_table_indexes('sms_tracking.delivery_log', (SELECT count(*) FROM build_messages),
-                                        with_keys => true) AS definitions;
+SELECT sms_tracking.defer_indexes('sms_tracking.delivery_log', (SELECT count(*) FROM build_messages)) AS definitions;
 
 -- Each message's log row: its winner and its counts in one sort of its reports and one window (the winner's
 -- order starts with the message's key, and the frame is the whole message, so the count and the latest

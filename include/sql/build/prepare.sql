@@ -51,28 +51,18 @@ SELECT delivery_id, recipient_id, phone_raw, phone_e164, reason, now(), %(run_id
   FROM prepare_decision
  WHERE reason IS NOT NULL;
 
--- The decisions counted once per delivery and reason: the journal and both queues read these few rows.
-CREATE TEMP TABLE prepare_count ON COMMIT DROP AS
-SELECT delivery_id, bool_or(is_proof) AS is_proof, reason, count(*) AS n,
-       count(*) FILTER (WHERE reason IS NULL AND quarantine_status = 'Quarantine') AS flagged
-  FROM prepare_decision
- GROUP BY delivery_id, reason;
-
--- A first preparation (the send list no larger than the batch) builds the list's two keys once after its rows
--- (sms_tracking.defer_table_indexes, include/sql/functions).
-CREATE TEMP TABLE prepare_deferred_index ON COMMIT DROP AS
-SELECT sms_tracking.defer_table_indexes('sms_tracking.send_list',
-                                        coalesce((SELECT sum(n) FROM prepare_count WHERE reason IS NULL), 0)::bigint,
-                                        with_keys => true)
-           AS definitions;
-
 INSERT INTO sms_tracking.send_list (delivery_id, recipient_id, phone_e164, flag, prepared_at, run_id)
 SELECT delivery_id, recipient_id, phone_e164, CASE WHEN quarantine_status = 'Quarantine' THEN 'Quarantine' END, now(),
        %(run_id)s
   FROM prepare_decision
  WHERE reason IS NULL;
 
-DO $$ BEGIN PERFORM sms_tracking.restore_indexes(definitions) FROM prepare_deferred_index; END $$;
+-- The decisions counted once per delivery and reason: the journal and both queues read these few rows.
+CREATE TEMP TABLE prepare_count ON COMMIT DROP AS
+SELECT delivery_id, bool_or(is_proof) AS is_proof, reason, count(*) AS n,
+       count(*) FILTER (WHERE reason IS NULL AND quarantine_status = 'Quarantine') AS flagged
+  FROM prepare_decision
+ GROUP BY delivery_id, reason;
 
 -- The preparation counts go to the delivery's journal; a proof sent to quarantined numbers is a warning.
 INSERT INTO sms_tracking.audit_event (delivery_id, level, event, message, details, dag_id, run_id, task_id)

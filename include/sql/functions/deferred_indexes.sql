@@ -4,12 +4,12 @@
 -- steps and the loads (load/message.sql) call these around their largest inserts, in their own transaction:
 -- an error restores the indexes.
 
--- defer_indexes below; with_keys, the table's primary key and unique constraints too, for a table its transaction
--- writes with no ON CONFLICT until restore_indexes: their uniqueness is then checked once, when they are built
--- again (a duplicate fails the transaction there, as it would have failed the insert). 1M send-list rows:
--- 3.7 s of CPU with both keys maintained row by row, 1.4 s with both built afterwards.
-CREATE OR REPLACE FUNCTION sms_tracking.defer_table_indexes(target regclass, batch bigint, with_keys boolean)
-RETURNS text[]
+-- Drop the table's secondary indexes (neither primary nor unique: ON CONFLICT needs those) and return their
+-- definitions, read from the catalog so this follows the migrations; an empty array when the table holds
+-- more rows than the batch, or when another session holds any lock on it. The table is then locked until
+-- the transaction ends, so the lock is taken only if it is free at once: waiting for it would queue every
+-- reader (UI, BI) behind the build.
+CREATE OR REPLACE FUNCTION sms_tracking.defer_indexes(target regclass, batch bigint) RETURNS text[]
 LANGUAGE plpgsql AS $$
 DECLARE
     present bigint;
@@ -31,14 +31,6 @@ BEGIN
         RETURN '{}';
     END;
     definitions := '{}';
-    FOR ix IN SELECT c.conname AS name, pg_get_constraintdef(c.oid) AS definition
-                FROM pg_constraint c
-               WHERE with_keys AND c.conrelid = target AND c.contype IN ('p', 'u')
-               ORDER BY 1
-    LOOP
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', target, ix.name);
-        definitions := definitions || format('ALTER TABLE %s ADD CONSTRAINT %I %s', target, ix.name, ix.definition);
-    END LOOP;
     FOR ix IN SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
                 FROM pg_index i
                WHERE i.indrelid = target AND NOT i.indisprimary AND NOT i.indisunique
@@ -50,15 +42,7 @@ BEGIN
     RETURN definitions;
 END $$;
 
--- Drop the table's secondary indexes (neither primary nor unique: ON CONFLICT needs those) and return their
--- definitions, read from the catalog so this follows the migrations; an empty array when the table holds
--- more rows than the batch, or when another session holds any lock on it. The table is then locked until
--- the transaction ends, so the lock is taken only if it is free at once: waiting for it would queue every
--- reader (UI, BI) behind the build.
-CREATE OR REPLACE FUNCTION sms_tracking.defer_indexes(target regclass, batch bigint) RETURNS text[]
-LANGUAGE sql AS $$ SELECT sms_tracking.defer_table_indexes(target, batch, false) $$;
-
--- Build again the indexes (and keys) defer_indexes or defer_table_indexes dropped.
+-- Build again the indexes defer_indexes dropped.
 CREATE OR REPLACE FUNCTION sms_tracking.restore_indexes(definitions text[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
