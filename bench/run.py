@@ -568,7 +568,8 @@ def replay_quarantine(conn: Any) -> None:
     params = QuarantineConfig.from_settings().sql_params()
     conn.execute(
         "INSERT INTO sms_tracking.pending_quarantine_replay (phone_e164) "
-        "SELECT DISTINCT phone_e164 FROM sms_tracking.quarantine_event ON CONFLICT DO NOTHING"
+        "SELECT DISTINCT phone_e164 FROM sms_tracking.quarantine_event"
+        " ON CONFLICT (phone_e164) DO UPDATE SET since = NULL"
     )
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(sms_tracking.build_lock())")

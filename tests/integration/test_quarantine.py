@@ -518,3 +518,80 @@ def test_arrival_order_does_not_change_the_result(dsn: str, conn: Connection) ->
         build(dsn)
     assert tables(conn)["quarantine"] == in_order["quarantine"]
     assert tables(conn)["history"] == in_order["history"]
+
+
+def test_replay_from_a_checkpoint_is_the_replay_from_the_first_event(dsn: str, conn: Connection) -> None:
+    # A late or changed report replays its number from the recorded state before the change, not from its
+    # first event. After every build, replaying every number from its first event must change nothing: not
+    # a state, not a transition, not a kept transition's id. Long histories, changes mostly near their end,
+    # moved earlier or later, across releases (the cleanup's and the rule's at an event's time) and ties.
+    rng = random.Random(19)
+    phones = [f"+336123401{n:02d}" for n in range(12)]
+    kinds = ["success", "soft", "mailbox_full", "hard", "optout", "ignored", "stop", "start"]
+    weights = [40, 30, 6, 2, 1, 8, 2, 3]
+    expected: dict[str, tuple[str, datetime, str]] = {}
+    key_count = 0
+    config = QuarantineConfig.from_settings(Settings())
+    for batch in range(10):
+        horizon = days(9 * (batch + 1))
+        for _ in range(40):
+            key_count += 1
+            key, phone = f"e{key_count}", rng.choice(phones)
+            at = T0 + horizon - timedelta(hours=rng.randrange(24 * 12))  # new reports, some of them late
+            kind = rng.choices(kinds, weights=weights)[0]
+            if kind in ("stop", "start"):
+                inbound(conn, key, at, "Stop" if kind == "stop" else "start", phone)
+            else:
+                record(conn, key, at, kind, phone)
+            expected[key] = (phone, at, kind)
+        reports = sorted(k for k, v in expected.items() if v[2] not in ("stop", "start"))
+        for key in rng.sample(reports, 8):  # later final reports, re-qualifications: mostly of recent events
+            phone, at, _ = expected[key]
+            moved = at + rng.choice([timedelta(0), timedelta(hours=1), -timedelta(hours=3), days(2), -days(4)])
+            kind = rng.choice(["success", "soft", "hard", "ignored", "mailbox_full"])
+            record(conn, key, moved, kind, phone)
+            expected[key] = (phone, moved, kind)
+        build(dsn)
+        if batch % 3 == 2:
+            quarantine.run_cleanup(T0 + horizon, dsn=dsn)
+        stored = (
+            conn.execute("SELECT * FROM sms_tracking.quarantine ORDER BY 1").fetchall(),
+            conn.execute("SELECT * FROM sms_tracking.quarantine_history ORDER BY id").fetchall(),
+        )
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(sms_tracking.build_lock())")
+            conn.execute(
+                "INSERT INTO sms_tracking.pending_quarantine_replay (phone_e164)"
+                " SELECT DISTINCT phone_e164 FROM sms_tracking.quarantine_event"
+            )
+            conn.execute(
+                "SELECT sms_tracking.quarantine_apply(%(error_threshold)s,"
+                " make_interval(secs => %(significant_error_period)s),"
+                " make_interval(secs => %(with_errors_release)s), make_interval(secs => %(mailbox_full_release)s))",
+                config.sql_params(),
+            )
+        replayed = (
+            conn.execute("SELECT * FROM sms_tracking.quarantine ORDER BY 1").fetchall(),
+            conn.execute("SELECT * FROM sms_tracking.quarantine_history ORDER BY id").fetchall(),
+        )
+        assert replayed == stored, batch
+    states, histories, events = sql_state(conn), sql_history(conn), ledger(conn)
+    for phone in phones:
+        final, transitions = replay(events.get(phone, []), config)
+        assert histories.get(phone, []) == transitions, phone
+        assert states.get(phone, State()) == final, phone
+    assert {s.status for s in states.values()} >= {"Valid", "With errors", "Quarantine"}
+
+
+def test_a_release_whose_only_later_event_vanishes_is_undone(dsn: str, conn: Connection) -> None:
+    # The release rule is stamped at its due time by the first event at or after it: when that event goes
+    # (re-qualified as ignored), so does the release, although it is dated before the change.
+    record(conn, "e1", T0, "soft")
+    build(dsn)
+    record(conn, "e2", T0 + days(11), "success", delivery="D2")
+    build(dsn)
+    assert state(conn) == ("Valid", 0)
+    record(conn, "e2", T0 + days(11), "ignored", delivery="D2")
+    build(dsn)
+    assert state(conn) == ("With errors", 1)
+    assert [row[2] for row in history(conn)] == ["With errors"]

@@ -39,9 +39,10 @@ SELECT 'report:' || l.provider || ':' || l.provider_message_id AS event_key,
 -- million text keys took longer than the joins it served).
 ANALYZE quarantine_outcome;
 
--- A recorded event of these deliveries that vanished or changed: its number is replayed from scratch.
+-- A recorded event of these deliveries that vanished or changed: its number is replayed from its state
+-- before the event's recorded time (or its new time, queued below, if earlier).
 CREATE TEMP TABLE quarantine_stale ON COMMIT DROP AS
-SELECT e.event_key, e.phone_e164,
+SELECT e.event_key, e.phone_e164, e.at,
        NOT EXISTS (SELECT 1 FROM quarantine_outcome o WHERE o.event_key = e.event_key) AS vanished
   FROM sms_tracking.quarantine_event e
  WHERE e.cause_kind = 'report'
@@ -55,12 +56,14 @@ SELECT e.event_key, e.phone_e164,
 -- Except a number with nothing but successes recorded: it has no history for a replay to redo (a late
 -- report that moves a success touches mostly such numbers: 84 % of those of the benchmark's incremental
 -- run). An error this batch brings it is a changed event, queued and applied below like a new one.
-INSERT INTO sms_tracking.pending_quarantine_replay (phone_e164)
-SELECT DISTINCT s.phone_e164
+INSERT INTO sms_tracking.pending_quarantine_replay AS r (phone_e164, since)
+SELECT s.phone_e164, min(s.at)
   FROM quarantine_stale s
  WHERE EXISTS (SELECT 1 FROM sms_tracking.quarantine_event e
                 WHERE e.phone_e164 = s.phone_e164 AND e.kind <> 'success')
-ON CONFLICT DO NOTHING;
+ GROUP BY s.phone_e164
+ON CONFLICT (phone_e164) DO UPDATE  -- a null since (replay from the first event) stays null
+   SET since = CASE WHEN r.since IS NOT NULL THEN least(r.since, excluded.since) END;
 
 -- The vanished ones only (a changed one is updated below): a late report changes thousands of events and
 -- removes none, and probing the event table for each took longer than the rest of this step.

@@ -1,9 +1,10 @@
 -- Apply the events not applied yet (pending_quarantine_event), per number in event-time order (ties: the
 -- kind order below, then the event key), and write the transitions to the history and the last state to
 -- the quarantine table. A number whose new events all come after its applied ones continues from its
--- stored state; any other (a late event, a changed or removed one) is replayed from its first event and
--- its history rewritten. Callers hold the build lock (sms_tracking.build_lock()). Mirrored by
--- sms_tracking.quarantine (Python); tests check that both agree.
+-- stored state; any other (a late event, a changed or removed one) is replayed from its recorded state
+-- before the earliest time its events changed (pending_quarantine_replay.since; null: from its first
+-- event) and its history rewritten from there. Callers hold the build lock (sms_tracking.build_lock()).
+-- Mirrored by sms_tracking.quarantine (Python); tests check that both agree.
 CREATE OR REPLACE FUNCTION sms_tracking.quarantine_apply(
     error_threshold integer, significant_error_period interval,
     with_errors_release interval, mailbox_full_release interval)
@@ -25,8 +26,12 @@ DECLARE
 BEGIN
     valid.status := 'Valid';
     valid.error_count := 0;
+    -- A replayed number's checkpoint (ck_*): the n-th of its stored transitions (ordered by at, id), its state
+    -- after it, and the events replayed from it (from events_from; after the event ck_pos, ck_key too).
     CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_phone (
-        phone_e164 text PRIMARY KEY, full_replay boolean NOT NULL) ON COMMIT DROP;
+        phone_e164 text PRIMARY KEY, full_replay boolean NOT NULL, since timestamptz, ck_n bigint,
+        ck_status text, ck_error_count integer, ck_last_error_at timestamptz, ck_last_error_reason text,
+        ck_first_error_at timestamptz, events_from timestamptz, ck_pos integer, ck_key text) ON COMMIT DROP;
     CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_transition (
         seq integer, phone_e164 text, at timestamptz, from_status text, to_status text, error_count integer,
         last_error_at timestamptz, last_error_reason text, first_error_at timestamptz, event_kind text,
@@ -38,7 +43,7 @@ BEGIN
     -- Counted by a join, so that the planner may read the event table once when most numbers have new events
     -- (a first load: 68,000 index lookups, one per number, took 10 s of a 1M build) and look up the few of
     -- an increment.
-    INSERT INTO quarantine_apply_phone (phone_e164, full_replay)
+    INSERT INTO quarantine_apply_phone (phone_e164, full_replay, since)
     WITH n AS (
         SELECT phone_e164, min(at) AS first_new, count(*) AS new_events
           FROM sms_tracking.pending_quarantine_event GROUP BY phone_e164
@@ -48,24 +53,74 @@ BEGIN
          GROUP BY n.phone_e164
     )
     SELECT coalesce(n.phone_e164, r.phone_e164),
-           r.phone_e164 IS NOT NULL OR coalesce(later.events, 0) > n.new_events
+           r.phone_e164 IS NOT NULL OR coalesce(later.events, 0) > n.new_events,
+           CASE WHEN r.phone_e164 IS NULL THEN n.first_new WHEN r.since IS NOT NULL THEN least(r.since, n.first_new) END
       FROM n
       LEFT JOIN later ON later.phone_e164 = n.phone_e164
       FULL JOIN sms_tracking.pending_quarantine_replay r ON r.phone_e164 = n.phone_e164;
     ANALYZE quarantine_apply_phone;
 
+    -- The stored transitions of the replayed numbers, numbered in order.
+    CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_stored ON COMMIT DROP AS
+    SELECT h.*, 0::bigint AS n FROM sms_tracking.quarantine_history h WITH NO DATA;
+    TRUNCATE quarantine_apply_stored;
+    INSERT INTO quarantine_apply_stored
+    SELECT h.*, row_number() OVER (PARTITION BY h.phone_e164 ORDER BY h.at, h.id)
+      FROM sms_tracking.quarantine_history h
+      JOIN quarantine_apply_phone p ON p.phone_e164 = h.phone_e164 AND p.full_replay;
+
+    -- A number replayed since a time restarts from its last transition before that time that an event made
+    -- (a rule release is stamped at its due time by the first event at or after it, which may come later):
+    -- its events before that time are unchanged, and an event that changes no state records no transition,
+    -- so the state then is the one after that transition. Only a With errors state may change without a
+    -- transition of its own events (the release rule): its replay starts right after that transition's
+    -- event, any other at the time. The state's error fields are those of the last counted error (every
+    -- soft or hard transition is one) and the first one since the count was last 1; a count of 0 has none.
+    UPDATE quarantine_apply_phone SET events_from = since WHERE full_replay;
+    UPDATE quarantine_apply_phone p
+       SET ck_n = c.n, ck_status = c.to_status, ck_error_count = c.error_count,
+           ck_last_error_at = CASE WHEN c.error_count > 0 THEN e.at END,
+           ck_last_error_reason = CASE WHEN c.error_count > 0 THEN e.reason END,
+           ck_first_error_at = CASE WHEN c.error_count > 0 THEN c.first_error_at END,
+           events_from = CASE WHEN c.to_status = 'With errors' THEN c.at ELSE p.since END,
+           ck_pos = CASE WHEN c.to_status = 'With errors' THEN array_position(
+                        ARRAY['release', 'success', 'soft', 'hard', 'optout', 'stop', 'start', 'set'], c.event_kind) END,
+           ck_key = CASE WHEN c.to_status = 'With errors' THEN c.event_key END
+      FROM (SELECT DISTINCT ON (w.phone_e164) w.*
+              FROM (SELECT s.phone_e164, s.n, s.at, s.to_status, s.error_count, s.cause_kind, s.event_kind,
+                           s.event_key,
+                           max(s.n) FILTER (WHERE s.event_kind IN ('soft', 'hard')) OVER running AS error_n,
+                           max(s.at) FILTER (WHERE s.event_kind IN ('soft', 'hard') AND s.error_count = 1)
+                               OVER running AS first_error_at
+                      FROM quarantine_apply_stored s
+                    WINDOW running AS (PARTITION BY s.phone_e164 ORDER BY s.n)) w
+              JOIN quarantine_apply_phone p ON p.phone_e164 = w.phone_e164
+             WHERE w.at < p.since AND w.cause_kind <> 'rule'
+             ORDER BY w.phone_e164, w.n DESC) c
+      LEFT JOIN quarantine_apply_stored e ON e.phone_e164 = c.phone_e164 AND e.n = c.error_n
+     WHERE p.phone_e164 = c.phone_e164;
+
     FOR ev IN
         SELECT e.event_key, e.phone_e164, e.at, e.kind, e.reason, e.set_status, e.cause_kind, e.delivery_id,
-               e.provider, e.provider_message_id, e.report_id, e.inbound_key, e.rule, e.actor, q AS stored
-          FROM (SELECT e.*, p.full_replay
+               e.provider, e.provider_message_id, e.report_id, e.inbound_key, e.rule, e.actor, q AS stored,
+               e.ck_status, e.ck_error_count, e.ck_last_error_at, e.ck_last_error_reason, e.ck_first_error_at
+          FROM (SELECT e.*, p.full_replay, NULL AS ck_status, NULL::integer AS ck_error_count,
+                       NULL::timestamptz AS ck_last_error_at, NULL AS ck_last_error_reason,
+                       NULL::timestamptz AS ck_first_error_at
                   FROM sms_tracking.pending_quarantine_event n
                   JOIN sms_tracking.quarantine_event e USING (event_key)
                   JOIN quarantine_apply_phone p ON p.phone_e164 = e.phone_e164 AND NOT p.full_replay
                 UNION ALL
-                SELECT e.*, p.full_replay
+                SELECT e.*, p.full_replay, p.ck_status, p.ck_error_count, p.ck_last_error_at,
+                       p.ck_last_error_reason, p.ck_first_error_at
                   FROM quarantine_apply_phone p
                   JOIN sms_tracking.quarantine_event e ON e.phone_e164 = p.phone_e164
-                 WHERE p.full_replay) e
+                   AND e.at >= coalesce(p.events_from, '-infinity')
+                 WHERE p.full_replay
+                   AND (p.ck_key IS NULL
+                        OR (e.at, array_position(ARRAY['release', 'success', 'soft', 'hard', 'optout', 'stop',
+                                                       'start', 'set'], e.kind), e.event_key COLLATE "C")
+                           > (p.events_from, p.ck_pos, p.ck_key COLLATE "C"))) e
           LEFT JOIN sms_tracking.quarantine q ON q.phone_e164 = e.phone_e164 AND NOT e.full_replay
          ORDER BY e.phone_e164, e.at,
                   array_position(ARRAY['release', 'success', 'soft', 'hard', 'optout', 'stop', 'start', 'set'], e.kind),
@@ -74,6 +129,13 @@ BEGIN
         IF phone IS DISTINCT FROM ev.phone_e164 THEN
             phone := ev.phone_e164;
             st := coalesce(ev.stored, valid);  -- a full replay, or a number never stored, starts Valid
+            IF ev.ck_status IS NOT NULL THEN    -- or from its checkpoint
+                st.status := ev.ck_status;
+                st.error_count := ev.ck_error_count;
+                st.last_error_at := ev.ck_last_error_at;
+                st.last_error_reason := ev.ck_last_error_reason;
+                st.first_error_at := ev.ck_first_error_at;
+            END IF;
         END IF;
 
         -- The cleanup's release rule, applied here too so that the result does not depend on when the
@@ -159,20 +221,14 @@ BEGIN
     SELECT t.seq, t.phone_e164, t.from_status, t.to_status, t.error_count, t.cause_kind, t.event_kind, t.reason,
            t.delivery_id, t.provider, t.provider_message_id, t.report_id, t.inbound_key,
            coalesce(t.rule, t.event_rule), t.actor, t.event_key, t.at,
-           row_number() OVER (PARTITION BY t.phone_e164 ORDER BY t.seq)
-      FROM quarantine_apply_transition t;
+           coalesce(p.ck_n, 0) + row_number() OVER (PARTITION BY t.phone_e164 ORDER BY t.seq)
+      FROM quarantine_apply_transition t
+      JOIN quarantine_apply_phone p ON p.phone_e164 = t.phone_e164;
 
     -- A replayed number keeps the stored transitions its replay reproduces, from its first one up to the
     -- first that differs: their ids stay, so the next steps see what changed (new ids, and the removed
     -- rows in pending_history_removed) rather than every transition of the number again. A late report
     -- replays its number, and replaying a number that reached many deliveries re-summarised them all.
-    CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_stored ON COMMIT DROP AS
-    SELECT h.*, 0::bigint AS n FROM sms_tracking.quarantine_history h WITH NO DATA;
-    TRUNCATE quarantine_apply_stored;
-    INSERT INTO quarantine_apply_stored
-    SELECT h.*, row_number() OVER (PARTITION BY h.phone_e164 ORDER BY h.at, h.id)
-      FROM sms_tracking.quarantine_history h
-      JOIN quarantine_apply_phone p ON p.phone_e164 = h.phone_e164 AND p.full_replay;
 
     CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_kept (phone_e164 text PRIMARY KEY, kept bigint)
         ON COMMIT DROP;
@@ -188,11 +244,16 @@ BEGIN
                                r.delivery_id, r.provider, r.provider_message_id, r.report_id, r.inbound_key, r.rule,
                                r.actor, r.event_key, r.at)) - 1,
                     max(coalesce(s.n, r.n)))
-      FROM quarantine_apply_stored s
+      FROM (SELECT s.* FROM quarantine_apply_stored s
+              JOIN quarantine_apply_phone p ON p.phone_e164 = s.phone_e164
+             WHERE s.n > coalesce(p.ck_n, 0)) s
       FULL JOIN (SELECT r.* FROM quarantine_apply_row r
                    JOIN quarantine_apply_phone p ON p.phone_e164 = r.phone_e164 AND p.full_replay) r
         ON r.phone_e164 = s.phone_e164 AND r.n = s.n
      GROUP BY 1;
+    INSERT INTO quarantine_apply_kept (phone_e164, kept)  -- nothing stored or replayed after the checkpoint
+    SELECT phone_e164, ck_n FROM quarantine_apply_phone WHERE ck_n IS NOT NULL
+    ON CONFLICT DO NOTHING;
 
     WITH removed AS (
         DELETE FROM sms_tracking.quarantine_history h
@@ -229,7 +290,16 @@ BEGIN
                 ELSE 'set to ' || t.to_status || ' by ' || coalesce(t.actor, 'a user')
                      || coalesce(': ' || t.reason, '')
            END
-      FROM quarantine_apply_transition t
+      FROM (SELECT t.seq, t.phone_e164, t.to_status, t.error_count, t.last_error_at, t.last_error_reason,
+                   t.first_error_at, t.at, t.cause_kind, t.reason, t.provider, t.provider_message_id, t.delivery_id,
+                   t.inbound_key, t.rule, t.actor
+              FROM quarantine_apply_transition t
+            UNION ALL  -- a number replayed from its checkpoint that made no transition since: the checkpoint's
+            SELECT 0, s.phone_e164, s.to_status, s.error_count, p.ck_last_error_at, p.ck_last_error_reason,
+                   p.ck_first_error_at, s.at, s.cause_kind, s.reason, s.provider, s.provider_message_id,
+                   s.delivery_id, s.inbound_key, s.rule, s.actor
+              FROM quarantine_apply_phone p
+              JOIN quarantine_apply_stored s ON s.phone_e164 = p.phone_e164 AND s.n = p.ck_n) t
      ORDER BY t.phone_e164, t.seq DESC
     ON CONFLICT (phone_e164) DO UPDATE
        SET status = excluded.status, error_count = excluded.error_count, last_error_at = excluded.last_error_at,
