@@ -262,10 +262,8 @@ SUITES: tuple[Suite, ...] = (
         e164("phone_e164"),
         not_in_future("prepared_at"),
     )),
-    Suite("quarantine", "quarantine", ("phone_e164",), requires=("delivery_summary", "delivery_log"), copy=True,
-          where="phone_e164 IN (SELECT phone_e164 FROM sms_tracking.delivery_log"
-                " WHERE delivery_id IN {run_deliveries})",
-          checks=(
+    Suite("quarantine", "quarantine", ("phone_e164",), query="quarantine.sql", requires=("delivery_summary",
+          "delivery_log"), rows_of_table=True, copy=True, checks=(
         *key("phone_e164"),
         e164("phone_e164"),
         in_set("status", quarantine.STATUSES),
