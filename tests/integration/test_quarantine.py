@@ -595,3 +595,40 @@ def test_a_release_whose_only_later_event_vanishes_is_undone(dsn: str, conn: Con
     build(dsn)
     assert state(conn) == ("With errors", 1)
     assert [row[2] for row in history(conn)] == ["With errors"]
+
+
+def test_an_expired_history_is_not_read_as_a_checkpoint(dsn: str, conn: Connection) -> None:
+    # docs/scaling.md: quarantine_history may lose its oldest rows (retention), the events stay. A late event
+    # then replays the number from its first event, not from the transitions left.
+    record(conn, "e1", T0, "hard")
+    build(dsn)
+    record(conn, "e2", T0 + days(800), "soft", delivery="D2")
+    record(conn, "e3", T0 + days(801), "success", delivery="D3")
+    build(dsn)
+    conn.execute("DELETE FROM sms_tracking.quarantine_history WHERE at < %s", (T0 + days(730),))
+    record(conn, "e4", T0 + days(800.5), "soft", delivery="D4")  # late: no transition left before it
+    build(dsn)
+    assert state(conn) == ("Quarantine", 1)  # the checkpoint would have started it Valid
+
+
+def test_a_history_that_lost_its_first_rows_is_replayed_from_the_first_event(dsn: str, conn: Connection) -> None:
+    for key, at in (("e1", T0), ("e2", T0 + days(2)), ("e3", T0 + days(4))):
+        record(conn, key, at, "soft", delivery=key)
+    build(dsn)
+    conn.execute("DELETE FROM sms_tracking.quarantine_history WHERE at < %s", (T0 + days(1),))
+    record(conn, "e4", T0 + days(3), "soft", delivery="D4")  # late, a period after e2: counted
+    build(dsn)
+    rows = conn.execute("SELECT status, error_count, first_error_at FROM sms_tracking.quarantine").fetchall()
+    assert rows == [("With errors", 4, T0)]  # the checkpoint (no row from Valid left) gave first_error_at e2's
+    assert [row[0] for row in history(conn)] == [T0, T0 + days(2), T0 + days(3), T0 + days(4)]
+
+
+def test_a_late_success_of_a_valid_number_moves_its_release(dsn: str, conn: Connection) -> None:
+    record(conn, "e1", T0, "soft")
+    record(conn, "e3", T0 + days(3), "success", delivery="D3")
+    build(dsn)
+    assert [row[0] for row in history(conn)] == [T0, T0 + days(3)]
+    record(conn, "e2", T0 + days(1), "success", delivery="D2")  # late: the number is Valid already
+    build(dsn)
+    assert state(conn) == ("Valid", 0)
+    assert [row[0] for row in history(conn)] == [T0, T0 + days(1)]

@@ -131,10 +131,12 @@ WITH busy AS (
     UNION
     SELECT phone_e164 FROM sms_tracking.pending_quarantine_replay
     UNION
-    -- Only the numbers recorded here: the whole quarantine table grows with the history.
+    -- Only the numbers recorded here: the whole quarantine table grows with the history. A Valid number
+    -- too when the success comes before its last transition (a late one): it moves that transition.
     SELECT q.phone_e164 FROM sms_tracking.quarantine q
-     WHERE (q.status <> 'Valid' OR q.error_count <> 0)
-       AND q.phone_e164 IN (SELECT phone_e164 FROM quarantine_outcome WHERE change IS NOT NULL)
+      JOIN (SELECT phone_e164, min(at) AS at FROM quarantine_outcome WHERE change IS NOT NULL GROUP BY 1) o
+        USING (phone_e164)
+     WHERE q.status <> 'Valid' OR q.error_count <> 0 OR q.updated_at >= o.at
 )
 INSERT INTO sms_tracking.pending_quarantine_event (event_key, phone_e164, at)
 SELECT event_key, phone_e164, at

@@ -77,6 +77,19 @@ BEGIN
     -- event, any other at the time. The state's error fields are those of the last counted error (every
     -- soft or hard transition is one) and the first one since the count was last 1; a count of 0 has none.
     UPDATE quarantine_apply_phone SET events_from = since WHERE full_replay;
+    -- Unless the stored transitions lost their oldest rows (an expired history, docs/scaling.md): a history
+    -- that does not start from Valid, or no transition an event made before the time although an event that
+    -- may have made one came before it. Such a number is replayed from its first event.
+    UPDATE quarantine_apply_phone p
+       SET since = NULL, events_from = NULL
+     WHERE p.full_replay AND p.since IS NOT NULL
+       AND (EXISTS (SELECT 1 FROM quarantine_apply_stored s
+                     WHERE s.phone_e164 = p.phone_e164 AND s.n = 1 AND s.from_status <> 'Valid')
+            OR (NOT EXISTS (SELECT 1 FROM quarantine_apply_stored s
+                             WHERE s.phone_e164 = p.phone_e164 AND s.at < p.since AND s.cause_kind <> 'rule'
+                               AND s.event_key IS NOT NULL)
+                AND EXISTS (SELECT 1 FROM sms_tracking.quarantine_event e
+                             WHERE e.phone_e164 = p.phone_e164 AND e.kind <> 'success' AND e.at < p.since)));
     UPDATE quarantine_apply_phone p
        SET ck_n = c.n, ck_status = c.to_status, ck_error_count = c.error_count,
            ck_last_error_at = CASE WHEN c.error_count > 0 THEN e.at END,
@@ -95,7 +108,7 @@ BEGIN
                       FROM quarantine_apply_stored s
                     WINDOW running AS (PARTITION BY s.phone_e164 ORDER BY s.n)) w
               JOIN quarantine_apply_phone p ON p.phone_e164 = w.phone_e164
-             WHERE w.at < p.since AND w.cause_kind <> 'rule'
+             WHERE w.at < p.since AND w.cause_kind <> 'rule' AND w.event_key IS NOT NULL
              ORDER BY w.phone_e164, w.n DESC) c
       LEFT JOIN quarantine_apply_stored e ON e.phone_e164 = c.phone_e164 AND e.n = c.error_n
      WHERE p.phone_e164 = c.phone_e164;
