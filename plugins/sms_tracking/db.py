@@ -148,8 +148,7 @@ def sql_text(relative: str) -> str:
 
 def run_sql_file(conn: psycopg.Connection[Any], relative: str, params: Mapping[str, Any] | None = None) -> int:
     """Run a multi-statement SQL file in the current transaction; returns the row count of the last
-    statement that has one (a trailing DDL or ``DO`` block has none), or the value it returns in a single
-    ``row_count`` column (a statement that writes its rows in several ways counts them itself).
+    statement that has one (a trailing DDL or ``DO`` block has none).
 
     Statements are separated by a line holding only ``;`` or ending in ``;``, and take
     ``%(name)s`` parameters.
@@ -158,9 +157,7 @@ def run_sql_file(conn: psycopg.Connection[Any], relative: str, params: Mapping[s
     with conn.cursor() as cur:
         for statement in split_statements(sql_text(relative)):
             cur.execute(statement, params if params and "%(" in statement else None)  # type: ignore[arg-type]
-            if cur.description and [c.name for c in cur.description] == ["row_count"]:
-                rowcount = int(cur.fetchone()[0])  # type: ignore[index]
-            elif cur.rowcount >= 0:
+            if cur.rowcount >= 0:
                 rowcount = cur.rowcount
     return rowcount
 
