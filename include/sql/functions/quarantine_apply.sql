@@ -23,6 +23,8 @@ DECLARE
     rule_of   text;
     rule_for  text;
     seq       integer := 0;
+    -- The order of events at the same instant (then the event key): the replay's, and its checkpoint's.
+    kinds     text[] := ARRAY['release', 'success', 'soft', 'hard', 'optout', 'stop', 'start', 'set'];
 BEGIN
     valid.status := 'Valid';
     valid.error_count := 0;
@@ -96,8 +98,7 @@ BEGIN
            ck_last_error_reason = CASE WHEN c.error_count > 0 THEN e.reason END,
            ck_first_error_at = CASE WHEN c.error_count > 0 THEN c.first_error_at END,
            events_from = CASE WHEN c.to_status = 'With errors' THEN c.at ELSE p.since END,
-           ck_pos = CASE WHEN c.to_status = 'With errors' THEN array_position(
-                        ARRAY['release', 'success', 'soft', 'hard', 'optout', 'stop', 'start', 'set'], c.event_kind) END,
+           ck_pos = CASE WHEN c.to_status = 'With errors' THEN array_position(kinds, c.event_kind) END,
            ck_key = CASE WHEN c.to_status = 'With errors' THEN c.event_key END
       FROM (SELECT DISTINCT ON (w.phone_e164) w.*
               FROM (SELECT s.phone_e164, s.n, s.at, s.to_status, s.error_count, s.cause_kind, s.event_kind,
@@ -131,12 +132,11 @@ BEGIN
                    AND e.at >= coalesce(p.events_from, '-infinity')
                  WHERE p.full_replay
                    AND (p.ck_key IS NULL
-                        OR (e.at, array_position(ARRAY['release', 'success', 'soft', 'hard', 'optout', 'stop',
-                                                       'start', 'set'], e.kind), e.event_key COLLATE "C")
+                        OR (e.at, array_position(kinds, e.kind), e.event_key COLLATE "C")
                            > (p.events_from, p.ck_pos, p.ck_key COLLATE "C"))) e
           LEFT JOIN sms_tracking.quarantine q ON q.phone_e164 = e.phone_e164 AND NOT e.full_replay
          ORDER BY e.phone_e164, e.at,
-                  array_position(ARRAY['release', 'success', 'soft', 'hard', 'optout', 'stop', 'start', 'set'], e.kind),
+                  array_position(kinds, e.kind),
                   e.event_key COLLATE "C"
     LOOP
         IF phone IS DISTINCT FROM ev.phone_e164 THEN
