@@ -85,14 +85,15 @@ SELECT w.provider, w.provider_message_id, w.logged, w.delivery_id, w.recipient_i
   FROM (SELECT *, count(report_id) OVER message AS report_count, max(reported_at) OVER message AS last_report_at,
                row_number() OVER message AS rank
           FROM build_reports
-        WINDOW message AS (PARTITION BY provider, provider_message_id, logged
+        WINDOW message AS (PARTITION BY delivery_id, provider, provider_message_id, logged
                            ORDER BY is_final DESC, reported_at DESC, outcome = 'delivered' DESC, report_id
                            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) w
-  LEFT JOIN (SELECT DISTINCT ON (provider, provider_message_id) provider, provider_message_id, logged, price, price_unit
+  LEFT JOIN (SELECT DISTINCT ON (delivery_id, provider, provider_message_id)
+                    delivery_id, provider, provider_message_id, logged, price, price_unit
                FROM build_reports
               WHERE price IS NOT NULL
-              ORDER BY provider, provider_message_id, reported_at DESC, report_id) s
-         USING (provider, provider_message_id, logged)
+              ORDER BY delivery_id, provider, provider_message_id, reported_at DESC, report_id) s
+         USING (delivery_id, provider, provider_message_id, logged)
  -- The failure of a number Allowlisted when it failed: Ignored / Error ignored (include/sql/functions: the
  -- rule is inlined here, and looks nothing up for a message that did not fail). OFFSET 0 keeps it a subquery:
  -- pulled up, it was copied into both columns that read it and ran twice.
@@ -132,6 +133,7 @@ SELECT provider, provider_message_id, delivery_id, recipient_id, phone_e164, sta
        failure_reason, raw_status, raw_error, error_code, submitted_at, done_at, last_report_at, report_count,
        segments, price, price_unit, report_id, reported_done_at, quarantine_ignored
   FROM build_log_row
- WHERE NOT logged;
+ WHERE NOT logged
+ ORDER BY delivery_id, provider, provider_message_id;
 
 DO $$ BEGIN PERFORM sms_tracking.restore_indexes(definitions) FROM build_deferred_index; END $$;
