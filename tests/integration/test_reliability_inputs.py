@@ -289,25 +289,30 @@ def test_a_send_whose_segments_are_not_an_int4_is_rejected_and_the_others_load(d
 
 
 def test_a_report_whose_price_or_segments_do_not_fit_is_rejected_and_the_others_load(dsn: str, landing: Path) -> None:
-    """The load's own range test of a report (whatever adapter made it): a price past numeric(12, 5) or a
-    segment count past int4 is a reject at its line, the price named first, not an aborted COPY."""
+    """The load's own range test of a report or an inbound message (whatever adapter made it): a price past
+    numeric(12, 5) or a segment count past int4 is a reject at its line, the price named first, not an aborted COPY."""
     lines = [
         {"sid": "SM1", "status": "delivered", "price": "-0.015", "num_segments": "2"},
         {"sid": "SM2", "status": "delivered", "price": "-1e9", "num_segments": "2"},
         {"sid": "SM3", "status": "delivered", "price": "-0.015", "num_segments": "99999999999"},
         {"sid": "SM4", "status": "delivered", "price": "1e9", "num_segments": "99999999999"},
         {"sid": "SM5", "status": "delivered", "price": "-9999999.99999", "num_segments": "2147483647"},
+        {"sid": "SM6", "status": "received", "from": "+447700900123", "price": "-1e9", "num_segments": "1"},
+        {"sid": "SM7", "status": "received", "from": "+447700900123", "price": "-0.0075", "num_segments": "1"},
     ]
     data = "".join(json.dumps(line) + "\n" for line in lines).encode()
     result = load_one(dsn, landing, "twilio_api", "range.jsonl", data)
     with psycopg.connect(dsn) as conn:
         loaded = conn.execute("SELECT provider_message_id FROM sms_tracking.report ORDER BY 1").fetchall()
+        inbound = conn.execute("SELECT provider_message_id FROM sms_tracking.inbound_message ORDER BY 1").fetchall()
         rejects = conn.execute(
             "SELECT position, reason FROM sms_tracking.reject WHERE object_id = %s ORDER BY 1", (result["object_id"],)
         ).fetchall()
     assert loaded == [("SM1",), ("SM5",)]
+    assert inbound == [("SM7",)]
     assert rejects == [
         (2, "price 1E+9 is out of range (|price| < 10000000)"),
         (3, "segments 99999999999 is out of range"),
         (4, "price 1E+9 is out of range (|price| < 10000000)"),
+        (6, "price 1E+9 is out of range (|price| < 10000000)"),
     ]
