@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sms_tracking import contract
 from sms_tracking.audit import RunInfo
 from sms_tracking.errors import PermanentError
+from sms_tracking.memo import Memo
 from sms_tracking.phone import to_e164
 from sms_tracking.reports.base import Inbound, ParseContext, Reject, Report, normalise_error_code
 from sms_tracking.reports.fields import COUNT_LIMIT, PRICE_LIMIT
@@ -259,17 +260,12 @@ def _clean(value: Any) -> Any:
 
 def _report_row(record: Report, object_id: int, received_at: datetime) -> tuple[Any, ...]:
     raw_error = record.raw_error
-    error_code = _ERROR_CODES.get(raw_error, _UNSET)  # type: ignore[arg-type]
-    if error_code is _UNSET:
-        if len(_ERROR_CODES) >= _ERROR_CODES_MAX:
-            _ERROR_CODES.clear()
-        error_code = _ERROR_CODES[raw_error] = normalise_error_code(raw_error)  # type: ignore[index]
     row = (
         record.provider,
         record.provider_message_id,
         raw_status := record.raw_status,
         raw_error,
-        error_code,
+        _ERROR_CODES[raw_error],
         record.event_at,
         received_at,
         record.submitted_at,
@@ -296,10 +292,8 @@ def _report_row(record: Report, object_id: int, received_at: datetime) -> tuple[
     return row
 
 
-_ERROR_CODES: dict[str | None, str | None] = {}
+_ERROR_CODES: Memo[str | None, str | None] = Memo(normalise_error_code, 1 << 12)
 """:func:`normalise_error_code` of each raw error met: a few dozen codes, read for every report."""
-_ERROR_CODES_MAX = 1 << 12
-_UNSET = object()
 
 
 _REPORT_CLEANED = frozenset(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import phonenumbers
+
+from sms_tracking.memo import Memo
 
 _PREFIX = re.compile(r"^(whatsapp|tel|sms|sip):", re.IGNORECASE)
 
@@ -31,24 +33,20 @@ def to_e164(raw: str | None, default_region: str | None = None) -> str | None:
     (providers such as Vonage and Infobip write ``447700900000``). Cached per text (:data:`_KNOWN`), and
     per number (:func:`_possible_e164`).
     """
-    known = _KNOWN.get(default_region)
-    if known is None:
-        known = _KNOWN[default_region] = {}
-    found = known.get(raw, _UNKNOWN)  # type: ignore[arg-type]
-    if found is _UNKNOWN:
-        if len(known) >= _KNOWN_MAX:
-            known.clear()
-        found = known[raw] = _read(raw, default_region)  # type: ignore[index]
-    return found  # type: ignore[return-value]
+    return _KNOWN[default_region][raw]
 
 
-_KNOWN: dict[str | None, dict[str | None, str | None]] = {}
-"""The E.164 form of each text met, per default region. A dict rather than an lru_cache: a send log meets each
-number again and again, and a hit in a cache of a million numbers cost 2.3 µs (its key tuple and its list kept
-in use order miss the processor's cache), a dict's 1.1 µs (issue 19)."""
+def _texts(default_region: str | None) -> Memo[str | None, str | None]:
+    """The E.164 form of each text met with that default region. A memo rather than an lru_cache: a send log meets
+    each number again and again, and a hit in a cache of a million numbers cost 2.3 µs (its key tuple and its list
+    kept in use order miss the processor's cache), a dict's 1.1 µs (issue 19)."""
+    return Memo(partial(_read, default_region=default_region), _KNOWN_MAX)
+
+
+_KNOWN: Memo[str | None, Memo[str | None, str | None]] = Memo(_texts, 1 << 8)
+"""The texts met, per default region (a few: the settings' and the sources')."""
 _KNOWN_MAX = 1 << 20
-"""Texts kept per region: when full, the cache starts again."""
-_UNKNOWN = object()
+"""Texts kept per region: when full, the region's memo starts again."""
 
 
 def _read(raw: str | None, default_region: str | None) -> str | None:

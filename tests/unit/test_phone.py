@@ -105,13 +105,13 @@ def test_an_international_number_with_separators_reads_as_phonenumbers_reads_it(
     draw = random.Random(3)
     raws = ["+" + "".join(draw.choice("0123456789 .-") for _ in range(draw.randint(1, 18))) for _ in range(5_000)]
     raws += ["+33 6 70 16 90 96", "+33.670.169.096", "+39 06 1234 5678", "+44 020 7946 0958", " +1 415-555-2671 "]
-    monkeypatch.setattr(phone, "_KNOWN", {})
+    monkeypatch.setattr(phone, "_KNOWN", phone.Memo(phone._texts, 8))
     assert [(raw, phone.to_e164(raw)) for raw in raws] == [(raw, phone._parsed(raw.strip(), None)) for raw in raws]
     assert sum(phone.to_e164(raw) is not None for raw in raws) > 1_000
 
 
 def test_the_cache_keeps_each_region_apart_and_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(phone, "_KNOWN", {})
+    monkeypatch.setattr(phone, "_KNOWN", phone.Memo(phone._texts, 8))
     monkeypatch.setattr(phone, "_KNOWN_MAX", 2)
     assert phone.to_e164("0612345678", "FR") == "+33612345678"
     assert phone.to_e164("0612345678") is None  # international without its +: +0... is no number
