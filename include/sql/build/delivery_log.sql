@@ -3,15 +3,33 @@
 -- finals the later one wins (by the report's time, below); an exact tie keeps delivered.
 SELECT pg_advisory_xact_lock(sms_tracking.build_lock());
 
--- The batch's messages: the queue's keys, taken and read from the send log in one statement (a key queued
--- several times is taken once; each probe of a large send log is a page read). A queued key with no message
--- yet (an orphan's report) leaves the queue too: the log has no row for it, and its message's load queues it
--- again.
+-- The batch's messages: the queue's keys, taken once each (a key queued several times is taken once), with
+-- their log rows: whether the log has one already (logged: a new one is inserted, a logged one updated,
+-- below) and the message's columns it holds. Those are read again from the send log only for a message whose
+-- own row was loaded since (message_changed, migration 0032) or that has no log row yet: each look-up in a
+-- large table is a page read, and most of an incremental build's messages have only new reports. Two
+-- statements, so the planner knows how many keys need the second read (a first load: all, in one hash join).
+-- A queued key with no message yet (an orphan's report) leaves the queue too: the log has no row for it, and
+-- its message's load queues it again.
+CREATE TEMP TABLE build_keys ON COMMIT DROP AS
+WITH taken AS (DELETE FROM sms_tracking.pending_message RETURNING provider, provider_message_id, message_changed)
+SELECT k.provider, k.provider_message_id, k.message_changed OR l.provider IS NULL AS read_message,
+       l.provider IS NOT NULL AS logged, l.delivery_id, l.recipient_id, l.phone_e164, l.submitted_at, l.segments
+  FROM (SELECT provider, provider_message_id, bool_or(message_changed) AS message_changed
+          FROM taken GROUP BY provider, provider_message_id) k
+  LEFT JOIN sms_tracking.delivery_log l USING (provider, provider_message_id);
+ANALYZE build_keys;
+
 CREATE TEMP TABLE build_messages ON COMMIT DROP AS
-WITH taken AS (DELETE FROM sms_tracking.pending_message RETURNING provider, provider_message_id)
-SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone_e164, m.submitted_at, m.segments
-  FROM (SELECT DISTINCT provider, provider_message_id FROM taken) k
-  JOIN sms_tracking.message m USING (provider, provider_message_id);
+SELECT provider, provider_message_id, delivery_id, recipient_id, phone_e164, submitted_at, segments, logged
+  FROM build_keys
+ WHERE NOT read_message
+ UNION ALL
+SELECT k.provider, k.provider_message_id, m.delivery_id, m.recipient_id, m.phone_e164, m.submitted_at, m.segments,
+       k.logged
+  FROM build_keys k
+  JOIN sms_tracking.message m USING (provider, provider_message_id)
+ WHERE k.read_message;
 ANALYZE build_messages;
 
 -- The deliveries to rebuild: the messages' own (the one a moved message left was queued by its load).
@@ -55,11 +73,9 @@ WITH reported AS (
 SELECT m.provider, m.provider_message_id, m.delivery_id, m.recipient_id, m.phone_e164, m.submitted_at, m.segments,
        r.report_id, r.raw_status, r.raw_error, r.error_code, r.event_at,
        r.price, r.price_unit, r.outcome, r.is_final, r.failure_type, r.failure_reason, r.quarantine_ignored,
-       r.reported_at, l.provider IS NOT NULL AS logged
+       r.reported_at, m.logged
   FROM build_messages m
-  LEFT JOIN reported r USING (provider, provider_message_id)
-  -- Whether the message has a log row already: a new one is inserted, a logged one updated (below).
-  LEFT JOIN sms_tracking.delivery_log l USING (provider, provider_message_id);
+  LEFT JOIN reported r USING (provider, provider_message_id);
 
 -- A first load or a backfill: the log's secondary indexes are built once after its rows are in
 -- (sms_tracking.defer_indexes, include/sql/functions).

@@ -3,9 +3,10 @@ UPDATE sms_tracking.source_object
    SET status = 'superseded'
  WHERE source = %(source)s AND uri = %(uri)s AND object_id <> %(object_id)s AND status = 'loaded';
 
--- The messages are queued for the build (a key queued twice is taken once: migration 0028).
-INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-SELECT provider, provider_message_id FROM stage_message;
+-- The messages are queued for the build (a key queued twice is taken once: migration 0028), as changed: the
+-- build reads their rows again (migration 0032).
+INSERT INTO sms_tracking.pending_message (provider, provider_message_id, message_changed)
+SELECT provider, provider_message_id, true FROM stage_message;
 
 -- A message moved to another delivery (a corrected send log): the delivery it leaves is rebuilt too. Queued
 -- here, where the move is seen, so the delivery_log step reads only the messages' current deliveries.

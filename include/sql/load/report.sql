@@ -100,8 +100,8 @@ UPDATE sms_tracking.source_object o
 
 -- The object's loaded reports, new or replacing a stored copy (the row count of this last statement), and
 -- their messages queued for the build (a key queued twice is taken once: migration 0028). A message log's
--- object (send_log) queues every staged report's message: send_log.sql writes them even when their reports
--- are all duplicates, and queues none itself.
+-- object (send_log) queues every staged report's message as changed (migration 0032): send_log.sql writes
+-- them even when their reports are all duplicates, and queues none itself.
 CREATE TEMP TABLE load_report_loaded ON COMMIT DROP AS
 WITH replaced AS (
     UPDATE sms_tracking.report r
@@ -117,9 +117,9 @@ WITH replaced AS (
      UNION ALL
     SELECT provider, provider_message_id FROM replaced
 ), queued AS (
-    INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-    SELECT provider, provider_message_id FROM loaded
+    INSERT INTO sms_tracking.pending_message (provider, provider_message_id, message_changed)
+    SELECT provider, provider_message_id, false FROM loaded
      UNION ALL
-    SELECT provider, provider_message_id FROM stage_report WHERE %(send_log)s
+    SELECT provider, provider_message_id, true FROM stage_report WHERE %(send_log)s
 )
 SELECT provider, provider_message_id FROM loaded;
