@@ -611,7 +611,7 @@ def test_an_expired_history_is_not_read_as_a_checkpoint(dsn: str, conn: Connecti
     assert state(conn) == ("Quarantine", 1)  # the checkpoint would have started it Valid
 
 
-def test_a_history_that_lost_its_first_rows_is_replayed_from_the_first_event(dsn: str, conn: Connection) -> None:
+def test_a_history_that_lost_its_first_rows_restarts_from_the_state_a_row_records(dsn: str, conn: Connection) -> None:
     for key, at in (("e1", T0), ("e2", T0 + days(2)), ("e3", T0 + days(4))):
         record(conn, key, at, "soft", delivery=key)
     build(dsn)
@@ -619,8 +619,27 @@ def test_a_history_that_lost_its_first_rows_is_replayed_from_the_first_event(dsn
     record(conn, "e4", T0 + days(3), "soft", delivery="D4")  # late, a period after e2: counted
     build(dsn)
     rows = conn.execute("SELECT status, error_count, first_error_at FROM sms_tracking.quarantine").fetchall()
-    assert rows == [("With errors", 4, T0)]  # the checkpoint (no row from Valid left) gave first_error_at e2's
-    assert [row[0] for row in history(conn)] == [T0, T0 + days(2), T0 + days(3), T0 + days(4)]
+    assert rows == [("With errors", 4, T0)]  # e1's time, recorded by e2's transition: e1's is gone
+    # Replayed from e2's transition: e1's expired one is not written again.
+    assert [row[0] for row in history(conn)] == [T0 + days(2), T0 + days(3), T0 + days(4)]
+
+
+def test_a_transition_written_before_its_state_was_recorded_is_no_checkpoint(dsn: str, conn: Connection) -> None:
+    # Rows written before migration 0033 have no error fields: a number whose checkpoint would be one with
+    # a count replays from its first event (here e2's transition, read as a checkpoint, would count e3).
+    record(conn, "e1", T0, "soft")
+    record(conn, "e2", T0 + days(2), "soft", delivery="D2")
+    record(conn, "e4", T0 + days(4), "soft", delivery="D4")
+    build(dsn)
+    conn.execute(
+        "UPDATE sms_tracking.quarantine_history SET last_error_at = NULL, first_error_at = NULL,"
+        " last_error_reason = NULL"
+    )
+    record(conn, "e3", T0 + days(2) + timedelta(hours=1), "soft", delivery="D3")  # late, within the period
+    build(dsn)
+    rows = conn.execute("SELECT status, error_count, last_error_at, first_error_at FROM sms_tracking.quarantine")
+    assert rows.fetchall() == [("With errors", 3, T0 + days(4), T0)]
+    assert [row[0] for row in history(conn)] == [T0, T0 + days(2), T0 + days(4)]
 
 
 def test_a_late_success_of_a_valid_number_moves_its_release(dsn: str, conn: Connection) -> None:

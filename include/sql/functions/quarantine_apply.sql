@@ -28,12 +28,11 @@ DECLARE
 BEGIN
     valid.status := 'Valid';
     valid.error_count := 0;
-    -- A replayed number's checkpoint (ck_*): the n-th of its stored transitions (ordered by at, id), its state
-    -- after it, and the events replayed from it (from events_from; after the event ck_pos, ck_key too).
+    -- A replayed number's checkpoint: the n-th of its stored transitions (ordered by at, id), the state it
+    -- recorded, and the events replayed from it (from events_from; after the event ck_pos, ck_key too).
     CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_phone (
         phone_e164 text PRIMARY KEY, full_replay boolean NOT NULL, since timestamptz, ck_n bigint,
-        ck_status text, ck_error_count integer, ck_last_error_at timestamptz, ck_last_error_reason text,
-        ck_first_error_at timestamptz, events_from timestamptz, ck_pos integer, ck_key text) ON COMMIT DROP;
+        checkpoint sms_tracking.quarantine, events_from timestamptz, ck_pos integer, ck_key text) ON COMMIT DROP;
     CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_transition (
         seq integer, phone_e164 text, at timestamptz, from_status text, to_status text, error_count integer,
         last_error_at timestamptz, last_error_reason text, first_error_at timestamptz, event_kind text,
@@ -74,59 +73,35 @@ BEGIN
     -- A number replayed since a time restarts from its last transition before that time that an event made
     -- (a rule release is stamped at its due time by the first event at or after it, which may come later):
     -- its events before that time are unchanged, and an event that changes no state records no transition,
-    -- so the state then is the one after that transition. Only a With errors state may change without a
+    -- so the state then is the one that transition recorded. Only a With errors state may change without a
     -- transition of its own events (the release rule): its replay starts right after that transition's
-    -- event, any other at the time. The state's error fields are those of the last counted error (every
-    -- soft or hard transition is one) and the first one since the count was last 1; a count of 0 has none.
-    UPDATE quarantine_apply_phone SET events_from = since WHERE full_replay;
-    -- Unless the stored transitions lost their oldest rows (an expired history, docs/scaling.md): a history
-    -- that does not start from Valid, or no transition an event made before the time although an event that
-    -- may have made one came before it. Such a number is replayed from its first event.
+    -- event, any other at the time. A number without such a transition (its oldest ones may have expired:
+    -- a retention, docs/scaling.md), or whose transition lacks its error fields (written with a count
+    -- before migration 0033), is replayed from its first event.
     UPDATE quarantine_apply_phone p
-       SET since = NULL, events_from = NULL
-     WHERE p.full_replay AND p.since IS NOT NULL
-       AND (EXISTS (SELECT 1 FROM quarantine_apply_stored s
-                     WHERE s.phone_e164 = p.phone_e164 AND s.n = 1 AND s.from_status <> 'Valid')
-            OR (NOT EXISTS (SELECT 1 FROM quarantine_apply_stored s
-                             WHERE s.phone_e164 = p.phone_e164 AND s.at < p.since AND s.cause_kind <> 'rule'
-                               AND s.event_key IS NOT NULL)
-                AND EXISTS (SELECT 1 FROM sms_tracking.quarantine_event e
-                             WHERE e.phone_e164 = p.phone_e164 AND e.kind <> 'success' AND e.at < p.since)));
-    UPDATE quarantine_apply_phone p
-       SET ck_n = c.n, ck_status = c.to_status, ck_error_count = c.error_count,
-           ck_last_error_at = CASE WHEN c.error_count > 0 THEN e.at END,
-           ck_last_error_reason = CASE WHEN c.error_count > 0 THEN e.reason END,
-           ck_first_error_at = CASE WHEN c.error_count > 0 THEN c.first_error_at END,
+       SET ck_n = c.n,
+           checkpoint = ROW(c.phone_e164, c.to_status, c.error_count, c.last_error_at, c.last_error_reason,
+                            c.first_error_at, NULL, NULL)::sms_tracking.quarantine,
            events_from = CASE WHEN c.to_status = 'With errors' THEN c.at ELSE p.since END,
            ck_pos = CASE WHEN c.to_status = 'With errors' THEN array_position(kinds, c.event_kind) END,
            ck_key = CASE WHEN c.to_status = 'With errors' THEN c.event_key END
-      FROM (SELECT DISTINCT ON (w.phone_e164) w.*
-              FROM (SELECT s.phone_e164, s.n, s.at, s.to_status, s.error_count, s.cause_kind, s.event_kind,
-                           s.event_key,
-                           max(s.n) FILTER (WHERE s.event_kind IN ('soft', 'hard')) OVER running AS error_n,
-                           max(s.at) FILTER (WHERE s.event_kind IN ('soft', 'hard') AND s.error_count = 1)
-                               OVER running AS first_error_at
-                      FROM quarantine_apply_stored s
-                    WINDOW running AS (PARTITION BY s.phone_e164 ORDER BY s.n)) w
-              JOIN quarantine_apply_phone p ON p.phone_e164 = w.phone_e164
-             WHERE w.at < p.since AND w.cause_kind <> 'rule' AND w.event_key IS NOT NULL
-             ORDER BY w.phone_e164, w.n DESC) c
-      LEFT JOIN quarantine_apply_stored e ON e.phone_e164 = c.phone_e164 AND e.n = c.error_n
-     WHERE p.phone_e164 = c.phone_e164;
+      FROM (SELECT DISTINCT ON (s.phone_e164) s.*
+              FROM quarantine_apply_stored s
+              JOIN quarantine_apply_phone p ON p.phone_e164 = s.phone_e164
+             WHERE s.at < p.since AND s.cause_kind <> 'rule' AND s.event_key IS NOT NULL
+             ORDER BY s.phone_e164, s.n DESC) c
+     WHERE p.phone_e164 = c.phone_e164 AND (c.error_count = 0 OR c.last_error_at IS NOT NULL);
 
     FOR ev IN
         SELECT e.event_key, e.phone_e164, e.at, e.kind, e.reason, e.set_status, e.cause_kind, e.delivery_id,
                e.provider, e.provider_message_id, e.report_id, e.inbound_key, e.rule, e.actor, q AS stored,
-               e.ck_status, e.ck_error_count, e.ck_last_error_at, e.ck_last_error_reason, e.ck_first_error_at
-          FROM (SELECT e.*, p.full_replay, NULL AS ck_status, NULL::integer AS ck_error_count,
-                       NULL::timestamptz AS ck_last_error_at, NULL AS ck_last_error_reason,
-                       NULL::timestamptz AS ck_first_error_at
+               e.checkpoint
+          FROM (SELECT e.*, p.full_replay, NULL::sms_tracking.quarantine AS checkpoint
                   FROM sms_tracking.pending_quarantine_event n
                   JOIN sms_tracking.quarantine_event e USING (event_key)
                   JOIN quarantine_apply_phone p ON p.phone_e164 = e.phone_e164 AND NOT p.full_replay
                 UNION ALL
-                SELECT e.*, p.full_replay, p.ck_status, p.ck_error_count, p.ck_last_error_at,
-                       p.ck_last_error_reason, p.ck_first_error_at
+                SELECT e.*, p.full_replay, p.checkpoint
                   FROM quarantine_apply_phone p
                   JOIN sms_tracking.quarantine_event e ON e.phone_e164 = p.phone_e164
                    AND e.at >= coalesce(p.events_from, '-infinity')
@@ -141,14 +116,8 @@ BEGIN
     LOOP
         IF phone IS DISTINCT FROM ev.phone_e164 THEN
             phone := ev.phone_e164;
-            st := coalesce(ev.stored, valid);  -- a full replay, or a number never stored, starts Valid
-            IF ev.ck_status IS NOT NULL THEN    -- or from its checkpoint
-                st.status := ev.ck_status;
-                st.error_count := ev.ck_error_count;
-                st.last_error_at := ev.ck_last_error_at;
-                st.last_error_reason := ev.ck_last_error_reason;
-                st.first_error_at := ev.ck_first_error_at;
-            END IF;
+            -- A full replay, or a number never stored, starts Valid.
+            st := coalesce(ev.checkpoint, ev.stored, valid);
         END IF;
 
         -- The cleanup's release rule, applied here too so that the result does not depend on when the
@@ -226,15 +195,16 @@ BEGIN
     CREATE TEMP TABLE IF NOT EXISTS quarantine_apply_row ON COMMIT DROP AS
     SELECT t.seq, t.phone_e164, t.from_status, t.to_status, t.error_count, t.cause_kind, t.event_kind, t.reason,
            t.delivery_id, t.provider, t.provider_message_id, t.report_id, t.inbound_key,
-           coalesce(t.rule, t.event_rule) AS rule, t.actor, t.event_key, t.at, 0::bigint AS n
+           coalesce(t.rule, t.event_rule) AS rule, t.actor, t.event_key, t.at, t.last_error_at, t.last_error_reason,
+           t.first_error_at, 0::bigint AS n
       FROM quarantine_apply_transition t
       WITH NO DATA;
     TRUNCATE quarantine_apply_row;
     INSERT INTO quarantine_apply_row
     SELECT t.seq, t.phone_e164, t.from_status, t.to_status, t.error_count, t.cause_kind, t.event_kind, t.reason,
            t.delivery_id, t.provider, t.provider_message_id, t.report_id, t.inbound_key,
-           coalesce(t.rule, t.event_rule), t.actor, t.event_key, t.at,
-           coalesce(p.ck_n, 0) + row_number() OVER (PARTITION BY t.phone_e164 ORDER BY t.seq)
+           coalesce(t.rule, t.event_rule), t.actor, t.event_key, t.at, t.last_error_at, t.last_error_reason,
+           t.first_error_at, coalesce(p.ck_n, 0) + row_number() OVER (PARTITION BY t.phone_e164 ORDER BY t.seq)
       FROM quarantine_apply_transition t
       JOIN quarantine_apply_phone p ON p.phone_e164 = t.phone_e164;
 
@@ -282,10 +252,11 @@ BEGIN
 
     INSERT INTO sms_tracking.quarantine_history (
         phone_e164, from_status, to_status, error_count, cause_kind, event_kind, reason, delivery_id, provider,
-        provider_message_id, report_id, inbound_key, rule, actor, event_key, at)
+        provider_message_id, report_id, inbound_key, rule, actor, event_key, at, last_error_at, last_error_reason,
+        first_error_at)
     SELECT r.phone_e164, r.from_status, r.to_status, r.error_count, r.cause_kind, r.event_kind, r.reason,
            r.delivery_id, r.provider, r.provider_message_id, r.report_id, r.inbound_key, r.rule, r.actor,
-           r.event_key, r.at
+           r.event_key, r.at, r.last_error_at, r.last_error_reason, r.first_error_at
       FROM quarantine_apply_row r
       LEFT JOIN quarantine_apply_kept k ON k.phone_e164 = r.phone_e164
      WHERE r.n > coalesce(k.kept, 0)
@@ -308,8 +279,8 @@ BEGIN
                    t.inbound_key, t.rule, t.actor
               FROM quarantine_apply_transition t
             UNION ALL  -- a number replayed from its checkpoint that made no transition since: the checkpoint's
-            SELECT 0, s.phone_e164, s.to_status, s.error_count, p.ck_last_error_at, p.ck_last_error_reason,
-                   p.ck_first_error_at, s.at, s.cause_kind, s.reason, s.provider, s.provider_message_id,
+            SELECT 0, s.phone_e164, s.to_status, s.error_count, s.last_error_at, s.last_error_reason,
+                   s.first_error_at, s.at, s.cause_kind, s.reason, s.provider, s.provider_message_id,
                    s.delivery_id, s.inbound_key, s.rule, s.actor
               FROM quarantine_apply_phone p
               JOIN quarantine_apply_stored s ON s.phone_e164 = p.phone_e164 AND s.n = p.ck_n) t
