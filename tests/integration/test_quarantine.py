@@ -640,6 +640,15 @@ def test_a_transition_written_before_its_state_was_recorded_is_no_checkpoint(dsn
     rows = conn.execute("SELECT status, error_count, last_error_at, first_error_at FROM sms_tracking.quarantine")
     assert rows.fetchall() == [("With errors", 3, T0 + days(4), T0)]
     assert [row[0] for row in history(conn)] == [T0, T0 + days(2), T0 + days(4)]
+    # The replay gave the rows it kept their state: the next late event restarts from one of them.
+    kept = conn.execute(
+        "SELECT at, error_count, last_error_at, first_error_at FROM sms_tracking.quarantine_history ORDER BY at"
+    )
+    assert kept.fetchall() == [
+        (T0, 1, T0, T0),
+        (T0 + days(2), 2, T0 + days(2), T0),
+        (T0 + days(4), 3, T0 + days(4), T0),
+    ]
 
 
 def test_a_late_success_of_a_valid_number_moves_its_release(dsn: str, conn: Connection) -> None:

@@ -238,6 +238,16 @@ BEGIN
     SELECT phone_e164, ck_n FROM quarantine_apply_phone WHERE ck_n IS NOT NULL
     ON CONFLICT DO NOTHING;
 
+    -- A kept row written before migration 0033 (a count, no error fields) takes the state its replay has
+    -- just computed: the number's next replay restarts from it instead of from its first event again.
+    UPDATE sms_tracking.quarantine_history h
+       SET last_error_at = r.last_error_at, last_error_reason = r.last_error_reason,
+           first_error_at = r.first_error_at
+      FROM quarantine_apply_stored s
+      JOIN quarantine_apply_kept k ON k.phone_e164 = s.phone_e164 AND s.n <= k.kept
+      JOIN quarantine_apply_row r ON r.phone_e164 = s.phone_e164 AND r.n = s.n
+     WHERE h.id = s.id AND h.error_count > 0 AND h.last_error_at IS NULL;
+
     WITH removed AS (
         DELETE FROM sms_tracking.quarantine_history h
          USING quarantine_apply_stored s
