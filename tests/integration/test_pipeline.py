@@ -336,6 +336,19 @@ def test_reports_before_the_send_log_are_joined_when_it_arrives(dsn: str, landin
     assert log_rows(dsn)["A2"][:3] == ("failed", "Hard", "User unknown")
 
 
+def test_a_message_queued_without_saying_whether_it_changed_is_read_again(dsn: str, landing: Path) -> None:
+    # A key queued by a writer that does not set message_changed (one queued before migration 0032, a worker
+    # still running older SQL) counts as changed: the build reads the message, not its stale log row.
+    run_all(dsn)
+    with psycopg.connect(dsn) as conn:
+        conn.execute("UPDATE sms_tracking.message SET segments = 3 WHERE provider_message_id = 'A4'")
+        conn.execute("INSERT INTO sms_tracking.pending_message (provider, provider_message_id) VALUES ('smpp', 'A4')")
+    build_all(dsn)
+    with psycopg.connect(dsn) as conn:
+        segments = conn.execute("SELECT segments FROM sms_tracking.delivery_log WHERE provider_message_id = 'A4'")
+        assert segments.fetchone() == (3,)
+
+
 def test_a_message_moved_to_another_delivery_leaves_both_summaries_right(dsn: str, landing: Path) -> None:
     # A correction file moves A4 from D1 to D2: D1 loses a message and D2 gains one, though nothing else
     # of D1 changed.

@@ -18,8 +18,8 @@ WITH superseded AS (
      WHERE r.object_id = s.object_id
  RETURNING r.provider, r.provider_message_id
 )
-INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-SELECT provider, provider_message_id FROM removed;
+INSERT INTO sms_tracking.pending_message (provider, provider_message_id, message_changed)
+SELECT provider, provider_message_id, false FROM removed;
 
 -- The object's own time (migration 0021): the latest date its reports carry.
 UPDATE sms_tracking.source_object

@@ -22,8 +22,8 @@ SELECT l.provider, l.provider_message_id, l.delivery_id, l.phone_e164, l.status,
                          CASE WHEN a.error_ignored THEN 'Error ignored' ELSE rq.failure_reason END,
                          rq.quarantine_ignored);
 
-INSERT INTO sms_tracking.pending_message (provider, provider_message_id)
-SELECT provider, provider_message_id FROM requalify_changed;
+INSERT INTO sms_tracking.pending_message (provider, provider_message_id, message_changed)
+SELECT provider, provider_message_id, false FROM requalify_changed;
 
 INSERT INTO sms_tracking.requalify_message (
     run_id, provider, provider_message_id, delivery_id, phone_e164, status_before, failure_type_before,
