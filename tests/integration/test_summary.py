@@ -12,9 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from tests.integration.test_pipeline import FILES
 from tests.landing import run_all, write
 
-from sms_tracking import pipeline
+from sms_tracking import db, pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -599,3 +600,29 @@ def test_incremental_summary_equals_a_full_rebuild(sample: str) -> None:
     for step in ("tracking", "audit", "summary"):
         pipeline.build_step(step, run_id="full", dsn=sample)
     assert snapshot(sample) == incremental
+
+
+def test_a_delivery_summarised_before_its_days_were_recorded_keeps_its_days(
+    dsn: str, make_landing: Callable[..., Path]
+) -> None:
+    # The daily tables read a day's messages through summary_delivery_day: migration 0035 records the days of a
+    # delivery summarised before migration 0004 created it, which would otherwise drop out of its day when
+    # another delivery recomputes it.
+    landing = make_landing(FILES)
+    run_all(dsn)
+    before = daily_provider_sent(dsn)
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DELETE FROM sms_tracking.summary_delivery_day WHERE delivery_id = 'D2'")
+        conn.execute(db.sql_text("migrations/0035_summary_delivery_day_backfill.sql"))
+    write(
+        landing,
+        "reports/smpp_main/r2.txt",
+        "id:A3 sub:001 dlvrd:001 submit date:2605041000 done date:2605041030 stat:DELIVRD err:000 text:Sale today\n",
+    )
+    run_all(dsn)  # D1 changes: its day is recomputed, D2's messages of that day with it
+    assert daily_provider_sent(dsn) == before
+
+
+def daily_provider_sent(dsn: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT day, provider, sent FROM sms_tracking.daily_provider ORDER BY 1, 2").fetchall()
