@@ -118,38 +118,34 @@ SELECT w.provider, w.provider_message_id, w.logged, w.delivery_id, w.recipient_i
                      OFFSET 0) a
  WHERE w.rank = 1;
 
+-- Each message's log row as one value of the log's row type: the statement below reads its columns as (log).*, in
+-- the log's order, instead of naming them three times more. A view: the planner expands each (log).* back into
+-- the columns, so no row value is built (the same plans, the same per-column tests).
+CREATE TEMP VIEW build_log_value AS
+SELECT logged,
+       ROW(provider, provider_message_id, delivery_id, recipient_id, phone_e164, status, is_final, failure_type,
+           failure_reason, raw_status, raw_error, error_code, submitted_at, done_at, last_report_at, report_count,
+           segments, price, price_unit, report_id, reported_done_at, quarantine_ignored)::sms_tracking.delivery_log
+       AS log
+  FROM build_log_row;
+
 -- A logged message's row is updated, only when it changes (no new row version, no index entries): a re-run or
 -- a re-qualification that changes nothing costs reads only. A new message's row is inserted without ON
 -- CONFLICT's speculative insertion (a first load: 1M rows in 1.5 s less): the build lock keeps any other
 -- writer of the log out, so a key absent above is absent here. The step's count is its new rows.
 WITH updated AS (
     UPDATE sms_tracking.delivery_log d
-       SET delivery_id = n.delivery_id, recipient_id = n.recipient_id, phone_e164 = n.phone_e164,
-           status = n.status, is_final = n.is_final, failure_type = n.failure_type,
-           failure_reason = n.failure_reason, raw_status = n.raw_status, raw_error = n.raw_error,
-           error_code = n.error_code, submitted_at = n.submitted_at, done_at = n.done_at,
-           last_report_at = n.last_report_at, report_count = n.report_count, segments = n.segments,
-           price = n.price, price_unit = n.price_unit, report_id = n.report_id,
-           reported_done_at = n.reported_done_at, quarantine_ignored = n.quarantine_ignored
-      FROM build_log_row n
-     WHERE n.logged AND d.provider = n.provider AND d.provider_message_id = n.provider_message_id
-       AND (d.delivery_id, d.recipient_id, d.phone_e164, d.status, d.is_final, d.failure_type, d.failure_reason,
-            d.raw_status, d.raw_error, d.error_code, d.submitted_at, d.done_at, d.last_report_at, d.report_count,
-            d.segments, d.price, d.price_unit, d.report_id, d.reported_done_at, d.quarantine_ignored)
-           IS DISTINCT FROM
-           (n.delivery_id, n.recipient_id, n.phone_e164, n.status, n.is_final, n.failure_type, n.failure_reason,
-            n.raw_status, n.raw_error, n.error_code, n.submitted_at, n.done_at, n.last_report_at, n.report_count,
-            n.segments, n.price, n.price_unit, n.report_id, n.reported_done_at, n.quarantine_ignored)
+       SET (provider, provider_message_id, delivery_id, recipient_id, phone_e164, status, is_final, failure_type,
+            failure_reason, raw_status, raw_error, error_code, submitted_at, done_at, last_report_at, report_count,
+            segments, price, price_unit, report_id, reported_done_at, quarantine_ignored) = ROW((n.log).*)
+      FROM build_log_value n
+     WHERE n.logged AND d.provider = (n.log).provider AND d.provider_message_id = (n.log).provider_message_id
+       AND ROW(d.*) IS DISTINCT FROM ROW((n.log).*)
 )
-INSERT INTO sms_tracking.delivery_log (
-    provider, provider_message_id, delivery_id, recipient_id, phone_e164, status, is_final, failure_type,
-    failure_reason, raw_status, raw_error, error_code, submitted_at, done_at, last_report_at, report_count,
-    segments, price, price_unit, report_id, reported_done_at, quarantine_ignored)
-SELECT provider, provider_message_id, delivery_id, recipient_id, phone_e164, status, is_final, failure_type,
-       failure_reason, raw_status, raw_error, error_code, submitted_at, done_at, last_report_at, report_count,
-       segments, price, price_unit, report_id, reported_done_at, quarantine_ignored
-  FROM build_log_row
+INSERT INTO sms_tracking.delivery_log
+SELECT (log).*
+  FROM build_log_value
  WHERE NOT logged
- ORDER BY delivery_id, provider, provider_message_id;
+ ORDER BY (log).delivery_id, (log).provider, (log).provider_message_id;
 
 DO $$ BEGIN PERFORM sms_tracking.restore_indexes(definitions) FROM build_deferred_index; END $$;
