@@ -83,7 +83,7 @@ CREATE TEMP TABLE build_deferred_index ON COMMIT DROP AS
 SELECT sms_tracking.defer_indexes('sms_tracking.delivery_log', (SELECT count(*) FROM build_messages)) AS definitions;
 
 -- Each message's log row: its winner and its counts in one sort of its reports and one window (the winner's
--- order starts with the message's key, and the frame is the whole message, so the count and the latest
+-- order starts with the message's delivery and key, and the frame is the whole message, so the count and the latest
 -- time come from the same rows); the price, on a few reports only, is the latest report's that has one.
 -- A view, read twice below (dropped with build_reports at commit): logged is constant per message and part of
 -- the partition, so each reader's filter on it is applied to build_reports before the sort (a first load sorts

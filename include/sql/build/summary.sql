@@ -200,7 +200,7 @@ SELECT d.day FROM sms_tracking.summary_delivery_day d JOIN build_deliveries b US
 UNION
 SELECT day FROM build_delivery_day;
 -- Its size decides how the days' messages are read below: delivery by delivery for a few days, in one scan
--- of the log when the days are most of it (a first load: 1M index probes in time order took 4x longer).
+-- of the log when the days are most of it (a first load: 1M index probes took 4x longer).
 ANALYZE build_days;
 
 DELETE FROM sms_tracking.summary_delivery_day d USING build_deliveries b WHERE d.delivery_id = b.delivery_id;
